@@ -1,0 +1,165 @@
+"""Events published by the membership service, keyed by ``account_id``.
+
+Each carries what its consumers need to act (who must be told, with their addresses) so that no
+consumer has to call membership back. Document metadata only: never file contents.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from secop_contracts.common import PersonRef
+from secop_contracts.envelope import Event, Payload, personal_data
+
+AccountKind = Literal["entity", "supplier"]
+
+
+class DocumentRef(Payload):
+    document_id: str
+    doc_type: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+class AccountSummary(Payload):
+    """What notification and support need to address an account and its administrators."""
+
+    account_id: UUID
+    kind: AccountKind
+    legal_name: str
+    short_name: str = ""
+    nit: str
+    country: str = "CO"
+    department: str = ""
+    municipality: str = ""
+    notification_email: str = personal_data()
+    administrators: list[PersonRef] = Field(default_factory=list)
+
+
+class EntitySubmittedPayload(AccountSummary):
+    organisation_type: str = ""
+    business_area: str = ""
+    is_private_body: bool = False
+    documents: list[DocumentRef] = Field(default_factory=list)
+    submitted_by: PersonRef
+    resubmission: bool = False
+    submitted_at: datetime
+
+
+class EntitySubmitted(Event):
+    """A buyer entity was submitted ("Finalizar") and waits for the service desk's activation."""
+
+    KEY_FIELD: ClassVar[str] = "account_id"
+    payload: EntitySubmittedPayload
+
+
+class AccountDecisionPayload(AccountSummary):
+    message: str = personal_data(default="", description="The service desk's words to the account.")
+    case_number: str | None = None
+    decided_at: datetime
+
+
+class AccountActivated(Event):
+    """An account became active: a supplier on submission, an entity on the desk's approval."""
+
+    KEY_FIELD: ClassVar[str] = "account_id"
+    payload: AccountDecisionPayload
+
+
+class AccountChangesRequested(Event):
+    """The service desk asked the administrator to correct the entity's data or documents."""
+
+    KEY_FIELD: ClassVar[str] = "account_id"
+    payload: AccountDecisionPayload
+
+
+class AccountRejected(Event):
+    """The service desk refused to activate the entity."""
+
+    KEY_FIELD: ClassVar[str] = "account_id"
+    payload: AccountDecisionPayload
+
+
+class MixedProfileChangedPayload(Payload):
+    account_id: UUID
+    enabled: bool
+    case_number: str | None = None
+    changed_at: datetime
+
+
+class MixedProfileChanged(Event):
+    """The service desk enabled (or withdrew) an entity's permission to act as a supplier."""
+
+    KEY_FIELD: ClassVar[str] = "account_id"
+    payload: MixedProfileChangedPayload
+
+
+class AccessRequestedPayload(Payload):
+    membership_id: UUID
+    account_id: UUID
+    account_name: str
+    nit: str
+    user: PersonRef
+    administrators: list[PersonRef]
+    requested_at: datetime
+
+
+class AccessRequested(Event):
+    """A user asked to join an account; its administrators must be told."""
+
+    KEY_FIELD: ClassVar[str] = "account_id"
+    payload: AccessRequestedPayload
+
+
+class AccessDecidedPayload(Payload):
+    membership_id: UUID
+    account_id: UUID
+    account_name: str
+    nit: str
+    user: PersonRef
+    decision: Literal["accepted", "rejected", "cancelled", "reverted"]
+    roles: list[str] = Field(default_factory=list)
+    reason: str = personal_data(default="")
+    decided_by: UUID
+    decided_at: datetime
+
+
+class AccessDecided(Event):
+    """An administrator accepted, rejected, cancelled or reverted a membership."""
+
+    KEY_FIELD: ClassVar[str] = "account_id"
+    payload: AccessDecidedPayload
+
+
+class MemberRolesChangedPayload(Payload):
+    membership_id: UUID
+    account_id: UUID
+    user_id: UUID
+    roles: list[str]
+    changed_by: UUID
+    changed_at: datetime
+
+
+class MemberRolesChanged(Event):
+    """An administrator changed a member's roles inside the account."""
+
+    KEY_FIELD: ClassVar[str] = "account_id"
+    payload: MemberRolesChangedPayload
+
+
+EVENTS: tuple[type[Event], ...] = (
+    EntitySubmitted,
+    AccountActivated,
+    AccountChangesRequested,
+    AccountRejected,
+    MixedProfileChanged,
+    AccessRequested,
+    AccessDecided,
+    MemberRolesChanged,
+)
