@@ -1,0 +1,195 @@
+"""At-least-once, idempotent consumption with dead letters.
+
+Every subscriber names its consumer group and ``AckPolicy.ACK``: the offset is committed after
+the handler returns. The wrapper below decides what "returns" means:
+
+- a message that is not an event we accept (bad JSON, wrong schema, unknown type) goes to the
+  topic's dead-letter topic at once, with the error in its headers;
+- an event whose ``event_id`` this group already applied is skipped (a unique ``_id`` in
+  ``processed_events`` decides);
+- a database or broker outage is waited out (with back-off, never dead-lettered): the message is
+  neither lost nor skipped;
+- any other failure is retried ``consumer_max_attempts`` times, then dead-lettered, and the
+  consumer moves on.
+
+Handlers must still be idempotent for the window between their effect and the processed mark
+(a crash there redelivers): make effects upserts or conditional updates keyed by ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
+from pydantic import ValidationError
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+from secop_contracts import Event, parse_event
+
+from secop_runtime import metrics
+from secop_runtime.context import working_on
+from secop_runtime.kafka import TRANSIENT_KAFKA_ERRORS, dead_letter_topic
+from secop_runtime.mongo import TRANSIENT_DB_ERRORS
+from secop_runtime.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=Event)
+Handler = Callable[[E], Awaitable[None]]
+
+PROCESSED = "processed_events"
+TRANSIENT = TRANSIENT_DB_ERRORS + TRANSIENT_KAFKA_ERRORS
+MAX_BACKOFF_S = 30.0
+
+
+class Inbox:
+    """Which events a consumer group has already applied."""
+
+    def __init__(self, db: AsyncDatabase, group: str) -> None:
+        self._col = db[PROCESSED]
+        self._group = group
+
+    def _id(self, event: Event) -> str:
+        return f"{self._group}:{event.event_id}"
+
+    async def seen(self, event: Event) -> bool:
+        return await self._col.find_one({"_id": self._id(event)}, projection={"_id": 1}) is not None
+
+    async def mark(self, event: Event) -> None:
+        # A duplicate means another instance applied it concurrently: the same outcome.
+        with contextlib.suppress(DuplicateKeyError):
+            await self._col.insert_one(
+                {
+                    "_id": self._id(event),
+                    "group": self._group,
+                    "type": event.event_type,
+                    "at": datetime.now(UTC),
+                }
+            )
+
+    async def prune(self, older_than_days: int) -> int:
+        """The dev database has no TTL indexes: old marks are deleted in code."""
+        cutoff = datetime.now(UTC) - timedelta(days=older_than_days)
+        result = await self._col.delete_many({"at": {"$lt": cutoff}})
+        return result.deleted_count
+
+
+async def _raw_body(message: StreamMessage[Any]) -> bytes:
+    """Hand handlers the undecoded bytes: decoding errors must reach our dead-letter path."""
+    return message.body
+
+
+def subscribe(
+    broker: KafkaBroker,
+    settings: ServiceSettings,
+    get_db: Callable[[], AsyncDatabase],
+    events: Sequence[type[E]],
+    handler: Handler[E],
+    *,
+    description: str,
+) -> None:
+    """Subscribe ``handler`` to the topic of ``events`` (one topic: one event type).
+
+    Several event types mean several topics, each with this same handler. ``get_db`` is called
+    per message: the database is connected in the lifespan, after subscribers are declared.
+    """
+    for event_type in events:
+        topic = settings.topic(event_type.TOPIC)
+        _register(broker, settings, get_db, topic, event_type, handler, description)
+
+
+def _register(
+    broker: KafkaBroker,
+    settings: ServiceSettings,
+    get_db: Callable[[], AsyncDatabase],
+    topic: str,
+    event_type: type[E],
+    handler: Handler[E],
+    description: str,
+) -> None:
+    dlt = dead_letter_topic(topic)
+
+    async def dead_letter(body: bytes, msg: KafkaMessage, error: BaseException) -> None:
+        raw = msg.raw_message
+        headers = {
+            "dlt-error": f"{type(error).__name__}: {error}"[:2000],
+            "dlt-original-topic": topic,
+            "dlt-original-partition": str(getattr(raw, "partition", "")),
+            "dlt-original-offset": str(getattr(raw, "offset", "")),
+            "dlt-consumer-group": settings.consumer_group,
+            "dlt-failed-at": datetime.now(UTC).isoformat(),
+        }
+        await _until_done(
+            lambda: broker.publish(body, dlt, key=getattr(raw, "key", None), headers=headers)
+        )
+        metrics.EVENTS_CONSUMED.labels(topic=topic, outcome="dead_lettered").inc()
+        log.error(
+            "message dead-lettered",
+            extra={"topic": topic, "dlt": dlt, "error": headers["dlt-error"]},
+        )
+
+    async def on_message(body: bytes, msg: KafkaMessage) -> None:
+        try:
+            event = parse_event(body, accept=[event_type])
+        except (ValueError, ValidationError, UnicodeDecodeError) as exc:
+            await dead_letter(body, msg, exc)
+            return
+        inbox = Inbox(get_db(), settings.consumer_group)
+        with working_on(event.correlation_id, event.event_id):
+            if await _until_done(lambda: inbox.seen(event)):
+                metrics.EVENTS_CONSUMED.labels(topic=topic, outcome="duplicate").inc()
+                return
+            started = time.perf_counter()
+            attempt = 0
+            while True:
+                attempt += 1
+                try:
+                    await _until_done(lambda: handler(event))
+                    break
+                except Exception as exc:
+                    if attempt >= settings.consumer_max_attempts:
+                        await dead_letter(body, msg, exc)
+                        return
+                    metrics.HANDLER_RETRIES.labels(topic=topic).inc()
+                    log.warning(
+                        "handler failed; retrying",
+                        exc_info=True,
+                        extra={"topic": topic, "attempt": attempt},
+                    )
+                    await asyncio.sleep(settings.consumer_retry_backoff_s * 2 ** (attempt - 1))
+            await _until_done(lambda: inbox.mark(event))
+            metrics.HANDLER_SECONDS.labels(topic=topic).observe(time.perf_counter() - started)
+            metrics.EVENTS_CONSUMED.labels(topic=topic, outcome="applied").inc()
+
+    on_message.__name__ = f"on_{topic}"
+    on_message.__doc__ = description
+    broker.subscriber(
+        topic,
+        group_id=settings.consumer_group,
+        ack_policy=AckPolicy.ACK,
+        auto_offset_reset="earliest",
+        decoder=_raw_body,
+        description=description,
+        title=f"{settings.service_name}:{topic}",
+    )(on_message)
+
+
+async def _until_done(step: Callable[[], Awaitable[Any]]) -> Any:
+    """Run ``step``, waiting out database and broker outages with capped back-off."""
+    delay = 0.2
+    while True:
+        try:
+            return await step()
+        except TRANSIENT as exc:
+            log.warning("infrastructure unavailable; waiting", extra={"error": str(exc)})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_BACKOFF_S)

@@ -1,0 +1,69 @@
+"""Kafka wiring: one FastStream broker per service, an idempotent producer, explicit topics."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+
+from secop_runtime.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+DEAD_LETTER_SUFFIX = ".DLT"
+
+#: Broker-side failures worth waiting out rather than dead-lettering a message for.
+TRANSIENT_KAFKA_ERRORS: tuple[type[Exception], ...] = (KafkaConnectionError, KafkaError)
+
+
+def dead_letter_topic(topic: str) -> str:
+    return f"{topic}{DEAD_LETTER_SUFFIX}"
+
+
+def make_broker(settings: ServiceSettings) -> KafkaBroker:
+    """The service's broker. The producer is idempotent, which forces ``acks=all``.
+
+    Subscribers default to ``AckPolicy.ACK`` (commit after the handler), and every subscriber we
+    register also names its policy explicitly.
+    """
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=f"{settings.service_name}-{settings.instance_id}",
+        enable_idempotence=True,
+        acks="all",
+        ack_policy=AckPolicy.ACK,
+        graceful_timeout=settings.kafka_graceful_timeout_s,
+        logger=logging.getLogger(f"{settings.service_name}.kafka"),
+    )
+
+
+async def ensure_topics(
+    bootstrap: str, names: Iterable[str], partitions: int, replication_factor: int
+) -> list[str]:
+    """Create the topics that do not exist yet; the broker never auto-creates them."""
+    wanted = sorted(set(names))
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="topic-setup")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [n for n in wanted if n not in existing]
+        if not missing:
+            return []
+        response = await admin.create_topics(
+            [NewTopic(n, partitions, replication_factor) for n in missing]
+        )
+        created = []
+        for topic, code, *_ in response.topic_errors:
+            if code == 0:
+                created.append(topic)
+            elif code != TopicAlreadyExistsError.errno:
+                raise KafkaError(f"could not create topic {topic}: error code {code}")
+        if created:
+            log.info("created topics", extra={"topics": created})
+        return created
+    finally:
+        await admin.close()

@@ -1,0 +1,21 @@
+"""Prometheus metrics shared by every service (one registry per process)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS_PUBLISHED = Counter(
+    "secop_events_published_total", "Events published by the outbox relay", ["topic"]
+)
+EVENTS_CONSUMED = Counter(
+    "secop_events_consumed_total",
+    "Events handled by subscribers, by outcome (applied, duplicate, dead_lettered)",
+    ["topic", "outcome"],
+)
+HANDLER_RETRIES = Counter(
+    "secop_handler_retries_total", "Handler attempts that failed and were retried", ["topic"]
+)
+HANDLER_SECONDS = Histogram("secop_handler_seconds", "Time to handle one event", ["topic"])
+HTTP_REQUESTS = Counter("secop_http_requests_total", "HTTP requests", ["method", "route", "status"])
+HTTP_SECONDS = Histogram("secop_http_request_seconds", "HTTP request latency", ["method", "route"])
+READY = Gauge("secop_ready", "1 when the database and Kafka answer")

@@ -1,0 +1,212 @@
+"""Publish what you stored, store what you publish.
+
+A state change and the events it causes are written in one document write: the events wait in
+the document's ``_outbox`` array (``_outbox_pending`` marks it, indexed). The relay claims such
+documents with an expiring claim (a unique insert in ``outbox_claims``), publishes their events
+in order through the idempotent producer and only then removes them. A crash in between
+republishes (consumers dedupe on ``event_id``); nothing is ever dropped, and no multi-document
+transaction is needed (the development database has none).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+from secop_contracts import Event
+
+from secop_runtime import metrics
+from secop_runtime.context import working_on
+
+log = logging.getLogger(__name__)
+
+OUTBOX = "_outbox"
+PENDING = "_outbox_pending"
+CLAIMS = "outbox_claims"
+
+#: Events with no aggregate document of their own (analytics facts) wait here, one per document.
+STANDALONE_COLLECTION = "outbox_events"
+
+
+def stored(event: Event) -> dict[str, Any]:
+    """The event as it waits in a document: the exact bytes to publish, plus routing."""
+    return {
+        "event_id": str(event.event_id),
+        "topic": event.TOPIC,
+        "key": event.key,
+        "correlation_id": event.correlation_id,
+        "value": event.to_json().decode(),
+    }
+
+
+def with_events(update: dict[str, Any], *events: Event) -> dict[str, Any]:
+    """Add events to a MongoDB update document so they are stored in the same write."""
+    if not events:
+        return update
+    merged = {op: dict(fields) for op, fields in update.items()}
+    merged.setdefault("$push", {})[OUTBOX] = {"$each": [stored(e) for e in events]}
+    merged.setdefault("$set", {})[PENDING] = True
+    return merged
+
+
+def new_document(document: dict[str, Any], *events: Event) -> dict[str, Any]:
+    """A document to insert together with the events its creation causes."""
+    if not events:
+        return document
+    return {**document, OUTBOX: [stored(e) for e in events], PENDING: True}
+
+
+async def ensure_outbox_indexes(db: AsyncDatabase, collections: Iterable[str]) -> None:
+    for name in [*collections, STANDALONE_COLLECTION]:
+        await db[name].create_index(PENDING, name="outbox_pending")
+    await db[CLAIMS].create_index([("key", 1), ("n", -1)], name="claim_key")
+
+
+Publish = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class OutboxRelay:
+    """Moves stored events to Kafka. Safe to run in every instance at once (leases)."""
+
+    def __init__(
+        self,
+        db: AsyncDatabase,
+        collections: Sequence[str],
+        publish: Publish,
+        *,
+        owner: str,
+        lease_s: float = 30.0,
+        poll_interval_s: float = 0.5,
+        batch: int = 64,
+    ) -> None:
+        self._db = db
+        self._collections = [*collections, STANDALONE_COLLECTION]
+        self._publish = publish
+        self._owner = owner
+        self._lease = timedelta(seconds=lease_s)
+        self._poll = poll_interval_s
+        self._batch = batch
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def kick(self) -> None:
+        """Something was just stored: publish now rather than at the next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    async def drain(self) -> int:
+        """Publish everything pending now; returns how many events went out."""
+        total = 0
+        for name in self._collections:
+            while True:
+                claimed = await self._claim(name)
+                if not claimed:
+                    break
+                counts = await asyncio.gather(*(self._relay_document(name, d) for d in claimed))
+                total += sum(counts)
+        return total
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.drain()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay pass failed; retrying")
+                await asyncio.sleep(1.0)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+
+    async def _claim(self, name: str) -> list[dict[str, Any]]:
+        """Take up to ``batch`` pending documents whose events nobody else is publishing."""
+        now = datetime.now(UTC)
+        candidates = await self._db[name].find({PENDING: True}).limit(self._batch).to_list()
+        claimed: list[dict[str, Any]] = []
+        for doc in candidates:
+            events = doc.get(OUTBOX) or []
+            if not events:  # published already; only the flag was left behind
+                await self._db[name].update_one(
+                    {"_id": doc["_id"], OUTBOX: {"$size": 0}}, {"$unset": {PENDING: ""}}
+                )
+                continue
+            key = f"{name}:{doc['_id']}:{events[0]['event_id']}"
+            if await self._take(key, now):
+                fresh = await self._db[name].find_one({"_id": doc["_id"]})
+                head = (fresh or {}).get(OUTBOX) or [{}]
+                if head[0].get("event_id") == events[0]["event_id"]:
+                    claimed.append({**fresh, "_claim": key})  # type: ignore[dict-item]
+                    continue
+                await self._db[CLAIMS].delete_many({"key": key})
+        return claimed
+
+    async def _take(self, key: str, now: datetime) -> bool:
+        """Claim by unique insert: the one primitive atomic on MongoDB and on FerretDB alike.
+
+        (FerretDB 1.24 applies updates and findAndModify as query-then-replace, so a
+        conditional update cannot arbitrate between two relays.) An expired claim is taken
+        over by inserting the next generation ``n + 1``.
+        """
+        claims = self._db[CLAIMS]
+        latest = await claims.find({"key": key}).sort("n", -1).limit(1).to_list()
+        n = 0
+        if latest:
+            if latest[0]["until"] > now:
+                return False
+            n = latest[0]["n"] + 1
+        try:
+            await claims.insert_one(
+                {
+                    "_id": f"{key}:{n}",
+                    "key": key,
+                    "n": n,
+                    "owner": self._owner,
+                    "until": now + self._lease,
+                }
+            )
+            return True
+        except DuplicateKeyError:
+            return False
+
+    async def _relay_document(self, name: str, doc: dict[str, Any]) -> int:
+        events = doc.get(OUTBOX) or []
+        collection = self._db[name]
+        for item in events:  # in order: one aggregate's events keep their sequence
+            with working_on(item.get("correlation_id")):
+                await self._publish(item)
+            metrics.EVENTS_PUBLISHED.labels(topic=item["topic"]).inc()
+        # Remove exactly what went out ($pullAll on the stored values); events appended
+        # meanwhile stay, and keep the document pending.
+        await collection.update_one({"_id": doc["_id"]}, {"$pullAll": {OUTBOX: events}})
+        await collection.update_one(
+            {"_id": doc["_id"], OUTBOX: {"$size": 0}}, {"$unset": {PENDING: ""}}
+        )
+        await self._db[CLAIMS].delete_many({"key": doc["_claim"]})
+        if name == STANDALONE_COLLECTION:
+            await collection.delete_one({"_id": doc["_id"], OUTBOX: {"$size": 0}})
+        return len(events)
+
+
+async def store_standalone(db: AsyncDatabase, *events: Event) -> None:
+    """Events that change no state of ours (analytics facts): one document per event."""
+    if events:
+        await db[STANDALONE_COLLECTION].insert_many(
+            [new_document({"_id": str(e.event_id)}, e) for e in events]
+        )

@@ -1,0 +1,282 @@
+"""The composition every service shares: clients opened in the lifespan, closed on shutdown.
+
+A service builds one :class:`ServiceRuntime`, registers its subscribers and routers, and gets a
+FastAPI app whose lifespan connects MongoDB, creates the topics it uses, starts the broker and
+the outbox relay, and on shutdown stops consuming (in-flight handlers finish or their message is
+not committed), stops the relay and closes the clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from secop_contracts import Event
+from secop_contracts.registration import UserSessionsRevoked, UserSignedOut
+
+from secop_runtime import consumer, metrics
+from secop_runtime.auth import AuthState, Revocations, TokenVerifier, load_jwks
+from secop_runtime.consumer import PROCESSED, Inbox
+from secop_runtime.events import new_event
+from secop_runtime.http import ApiError, RequestContextMiddleware
+from secop_runtime.kafka import dead_letter_topic, ensure_topics, make_broker
+from secop_runtime.mongo import make_client
+from secop_runtime.outbox import OutboxRelay, ensure_outbox_indexes, store_standalone
+from secop_runtime.settings import ServiceSettings, secret
+
+log = logging.getLogger(__name__)
+E = TypeVar("E", bound=Event)
+Hook = Callable[["ServiceRuntime"], Awaitable[None]]
+
+STARTUP_RETRY_S = 60.0
+
+
+class ServiceRuntime:
+    """Everything a service process holds: settings, database, broker, relay, subscriptions."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        publishes: Sequence[type[Event]],
+        outbox_collections: Sequence[str],
+        verify_tokens: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.broker: KafkaBroker = make_broker(settings)
+        self.publishes = list(publishes)
+        self.outbox_collections = list(outbox_collections)
+        self.consumed: list[type[Event]] = []
+        self.verify_tokens = verify_tokens
+        self._setup_hooks: list[Hook] = []
+        self._client: AsyncMongoClient | None = None
+        self._db: AsyncDatabase | None = None
+        self.relay: OutboxRelay | None = None
+        self._maintenance: asyncio.Task[None] | None = None
+
+    # -- wiring ---------------------------------------------------------------------------
+    @property
+    def db(self) -> AsyncDatabase:
+        if self._db is None:
+            raise RuntimeError("the service has not started: no database yet")
+        return self._db
+
+    def on_startup(self, hook: Hook) -> Hook:
+        """Run once the database is connected (create indexes, load reference data)."""
+        self._setup_hooks.append(hook)
+        return hook
+
+    def subscribe(
+        self, events: Sequence[type[E]], handler: Callable[[E], Awaitable[None]], description: str
+    ) -> None:
+        self.consumed.extend(events)
+
+        async def call(event: E) -> None:
+            await handler(event)
+
+        consumer.subscribe(
+            self.broker, self.settings, self._lazy_db, events, call, description=description
+        )
+
+    def _lazy_db(self) -> AsyncDatabase:
+        return self.db
+
+    def event(self, cls: type[E], payload: Any) -> E:
+        return new_event(cls, self.settings.service_name, payload)
+
+    async def emit_standalone(self, *events: Event) -> None:
+        """Facts that change no stored state of ours (analytics), through the same outbox."""
+        await store_standalone(self.db, *events)
+        self.kick()
+
+    def kick(self) -> None:
+        if self.relay is not None:
+            self.relay.kick()
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def start(self) -> None:
+        s = self.settings
+        self._client = make_client(secret(s.mongodb_uri), s.service_name)
+        self._db = self._client[s.database_name]
+        await _retrying("database", lambda: self.db.command("ping"))
+        await ensure_outbox_indexes(self.db, self.outbox_collections)
+        for hook in self._setup_hooks:
+            await hook(self)
+        topics = {s.topic(e.TOPIC) for e in self.publishes}
+        for e in self.consumed:
+            topics |= {s.topic(e.TOPIC), dead_letter_topic(s.topic(e.TOPIC))}
+        await _retrying(
+            "kafka topics",
+            lambda: ensure_topics(
+                s.kafka_bootstrap_servers,
+                topics,
+                s.kafka_topic_partitions,
+                s.kafka_replication_factor,
+            ),
+        )
+        await _retrying("kafka broker", self.broker.start)
+        self.relay = OutboxRelay(
+            self.db,
+            self.outbox_collections,
+            self._publish,
+            owner=s.instance_id,
+            lease_s=s.outbox_lease_s,
+            poll_interval_s=s.outbox_poll_interval_s,
+        )
+        self.relay.start()
+        self._maintenance = asyncio.create_task(self._maintain(), name="maintenance")
+        log.info("service started", extra={"topics": sorted(topics)})
+
+    async def stop(self) -> None:
+        await self.broker.stop()
+        if self._maintenance:
+            self._maintenance.cancel()
+        if self.relay:
+            await self.relay.stop()
+        if self._client is not None:
+            await self._client.close()
+        log.info("service stopped")
+
+    async def _publish(self, item: dict[str, Any]) -> None:
+        await self.broker.publish(
+            item["value"].encode(),
+            self.settings.topic(item["topic"]),
+            key=item["key"].encode(),
+            headers={
+                "event_type": item["topic"],
+                "event_id": item["event_id"],
+                "content-type": "application/json",
+            },
+            correlation_id=item.get("correlation_id") or item["event_id"],
+        )
+
+    async def _maintain(self) -> None:
+        """Housekeeping the database cannot do itself (no TTL indexes on FerretDB)."""
+        inbox = Inbox(self.db, self.settings.consumer_group)
+        while True:
+            try:
+                await inbox.prune(self.settings.processed_events_retention_days)
+            except Exception:
+                log.warning("maintenance pass failed", exc_info=True)
+            await asyncio.sleep(3600)
+
+    async def readiness(self) -> dict[str, str]:
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(self.db.command("ping"), timeout=2.0)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unavailable: {type(exc).__name__}"
+        try:
+            ok = await self.broker.ping(timeout=2.0)
+            checks["kafka"] = "ok" if ok else "unavailable"
+        except Exception as exc:
+            checks["kafka"] = f"unavailable: {type(exc).__name__}"
+        return checks
+
+
+async def _retrying(what: str, step: Callable[[], Awaitable[Any]]) -> Any:
+    """Start-up waits for infrastructure that is still coming up (compose, restarts)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STARTUP_RETRY_S
+    delay = 0.5
+    while True:
+        try:
+            return await step()
+        except Exception as exc:
+            if loop.time() > deadline:
+                raise
+            log.warning("waiting for %s: %s", what, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def track_revocations(runtime: ServiceRuntime) -> None:
+    """Keep a local list of ended sessions so locally verified tokens stop working at logout."""
+
+    async def on_signed_out(event: UserSignedOut) -> None:
+        p = event.payload
+        await Revocations(runtime.db).revoke_session(p.session_id, p.token_expires_at)
+
+    async def on_revoked(event: UserSessionsRevoked) -> None:
+        p = event.payload
+        await Revocations(runtime.db).revoke_user_before(p.user_id, p.revoked_before)
+
+    runtime.subscribe([UserSignedOut], on_signed_out, "Refuse the token of a session that ended.")
+    runtime.subscribe([UserSessionsRevoked], on_revoked, "Refuse every older token of a user.")
+
+
+def create_app(
+    runtime: ServiceRuntime,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    large_body_paths: dict[str, int] | None = None,
+    max_body_bytes: int = 1024 * 1024,
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        if runtime.verify_tokens or runtime.settings.jwt_public_keys:
+            s = runtime.settings
+            app.state.auth = AuthState(
+                TokenVerifier(load_jwks(s.jwt_public_keys), s.jwt_issuer, s.jwt_audience),
+                Revocations(runtime.db),
+            )
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app.state.runtime = runtime
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=max_body_bytes,
+        large_body_paths=large_body_paths or {},
+    )
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail, **exc.extra}, exc.status_code, exc.headers)
+
+    health = APIRouter(tags=["operations"])
+
+    @health.get("/health/live", summary="The process is up")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @health.get(
+        "/health/ready",
+        summary="The database and Kafka answer",
+        responses={503: {"description": "a dependency does not answer"}},
+    )
+    async def ready() -> JSONResponse:
+        checks = await runtime.readiness()
+        ok = all(v == "ok" for v in checks.values())
+        metrics.READY.set(1 if ok else 0)
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503
+        )
+
+    @health.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def prometheus() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app.include_router(health)
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+__all__ = ["PROCESSED", "ServiceRuntime", "create_app", "track_revocations"]

@@ -1,0 +1,66 @@
+"""The settings every service shares; each service subclasses it (its only environment reader)."""
+
+from __future__ import annotations
+
+import socket
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Configuration from environment variables (names are the upper-case field names)."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    service_name: str = "service"
+    instance_id: str = Field(default_factory=lambda: socket.gethostname())
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_topic_prefix: str = Field(
+        default="", description="Prefix for every topic and consumer group (isolated clusters)."
+    )
+    kafka_topic_partitions: int = Field(default=3, ge=1)
+    kafka_replication_factor: int = Field(default=1, ge=1)
+    kafka_graceful_timeout_s: float = Field(default=15.0, gt=0)
+
+    mongodb_uri: SecretStr = SecretStr("mongodb://127.0.0.1:27017/")
+    mongodb_database: str = ""
+
+    outbox_poll_interval_s: float = Field(default=0.5, gt=0)
+    outbox_lease_s: float = Field(default=30.0, gt=0)
+    consumer_max_attempts: int = Field(default=5, ge=1)
+    consumer_retry_backoff_s: float = Field(default=0.2, ge=0)
+    processed_events_retention_days: int = Field(default=30, ge=1)
+
+    jwt_public_keys: str = Field(
+        default="", description="JWKS JSON (or a path to it) that verifies access tokens."
+    )
+    jwt_issuer: str = "secop-registration"
+    jwt_audience: str = "secop"
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def database_name(self) -> str:
+        return self.mongodb_database or self.service_name
+
+    @property
+    def consumer_group(self) -> str:
+        return f"{self.kafka_topic_prefix}{self.service_name}"
+
+    def topic(self, name: str) -> str:
+        return f"{self.kafka_topic_prefix}{name}"
+
+
+def secret(value: SecretStr | str) -> str:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
