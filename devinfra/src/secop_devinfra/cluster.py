@@ -1,0 +1,130 @@
+"""The whole cluster on this machine: infrastructure plus the four services as processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from secop_devinfra.infra import Endpoints, LocalInfra, Ports
+from secop_devinfra.keys import DevKeys
+from secop_devinfra.procs import Proc, StartError, require_free
+
+SERVICES = ("registration", "membership", "support", "notification")
+DEFAULT_SERVICE_PORTS = {
+    "registration": 8001,
+    "membership": 8002,
+    "support": 8003,
+    "notification": 8004,
+}
+DEV_OPERATOR_TOKEN = "dev-operator-token-change-me-0123456789"  # noqa: S105 - local only
+
+
+@dataclass
+class ServiceProcs:
+    """The four services as child processes, each configured only through its environment."""
+
+    endpoints: Endpoints
+    keys: DevKeys
+    logs: Path
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SERVICE_PORTS))
+    extra_env: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, Proc] = field(default_factory=dict)
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def env_for(self, name: str) -> dict[str, str]:
+        env = {
+            **os.environ,
+            **self.endpoints.as_env(),
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_PORT": str(self.ports[name]),
+            "PUBLIC_BASE_URL": self.url(name),
+            "JWT_PUBLIC_KEYS": self.keys.jwks,
+            "LOG_FORMAT": "json",
+        }
+        if name == "registration":
+            env |= {
+                "JWT_PRIVATE_KEY": self.keys.jwt_private_pem,
+                "NOTIFICATION_SEAL_PUBLIC_KEY": self.keys.seal_public,
+            }
+        if name == "notification":
+            # Links in emails lead to the platform's pages, which registration serves here.
+            env |= {
+                "PUBLIC_BASE_URL": self.url("registration"),
+                "SEAL_PRIVATE_KEY": self.keys.seal_private,
+                "OPERATOR_TOKEN": DEV_OPERATOR_TOKEN,
+            }
+        return env | self.extra_env
+
+    def start(self, name: str) -> Proc:
+        require_free(self.ports[name], name)
+        proc = Proc(
+            name, [sys.executable, "-m", name], self.logs / f"{name}.log", env=self.env_for(name)
+        ).start()
+        self.procs[name] = proc
+        return proc
+
+    def start_all(self) -> None:
+        for name in SERVICES:
+            self.start(name)
+
+    def ready(self, name: str) -> bool:
+        try:
+            return httpx.get(f"{self.url(name)}/health/ready", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        for name in SERVICES:
+            if name in self.procs:
+                self.procs[name].wait_until(
+                    lambda n=name: self.ready(n), max(1.0, deadline - time.monotonic())
+                )
+
+    def stop_all(self) -> None:
+        for proc in self.procs.values():
+            proc.stop()
+
+
+def run_cluster(data: Path, keys: DevKeys) -> None:
+    """Start everything on the default ports, print the URLs, stop everything on Ctrl-C."""
+    infra = LocalInfra(data, Ports())
+    services: ServiceProcs | None = None
+    try:
+        started = time.monotonic()
+        endpoints = infra.start()
+        print(
+            f"infrastructure up: Kafka {endpoints.kafka_bootstrap}, MongoDB-wire (FerretDB) "
+            f"{endpoints.mongodb_uri}, SMTP {endpoints.smtp_host}:{endpoints.smtp_port}",
+            flush=True,
+        )
+        services = ServiceProcs(endpoints, keys, data / "services")
+        services.start_all()
+        services.wait_ready()
+        print(f"\ncluster ready in {time.monotonic() - started:.0f}s:", flush=True)
+        for name in SERVICES:
+            print(f"  {name:<13} {services.url(name)}   (docs: {services.url(name)}/docs)")
+        print(f"  mailbox       {endpoints.mailbox_url}/api/v1/messages")
+        print(f"  logs          {data}/services/*.log\n\nCtrl-C stops everything.", flush=True)
+        while True:
+            for name, proc in services.procs.items():
+                if not proc.running:
+                    raise StartError(f"{name} exited; see {proc.log_path}:\n{proc.tail()}")
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nstopping...", flush=True)
+    finally:
+        # A second Ctrl-C (or uv forwarding the first) must not cut the shutdown short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if services:
+            services.stop_all()
+        infra.stop()
+        print("stopped.", flush=True)

@@ -1,0 +1,252 @@
+"""Start and stop the local Kafka broker, FerretDB and the SMTP sink as child processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from secop_devinfra.installs import ferretdb_binary, kafka_classpath
+from secop_devinfra.procs import Proc, port_open, require_free
+
+KAFKA_HEAP = "-Xmx384m"
+
+LOG4J2 = """status = error
+appender.file.type = File
+appender.file.name = FILE
+appender.file.fileName = {log}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.file.ref = FILE
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.state.name = state.change.logger
+logger.state.level = WARN
+"""
+
+
+@dataclass(frozen=True)
+class Ports:
+    kafka: int = 9092
+    kafka_controller: int = 9093
+    mongodb: int = 27017
+    smtp: int = 1025
+    mailbox_http: int = 8025
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    kafka_bootstrap: str
+    mongodb_uri: str
+    smtp_host: str
+    smtp_port: int
+    mailbox_url: str
+
+    def as_env(self) -> dict[str, str]:
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+            "MONGODB_URI": self.mongodb_uri,
+            "SMTP_HOST": self.smtp_host,
+            "SMTP_PORT": str(self.smtp_port),
+            "MAILBOX_URL": self.mailbox_url,
+        }
+
+
+class KafkaServer:
+    def __init__(self, data: Path, port: int, controller_port: int, partitions: int = 3) -> None:
+        self.data, self.port, self.controller_port = data, port, controller_port
+        self.partitions = partitions
+        self.proc: Proc | None = None
+
+    def _configure(self) -> Path:
+        self.data.mkdir(parents=True, exist_ok=True)
+        props = self.data / "server.properties"
+        props.write_text(
+            "\n".join(
+                [
+                    "process.roles=broker,controller",
+                    "node.id=1",
+                    f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
+                    f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                    "controller.listener.names=CONTROLLER",
+                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    f"log.dirs={self.data / 'logs'}",
+                    "offsets.topic.replication.factor=1",
+                    "offsets.topic.num.partitions=10",
+                    "transaction.state.log.replication.factor=1",
+                    "transaction.state.log.min.isr=1",
+                    "group.initial.rebalance.delay.ms=0",
+                    "auto.create.topics.enable=false",
+                    f"num.partitions={self.partitions}",
+                    "log.retention.hours=168",
+                    "",
+                ]
+            )
+        )
+        (self.data / "log4j2.properties").write_text(LOG4J2.format(log=self.data / "server.log"))
+        return props
+
+    def _format(self, classpath: str, props: Path) -> None:
+        if (self.data / "logs" / "meta.properties").exists():
+            return
+        cluster_id = uuid.uuid4().hex[:22]
+        subprocess.run(
+            [
+                "java",
+                "-cp",
+                classpath,
+                f"-Dlog4j2.configurationFile={self.data / 'log4j2.properties'}",
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(props),
+                "--ignore-formatted",
+            ],
+            check=True,
+            capture_output=True,
+        )
+
+    def start(self, timeout: float = 90) -> None:
+        require_free(self.port, "Kafka")
+        require_free(self.controller_port, "Kafka's controller")
+        classpath = f"{kafka_classpath()}/*"
+        props = self._configure()
+        self._format(classpath, props)
+        self.proc = Proc(
+            "kafka",
+            [
+                "java",
+                KAFKA_HEAP,
+                "-Xms128m",
+                "-XX:+UseG1GC",
+                "-XX:MaxGCPauseMillis=20",
+                "-Djava.awt.headless=true",
+                f"-Dlog4j2.configurationFile={self.data / 'log4j2.properties'}",
+                "-cp",
+                classpath,
+                "kafka.Kafka",
+                str(props),
+            ],
+            self.data / "stdout.log",
+        ).start()
+        self.proc.wait_until(self._started, timeout)
+
+    def _started(self) -> bool:
+        log = self.data / "server.log"
+        return (
+            port_open(self.port)
+            and log.exists()
+            and "Kafka Server started" in log.read_text(errors="replace")[-200_000:]
+        )
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.stop(timeout=30)
+            # A clean restart needs the "started" marker of the next run only.
+            log = self.data / "server.log"
+            if log.exists():
+                log.rename(log.with_suffix(".log.previous"))
+
+
+class FerretDBServer:
+    def __init__(self, data: Path, port: int) -> None:
+        self.data, self.port = data, port
+        self.proc: Proc | None = None
+
+    def start(self, timeout: float = 30) -> None:
+        require_free(self.port, "FerretDB")
+        (self.data / "sqlite").mkdir(parents=True, exist_ok=True)
+        self.proc = Proc(
+            "ferretdb",
+            [
+                str(ferretdb_binary()),
+                f"-listen-addr=127.0.0.1:{self.port}",
+                f"-sqlite-url=file:{self.data / 'sqlite'}/",
+                "-log-level=warn",
+            ],
+            self.data / "ferretdb.log",
+        ).start()
+        self.proc.wait_until(lambda: port_open(self.port), timeout)
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.stop()
+
+
+class SinkServer:
+    def __init__(self, data: Path, smtp_port: int, http_port: int) -> None:
+        self.data, self.smtp_port, self.http_port = data, smtp_port, http_port
+        self.proc: Proc | None = None
+
+    def start(self, timeout: float = 20) -> None:
+        require_free(self.smtp_port, "the SMTP sink")
+        require_free(self.http_port, "the SMTP sink's API")
+        self.proc = Proc(
+            "smtp-sink",
+            [
+                sys.executable,
+                "-m",
+                "secop_devinfra.smtp_sink",
+                "--smtp-port",
+                str(self.smtp_port),
+                "--http-port",
+                str(self.http_port),
+                "--store",
+                str(self.data / "messages"),
+            ],
+            self.data / "smtp-sink.log",
+        ).start()
+        self.proc.wait_until(self._live, timeout)
+
+    def _live(self) -> bool:
+        if not (port_open(self.smtp_port) and port_open(self.http_port)):
+            return False
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/livez", timeout=1) as r:
+            return json.loads(r.read())["status"] == "ok"
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.stop()
+
+
+class LocalInfra:
+    """Kafka, FerretDB and the SMTP sink under one data folder."""
+
+    def __init__(self, data: Path, ports: Ports | None = None) -> None:
+        self.ports = ports or Ports()
+        self.kafka = KafkaServer(data / "kafka", self.ports.kafka, self.ports.kafka_controller)
+        self.ferretdb = FerretDBServer(data / "ferretdb", self.ports.mongodb)
+        self.sink = SinkServer(data / "mail", self.ports.smtp, self.ports.mailbox_http)
+
+    @property
+    def endpoints(self) -> Endpoints:
+        p = self.ports
+        return Endpoints(
+            kafka_bootstrap=f"127.0.0.1:{p.kafka}",
+            mongodb_uri=f"mongodb://127.0.0.1:{p.mongodb}/",
+            smtp_host="127.0.0.1",
+            smtp_port=p.smtp,
+            mailbox_url=f"http://127.0.0.1:{p.mailbox_http}",
+        )
+
+    def start(self) -> Endpoints:
+        try:
+            self.ferretdb.start()
+            self.sink.start()
+            self.kafka.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self.endpoints
+
+    def stop(self) -> None:
+        for part in (self.kafka, self.sink, self.ferretdb):
+            part.stop()

@@ -1,0 +1,74 @@
+"""Development keys: the access-token signing key and the notification sealing key.
+
+Generated once into ``.local/keys`` (never committed) and handed to the services through the
+environment, as an operator would from a secret store.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from nacl.public import PrivateKey
+
+
+@dataclass(frozen=True)
+class DevKeys:
+    jwt_private_pem: str
+    jwks: str
+    seal_private: str
+    seal_public: str
+
+    def env(self) -> dict[str, str]:
+        return {
+            "JWT_PRIVATE_KEY": self.jwt_private_pem,
+            "JWT_PUBLIC_KEYS": self.jwks,
+            "SEAL_PRIVATE_KEY": self.seal_private,
+            "NOTIFICATION_SEAL_PUBLIC_KEY": self.seal_public,
+        }
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def generate(kid: str = "dev-1") -> DevKeys:
+    signing = Ed25519PrivateKey.generate()
+    pem = signing.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    raw_public = signing.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    jwk = {
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": _b64url(raw_public),
+        "kid": kid,
+        "use": "sig",
+        "alg": "EdDSA",
+    }
+    seal = PrivateKey.generate()
+    return DevKeys(
+        jwt_private_pem=pem,
+        jwks=json.dumps({"keys": [jwk]}),
+        seal_private=base64.b64encode(bytes(seal)).decode(),
+        seal_public=base64.b64encode(bytes(seal.public_key)).decode(),
+    )
+
+
+def load_or_create(folder: Path) -> DevKeys:
+    path = folder / "dev-keys.json"
+    if path.exists():
+        return DevKeys(**json.loads(path.read_text()))
+    keys = generate()
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(keys.__dict__))
+    path.chmod(0o600)
+    return keys
