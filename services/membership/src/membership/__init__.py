@@ -1,0 +1,1 @@
+"""The membership service: entity and supplier accounts, documents, access requests, directory."""

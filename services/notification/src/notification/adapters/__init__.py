@@ -1,0 +1,1 @@
+"""MongoDB storage (and other outside systems) behind small interfaces."""

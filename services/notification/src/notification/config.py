@@ -1,0 +1,11 @@
+"""The notification service's settings: the only reader of the environment."""
+
+from __future__ import annotations
+
+from secop_runtime.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    service_name: str = "notification"
+    http_port: int = 8004
+    public_base_url: str = "http://127.0.0.1:8004"

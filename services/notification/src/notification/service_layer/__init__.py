@@ -1,0 +1,1 @@
+"""Use cases: validate, call the domain, store the change with its events."""

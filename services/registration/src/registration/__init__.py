@@ -1,0 +1,1 @@
+"""The registration service: sign-up, confirmation, login, recovery, profile, access history."""
