@@ -1,0 +1,79 @@
+"""The real infrastructure answers, and every service skeleton is healthy on it."""
+
+from __future__ import annotations
+
+import uuid
+from email.message import EmailMessage
+from typing import Any
+
+import aiosmtplib
+import pytest
+from pymongo import AsyncMongoClient
+from secop_devinfra.infra import Endpoints
+
+from tests.support.mailbox import Mailbox
+
+pytestmark = pytest.mark.integration
+
+SERVICES = ("registration", "membership", "support", "notification")
+
+
+async def test_a_document_round_trips_through_the_database(infra: Endpoints, uid: str) -> None:
+    client: AsyncMongoClient = AsyncMongoClient(infra.mongodb_uri, tz_aware=True)
+    try:
+        collection = client[f"{uid}_roundtrip"]["things"]
+        await collection.create_index("name", unique=True)
+        await collection.insert_one({"_id": "a", "name": "Ñandú", "tags": ["x", "y"]})
+        assert await collection.find_one({"name": "Ñandú"}) == {
+            "_id": "a",
+            "name": "Ñandú",
+            "tags": ["x", "y"],
+        }
+    finally:
+        await client.close()
+
+
+async def test_an_email_reaches_the_smtp_sink_and_can_be_read(
+    infra: Endpoints, mailbox: Mailbox
+) -> None:
+    to = f"{uuid.uuid4().hex[:8]}@example.co"
+    message = EmailMessage()
+    message["From"] = "SECOP II <no-reply@secop.test>"
+    message["To"] = to
+    message["Subject"] = "Activación de su registro en SECOP"
+    message.set_content("Texto plano")
+    message.add_alternative("<p>Texto <b>HTML</b></p>", subtype="html")
+    await aiosmtplib.send(message, hostname=infra.smtp_host, port=infra.smtp_port)
+    [received] = await mailbox.wait_for(to, subject="Activación")
+    assert received["Subject"] == "Activación de su registro en SECOP"
+    assert "Texto plano" in received["Text"] and "<b>HTML</b>" in received["HTML"]
+
+
+@pytest.mark.parametrize("name", SERVICES)
+async def test_each_service_is_ready_with_docs_and_metrics(start_service: Any, name: str) -> None:
+    service = await start_service(name)
+    live = await service.client.get("/health/live")
+    ready = await service.client.get("/health/ready")
+    assert live.status_code == 200
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"database": "ok", "kafka": "ok"}
+    assert (await service.client.get("/docs")).status_code == 200
+    assert "/health/ready" in (await service.client.get("/openapi.json")).json()["paths"]
+    metrics = await service.client.get("/metrics")
+    assert "secop_http_requests_total" in metrics.text
+
+
+async def test_a_request_keeps_the_callers_correlation_id(start_service: Any) -> None:
+    service = await start_service("support")
+    response = await service.client.get("/health/live", headers={"X-Correlation-ID": "abc-123"})
+    assert response.headers["x-correlation-id"] == "abc-123"
+    fresh = await service.client.get("/health/live", headers={"X-Correlation-ID": "bad id\n"})
+    assert fresh.headers["x-correlation-id"] != "bad id\n" and fresh.headers["x-correlation-id"]
+
+
+async def test_readiness_fails_when_the_database_does_not_answer(start_service: Any) -> None:
+    service = await start_service("membership")
+    await service.runtime._client.close()  # the database "goes away" under the service
+    ready = await service.client.get("/health/ready")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["database"].startswith("unavailable")

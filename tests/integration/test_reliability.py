@@ -1,0 +1,246 @@
+"""The reliability mechanisms on the real broker and database.
+
+Outbox (store and publish in one document write, relay with leases), idempotent at-least-once
+consumption, and dead letters: what the architecture promises so nothing acknowledged is lost
+or applied twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from pymongo import AsyncMongoClient
+from secop_contracts.registration import UserRegistered, UserRegisteredPayload
+from secop_devinfra.infra import Endpoints
+from secop_runtime.kafka import dead_letter_topic
+from secop_runtime.outbox import OutboxRelay, new_document
+from secop_runtime.service import ServiceRuntime
+from secop_runtime.settings import ServiceSettings
+
+from tests.support.kafka import produce_raw, read_topic
+
+pytestmark = pytest.mark.integration
+
+
+def probe_settings(infra: Endpoints, uid: str, name: str) -> ServiceSettings:
+    return ServiceSettings(
+        service_name=name,
+        kafka_bootstrap_servers=infra.kafka_bootstrap,
+        mongodb_uri=infra.mongodb_uri,
+        mongodb_database=f"{uid}_{name}",
+        kafka_topic_prefix=f"{uid}.",
+        kafka_topic_partitions=1,
+        outbox_poll_interval_s=0.2,
+        consumer_max_attempts=3,
+        consumer_retry_backoff_s=0.01,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(runtime: ServiceRuntime) -> AsyncIterator[ServiceRuntime]:
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
+
+
+def user_registered(producer: str = "registration") -> UserRegistered:
+    now = datetime.now(UTC)
+    return UserRegistered(
+        producer=producer,
+        payload=UserRegisteredPayload(
+            user_id=uuid4(),
+            username="ana.perez",
+            full_name="Ana Pérez",
+            email="ana@example.co",
+            country="CO",
+            document_type="CC",
+            document_number="1020304050",
+            mobile_phone="+573001234567",
+            time_zone="America/Bogota",
+            account_name="ALCALDIA",
+            sealed_confirmation_token="c2VhbGVk",
+            confirmation_expires_at=now + timedelta(hours=24),
+            registered_at=now,
+        ),
+    )
+
+
+def counting_consumer(
+    infra: Endpoints, uid: str, fail_for: set[str] | None = None
+) -> ServiceRuntime:
+    """A consumer whose effect is NOT idempotent by itself ($inc): only dedup keeps it at 1."""
+    runtime = ServiceRuntime(
+        probe_settings(infra, uid, "counter"), publishes=[], outbox_collections=[]
+    )
+
+    async def count(event: UserRegistered) -> None:
+        if fail_for and str(event.payload.user_id) in fail_for:
+            raise ValueError("this user cannot be handled")
+        await runtime.db["applied"].update_one(
+            {"_id": str(event.event_id)}, {"$inc": {"times": 1}}, upsert=True
+        )
+
+    runtime.subscribe([UserRegistered], count, "Count applications of each event.")
+    return runtime
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.1)
+
+
+async def times_applied(runtime: ServiceRuntime, event_id: Any) -> int:
+    doc = await runtime.db["applied"].find_one({"_id": str(event_id)})
+    return int(doc["times"]) if doc else 0
+
+
+async def test_an_event_stored_by_one_service_is_handled_by_another_services_group(
+    infra: Endpoints, uid: str, start_service: Any
+) -> None:
+    membership = await start_service("membership")
+    producer = ServiceRuntime(
+        probe_settings(infra, uid, "registration"),
+        publishes=[UserRegistered],
+        outbox_collections=["users"],
+    )
+    event = user_registered()
+    async with running(producer):
+        await producer.db["users"].insert_one(
+            new_document({"_id": str(event.payload.user_id), "username": "ana.perez"}, event)
+        )
+        producer.kick()
+        user = await eventually(
+            lambda: membership.db["users"].find_one({"_id": str(event.payload.user_id)})
+        )
+        stored = await producer.db["users"].find_one({"_id": str(event.payload.user_id)})
+    assert user["email"] == "ana@example.co" and user["confirmed"] is False
+    assert stored["_outbox"] == [] and "_outbox_pending" not in stored
+    group_marks = await membership.db["processed_events"].count_documents({})
+    assert group_marks >= 1
+
+
+async def test_an_event_stored_before_a_crash_is_published_later_and_applied_once(
+    infra: Endpoints, uid: str
+) -> None:
+    settings = probe_settings(infra, uid, "registration")
+    event = user_registered()
+    # The "crash": the state change and its event were stored, and no relay ever ran.
+    client: AsyncMongoClient = AsyncMongoClient(infra.mongodb_uri, tz_aware=True)
+    await client[settings.database_name]["users"].insert_one(
+        new_document({"_id": str(event.payload.user_id)}, event)
+    )
+    await client.close()
+
+    consumer = counting_consumer(infra, uid)
+    producer = ServiceRuntime(settings, publishes=[UserRegistered], outbox_collections=["users"])
+    async with running(consumer), running(producer):
+        await eventually(lambda: times_applied(consumer, event.event_id))
+        await asyncio.sleep(1.0)  # room for any duplicate to show up
+        assert await times_applied(consumer, event.event_id) == 1
+
+
+async def test_a_crash_after_publishing_but_before_marking_republishes_and_applies_once(
+    infra: Endpoints, uid: str
+) -> None:
+    settings = probe_settings(infra, uid, "registration")
+    event = user_registered()
+    consumer = counting_consumer(infra, uid)
+    producer = ServiceRuntime(settings, publishes=[UserRegistered], outbox_collections=["users"])
+    async with running(consumer), running(producer):
+        await producer.relay.stop()  # type: ignore[union-attr]  # we drive the relay by hand
+        users = producer.db["users"]
+        await users.insert_one(new_document({"_id": str(event.payload.user_id)}, event))
+        doc = await users.find_one({"_id": str(event.payload.user_id)})
+        for item in doc["_outbox"]:  # published... then the process "dies" before removing it
+            await producer._publish(item)
+        await eventually(lambda: times_applied(consumer, event.event_id))
+
+        relay = OutboxRelay(producer.db, ["users"], producer._publish, owner="restarted")
+        assert await relay.drain() == 1  # the restarted relay publishes it again
+        topic = settings.topic(UserRegistered.TOPIC)
+        copies = [
+            r
+            for r in await read_topic(infra.kafka_bootstrap, topic, at_least=2)
+            if str(event.event_id).encode() in r.value
+        ]
+        assert len(copies) == 2
+        await asyncio.sleep(1.5)
+        assert await times_applied(consumer, event.event_id) == 1
+        assert (await users.find_one({"_id": str(event.payload.user_id)}))["_outbox"] == []
+
+
+async def test_two_relays_never_publish_the_same_pending_document_concurrently(
+    infra: Endpoints, uid: str
+) -> None:
+    settings = probe_settings(infra, uid, "registration")
+    producer = ServiceRuntime(settings, publishes=[UserRegistered], outbox_collections=["users"])
+    published: list[str] = []
+
+    async def record(item: dict[str, Any]) -> None:
+        await asyncio.sleep(0.01)
+        published.append(item["event_id"])
+
+    async with running(producer):
+        await producer.relay.stop()  # type: ignore[union-attr]
+        events = [user_registered() for _ in range(30)]
+        await producer.db["users"].insert_many(
+            [new_document({"_id": str(e.payload.user_id)}, e) for e in events]
+        )
+        relays = [
+            OutboxRelay(producer.db, ["users"], record, owner=f"r{i}", batch=4) for i in range(3)
+        ]
+        await asyncio.gather(*(r.drain() for r in relays))
+    assert sorted(published) == sorted(str(e.event_id) for e in events)
+
+
+async def test_a_poison_message_is_dead_lettered_and_the_consumer_goes_on(
+    infra: Endpoints, uid: str
+) -> None:
+    consumer = counting_consumer(infra, uid)
+    topic = consumer.settings.topic(UserRegistered.TOPIC)
+    good = user_registered()
+    async with running(consumer):
+        await produce_raw(infra.kafka_bootstrap, topic, b"\x00 this is not an event")
+        await produce_raw(infra.kafka_bootstrap, topic, b'{"event_type": "UserRegistered"}')
+        await produce_raw(infra.kafka_bootstrap, topic, good.to_json())
+        await eventually(lambda: times_applied(consumer, good.event_id))
+        dead = await read_topic(infra.kafka_bootstrap, dead_letter_topic(topic), at_least=2)
+    assert [r.value for r in dead] == [
+        b"\x00 this is not an event",
+        b'{"event_type": "UserRegistered"}',
+    ]
+    headers = dict(dead[0].headers)
+    assert b"JSONDecodeError" in headers["dlt-error"] or b"Error" in headers["dlt-error"]
+    assert headers["dlt-original-topic"] == topic.encode()
+    assert headers["dlt-consumer-group"] == consumer.settings.consumer_group.encode()
+    assert b"ValidationError" in dict(dead[1].headers)["dlt-error"]
+
+
+async def test_a_handler_that_keeps_failing_is_dead_lettered_after_its_attempts(
+    infra: Endpoints, uid: str
+) -> None:
+    bad, good = user_registered(), user_registered()
+    consumer = counting_consumer(infra, uid, fail_for={str(bad.payload.user_id)})
+    topic = consumer.settings.topic(UserRegistered.TOPIC)
+    async with running(consumer):
+        await produce_raw(infra.kafka_bootstrap, topic, bad.to_json())
+        await produce_raw(infra.kafka_bootstrap, topic, good.to_json())
+        await eventually(lambda: times_applied(consumer, good.event_id))
+        dead = await read_topic(infra.kafka_bootstrap, dead_letter_topic(topic), at_least=1)
+        assert await times_applied(consumer, bad.event_id) == 0
+    assert dead[0].value == bad.to_json()
+    assert b"this user cannot be handled" in dict(dead[0].headers)["dlt-error"]

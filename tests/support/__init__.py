@@ -1,0 +1,1 @@
+"""Test harness: infrastructure selection, service apps in-process, Kafka and mailbox readers."""

@@ -1,0 +1,104 @@
+"""Which Kafka, database and SMTP server the tests use, in this order:
+
+1. ``env``: addresses from the environment (``KAFKA_BOOTSTRAP_SERVERS``, ``MONGODB_URI``,
+   ``SMTP_HOST``, ``SMTP_PORT``, ``MAILBOX_URL``), e.g. from ``./dev infra``;
+2. ``containers``: testcontainers (Kafka in KRaft mode, MongoDB, Mailpit) when a Docker engine
+   answers;
+3. ``local``: the project's own processes (Kafka from Maven Central, FerretDB, the SMTP sink),
+   started for the session on free ports and stopped after it.
+
+``SECOP_TEST_INFRA=env|containers|local`` forces one; the default ``auto`` picks as above.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from secop_devinfra.infra import Endpoints, LocalInfra, Ports
+from secop_devinfra.procs import free_port
+
+ENV_KEYS = ("KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URI", "SMTP_HOST", "SMTP_PORT", "MAILBOX_URL")
+
+
+def _from_env() -> Endpoints:
+    missing = [k for k in ENV_KEYS if not os.environ.get(k)]
+    if missing:
+        raise RuntimeError(f"SECOP_TEST_INFRA=env needs {', '.join(missing)}")
+    return Endpoints(
+        kafka_bootstrap=os.environ["KAFKA_BOOTSTRAP_SERVERS"],
+        mongodb_uri=os.environ["MONGODB_URI"],
+        smtp_host=os.environ["SMTP_HOST"],
+        smtp_port=int(os.environ["SMTP_PORT"]),
+        mailbox_url=os.environ["MAILBOX_URL"].rstrip("/"),
+    )
+
+
+def docker_available() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:
+        return False
+
+
+@contextlib.contextmanager
+def _containers() -> Iterator[Endpoints]:
+    from testcontainers.community.kafka import KafkaContainer
+    from testcontainers.community.mailpit import MailpitContainer
+    from testcontainers.community.mongodb import MongoDbContainer
+
+    kafka_image = os.environ.get("SECOP_TEST_KAFKA_IMAGE", "confluentinc/cp-kafka:7.6.0")
+    with (
+        KafkaContainer(kafka_image)
+        .with_kraft()
+        .with_env("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "false") as kafka,
+        MongoDbContainer(os.environ.get("SECOP_TEST_MONGO_IMAGE", "mongo:7")) as mongo,
+        MailpitContainer() as mailpit,
+    ):
+        yield Endpoints(
+            kafka_bootstrap=kafka.get_bootstrap_server(),
+            mongodb_uri=mongo.get_connection_url(),
+            smtp_host=mailpit.get_container_host_ip(),
+            smtp_port=int(mailpit.get_exposed_smtp_port()),
+            mailbox_url=mailpit.get_base_api_url().removesuffix("/api/v1").rstrip("/"),
+        )
+
+
+@contextlib.contextmanager
+def _local() -> Iterator[Endpoints]:
+    data = Path(tempfile.mkdtemp(prefix="secop-test-"))
+    infra = LocalInfra(data, Ports(*(free_port() for _ in range(5))))
+    try:
+        yield infra.start()
+    finally:
+        infra.stop()
+
+
+def mode() -> str:
+    chosen = os.environ.get("SECOP_TEST_INFRA", "auto")
+    if chosen != "auto":
+        return chosen
+    if all(os.environ.get(k) for k in ENV_KEYS):
+        return "env"
+    return "containers" if docker_available() else "local"
+
+
+@contextlib.contextmanager
+def provision() -> Iterator[Endpoints]:
+    chosen = mode()
+    if chosen == "env":
+        yield _from_env()
+    elif chosen == "containers":
+        with _containers() as endpoints:
+            yield endpoints
+    elif chosen == "local":
+        with _local() as endpoints:
+            yield endpoints
+    else:
+        raise RuntimeError(f"SECOP_TEST_INFRA={chosen!r}: use env, containers, local or auto")

@@ -1,0 +1,120 @@
+"""The event contracts: committed schemas stay compatible, personal data and secrets marked."""
+
+from __future__ import annotations
+
+import json
+from copy import deepcopy
+
+import pytest
+from secop_contracts import ALL_EVENTS, EVENTS_BY_TYPE, UnknownEventError, parse_event
+from secop_contracts.compat import breaking_changes, check_all, generate
+from secop_contracts.registration import UserRegistered
+
+pytestmark = pytest.mark.unit
+
+BASE = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "age": {"type": "integer"},
+        "kind": {"enum": ["a", "b"], "type": "string"},
+        "nick": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+    },
+    "required": ["name", "age"],
+}
+
+
+def test_committed_schemas_match_the_models_and_nothing_breaks() -> None:
+    assert check_all() == {}
+
+
+def test_an_added_optional_field_is_compatible() -> None:
+    new = deepcopy(BASE)
+    new["properties"]["extra"] = {"type": "string"}
+    assert breaking_changes(BASE, new) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda s: s["properties"].pop("age"), "field lost or renamed"),
+        (
+            lambda s: s["properties"].__setitem__("years", s["properties"].pop("age")),
+            "field lost or renamed",
+        ),
+        (lambda s: s["properties"].__setitem__("age", {"type": "string"}), "type changed"),
+        (lambda s: s["required"].append("nick"), "optional field became required"),
+        (
+            lambda s: (
+                s["properties"].__setitem__("new", {"type": "string"}),
+                s["required"].append("new"),
+            ),
+            "new field is required",
+        ),
+        (lambda s: s["properties"]["kind"].__setitem__("enum", ["a"]), "allowed values withdrawn"),
+        (lambda s: s["properties"].__setitem__("nick", {"type": "string"}), "type changed"),
+    ],
+)
+def test_a_breaking_change_is_detected(change, expected) -> None:  # type: ignore[no-untyped-def]
+    new = deepcopy(BASE)
+    change(new)
+    problems = breaking_changes(BASE, new)
+    assert any(expected in p for p in problems), problems
+
+
+def test_a_nested_retype_is_detected_through_refs() -> None:
+    old = generate(UserRegistered)
+    new = deepcopy(old)
+    new["$defs"]["UserRegisteredPayload"]["properties"]["email"] = {"type": "integer"}
+    assert any("payload.email" in p for p in breaking_changes(old, new))
+
+
+def test_every_event_has_its_topic_named_after_it_and_the_envelope() -> None:
+    for event in ALL_EVENTS:
+        schema = generate(event)
+        assert schema["properties"]["event_type"]["const"] == event.TOPIC == event.__name__
+        for name in (
+            "event_id",
+            "event_type",
+            "schema_version",
+            "occurred_at",
+            "producer",
+            "correlation_id",
+            "causation_id",
+            "payload",
+        ):
+            assert name in schema["properties"], (event.TOPIC, name)
+        assert event.KEY_FIELD, f"{event.TOPIC} names no aggregate key"
+
+
+def test_personal_data_and_sealed_tokens_are_marked() -> None:
+    schema = json.dumps(generate(UserRegistered))
+    payload = generate(UserRegistered)["$defs"]["UserRegisteredPayload"]["properties"]
+    assert payload["email"]["x-personal-data"] is True
+    assert payload["document_number"]["x-personal-data"] is True
+    assert payload["sealed_confirmation_token"]["x-sealed-for"] == "notification"
+    assert "x-personal-data" not in payload["user_id"]
+    assert "password" not in schema and "security_answer" not in schema
+
+
+def test_no_event_can_carry_a_secret_in_clear() -> None:
+    forbidden = ("password", "hash", "security_answer", "secret")
+    for event in ALL_EVENTS:
+        defs = generate(event)["$defs"].values()
+        fields = {name.lower() for d in defs for name in d.get("properties", {})}
+        for name in fields:
+            assert not any(word in name for word in forbidden), f"{event.TOPIC}.{name}"
+            if name.endswith("token"):
+                assert name.startswith("sealed_"), f"{event.TOPIC}.{name} travels in clear"
+
+
+def test_parse_event_refuses_garbage_unknown_types_and_invalid_payloads() -> None:
+    with pytest.raises(ValueError):
+        parse_event(b"\xff not json")
+    with pytest.raises(UnknownEventError):
+        parse_event(b'{"event_type": "Nope"}')
+    with pytest.raises(ValueError):
+        parse_event(b'{"event_type": "UserRegistered", "producer": "x", "payload": {}}')
+    with pytest.raises(UnknownEventError):
+        parse_event(b"[1, 2]")
+    assert set(EVENTS_BY_TYPE) == {e.TOPIC for e in ALL_EVENTS}
