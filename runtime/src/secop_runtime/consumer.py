@@ -22,7 +22,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -33,7 +34,7 @@ from faststream.message import StreamMessage
 from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
-from secop_contracts import Event, parse_event
+from secop_contracts import Event, UnknownEventError, parse_event
 
 from secop_runtime import metrics
 from secop_runtime.context import working_on
@@ -49,6 +50,7 @@ Handler = Callable[[E], Awaitable[None]]
 PROCESSED = "processed_events"
 TRANSIENT = TRANSIENT_DB_ERRORS + TRANSIENT_KAFKA_ERRORS
 MAX_BACKOFF_S = 30.0
+HEARTBEAT_MS = 500
 
 
 class Inbox:
@@ -88,38 +90,35 @@ async def _raw_body(message: StreamMessage[Any]) -> bytes:
     return message.body
 
 
-def subscribe(
+@dataclass(frozen=True)
+class Route:
+    """One consumed topic: the event type it carries and what the service does with it."""
+
+    event_type: type[Event]
+    handler: Handler[Any]
+    description: str
+
+
+def subscribe_all(
     broker: KafkaBroker,
     settings: ServiceSettings,
     get_db: Callable[[], AsyncDatabase],
-    events: Sequence[type[E]],
-    handler: Handler[E],
-    *,
-    description: str,
+    routes: Mapping[str, Route],
 ) -> None:
-    """Subscribe ``handler`` to the topic of ``events`` (one topic: one event type).
+    """One consumer for every topic the service reads, dispatching by topic.
 
-    Several event types mean several topics, each with this same handler. ``get_db`` is called
-    per message: the database is connected in the lifespan, after subscribers are declared.
+    One consumer per service (not per topic) keeps start-up to a single group join: with one
+    consumer per topic, each join made the members already there rebalance again. ``get_db``
+    is called per message, as the database is connected in the lifespan, after this
+    declaration.
     """
-    for event_type in events:
-        topic = settings.topic(event_type.TOPIC)
-        _register(broker, settings, get_db, topic, event_type, handler, description)
-
-
-def _register(
-    broker: KafkaBroker,
-    settings: ServiceSettings,
-    get_db: Callable[[], AsyncDatabase],
-    topic: str,
-    event_type: type[E],
-    handler: Handler[E],
-    description: str,
-) -> None:
-    dlt = dead_letter_topic(topic)
+    if not routes:
+        return
 
     async def dead_letter(body: bytes, msg: KafkaMessage, error: BaseException) -> None:
         raw = msg.raw_message
+        topic = str(getattr(raw, "topic", ""))
+        dlt = dead_letter_topic(topic)
         headers = {
             "dlt-error": f"{type(error).__name__}: {error}"[:2000],
             "dlt-original-topic": topic,
@@ -138,8 +137,12 @@ def _register(
         )
 
     async def on_message(body: bytes, msg: KafkaMessage) -> None:
+        topic = str(getattr(msg.raw_message, "topic", ""))
+        route = routes.get(topic)
         try:
-            event = parse_event(body, accept=[event_type])
+            if route is None:
+                raise UnknownEventError(f"no handler for topic {topic!r}")
+            event = parse_event(body, accept=[route.event_type])
         except (ValueError, ValidationError, UnicodeDecodeError) as exc:
             await dead_letter(body, msg, exc)
             return
@@ -153,7 +156,7 @@ def _register(
             while True:
                 attempt += 1
                 try:
-                    await _until_done(lambda: handler(event))
+                    await _until_done(lambda: route.handler(event))
                     break
                 except Exception as exc:
                     if attempt >= settings.consumer_max_attempts:
@@ -170,16 +173,18 @@ def _register(
             metrics.HANDLER_SECONDS.labels(topic=topic).observe(time.perf_counter() - started)
             metrics.EVENTS_CONSUMED.labels(topic=topic, outcome="applied").inc()
 
-    on_message.__name__ = f"on_{topic}"
+    description = "\n".join(f"{topic}: {r.description}" for topic, r in sorted(routes.items()))
+    on_message.__name__ = f"on_{settings.service_name}_events"
     on_message.__doc__ = description
     broker.subscriber(
-        topic,
+        *sorted(routes),
         group_id=settings.consumer_group,
         ack_policy=AckPolicy.ACK,
         auto_offset_reset="earliest",
+        heartbeat_interval_ms=HEARTBEAT_MS,
         decoder=_raw_body,
         description=description,
-        title=f"{settings.service_name}:{topic}",
+        title=f"{settings.service_name}:events",
     )(on_message)
 
 

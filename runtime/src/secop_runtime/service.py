@@ -58,6 +58,7 @@ class ServiceRuntime:
         self.consumed: list[type[Event]] = []
         self.verify_tokens = verify_tokens
         self._setup_hooks: list[Hook] = []
+        self._routes: dict[str, consumer.Route] = {}
         self._client: AsyncMongoClient | None = None
         self._db: AsyncDatabase | None = None
         self.relay: OutboxRelay | None = None
@@ -78,14 +79,13 @@ class ServiceRuntime:
     def subscribe(
         self, events: Sequence[type[E]], handler: Callable[[E], Awaitable[None]], description: str
     ) -> None:
-        self.consumed.extend(events)
-
-        async def call(event: E) -> None:
-            await handler(event)
-
-        consumer.subscribe(
-            self.broker, self.settings, self._lazy_db, events, call, description=description
-        )
+        """Handle ``events`` (one topic each); all of a service's topics share one consumer."""
+        for event_type in events:
+            topic = self.settings.topic(event_type.TOPIC)
+            if topic in self._routes:
+                raise ValueError(f"{topic} already has a handler in {self.settings.service_name}")
+            self._routes[topic] = consumer.Route(event_type, handler, description)
+            self.consumed.append(event_type)
 
     def _lazy_db(self) -> AsyncDatabase:
         return self.db
@@ -123,6 +123,7 @@ class ServiceRuntime:
                 s.kafka_replication_factor,
             ),
         )
+        consumer.subscribe_all(self.broker, s, self._lazy_db, self._routes)
         await _retrying("kafka broker", self.broker.start)
         self.relay = OutboxRelay(
             self.db,
