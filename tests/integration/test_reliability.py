@@ -15,6 +15,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from membership.adapters.users import UserDirectory
 from pymongo import AsyncMongoClient
 from secop_contracts.registration import UserRegistered, UserRegisteredPayload
 from secop_devinfra.infra import Endpoints
@@ -123,9 +124,8 @@ async def test_an_event_stored_by_one_service_is_handled_by_another_services_gro
             new_document({"_id": str(event.payload.user_id), "username": "ana.perez"}, event)
         )
         producer.kick()
-        user = await eventually(
-            lambda: membership.db["users"].find_one({"_id": str(event.payload.user_id)})
-        )
+        users = UserDirectory(membership.db)
+        user = await eventually(lambda: users.get(event.payload.user_id))
         stored = await producer.db["users"].find_one({"_id": str(event.payload.user_id)})
     assert user["email"] == "ana@example.co" and user["confirmed"] is False
     assert stored["_outbox"] == [] and "_outbox_pending" not in stored
