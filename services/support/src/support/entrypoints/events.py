@@ -2,8 +2,27 @@
 
 from __future__ import annotations
 
-from secop_runtime.service import ServiceRuntime
+import logging
+
+from secop_contracts.membership import EntitySubmitted
+from secop_runtime.service import ServiceRuntime, track_revocations
+
+from support.service_layer.activation import on_entity_submitted
+from support.service_layer.desk import Desk
+
+log = logging.getLogger(__name__)
 
 
-def register(runtime: ServiceRuntime) -> None:
+def register(runtime: ServiceRuntime, desk: Desk) -> None:
     """Subscribe the service's handlers (each names its group and ack policy via the runtime)."""
+
+    async def entity_submitted(event: EntitySubmitted) -> None:
+        number = await on_entity_submitted(desk, event)
+        log.info("entity submission queued", extra={"case_number": number})
+
+    runtime.subscribe(
+        [EntitySubmitted],
+        entity_submitted,
+        "Open (or link) the activation case of a submitted buyer entity, with its documents.",
+    )
+    track_revocations(runtime)

@@ -1,7 +1,139 @@
-"""HTTP routes of the support service."""
+"""HTTP routes for requesters: open a case, follow it, write to the desk (no login needed)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Query, Request
+from pydantic import EmailStr
+from secop_runtime.http import ApiError
+
+from support.domain.cases import Actor
+from support.entrypoints.deps import CaseNumber, DeskDep, MaybeAgent, actor_of
+from support.entrypoints.schemas import (
+    AgentCaseOut,
+    CaseOpenedOut,
+    MessageIn,
+    OpenCaseIn,
+    RequesterCaseOut,
+)
+from support.entrypoints.views import agent_case, requester_case
+from support.service_layer import handling
+from support.service_layer.actions import load
+from support.service_layer.desk import Desk
+from support.service_layer.opening import NewCase, open_case
+
+router = APIRouter(tags=["cases"])
+
+NOT_FOUND = {404: {"description": "No such case, or the email is not the requester's"}}
+
+
+@router.post(
+    "/cases",
+    status_code=201,
+    response_model=CaseOpenedOut,
+    summary="Open a support case (no login needed)",
+    responses={
+        422: {"description": "A field is invalid or the subject is not in the catalogue"},
+        429: {"description": "Too many cases from this IP or email; see Retry-After"},
+    },
+)
+async def open_support_case(body: OpenCaseIn, request: Request, desk: DeskDep) -> CaseOpenedOut:
+    """Open a case; the answer carries the number to follow it and the first-response due date.
+
+    The due date counts desk hours only (Monday to Friday 07:00-19:00, Saturday 08:00-12:00,
+    Bogotá, no Colombian holidays) from the subject's SLA. Limited per client IP and per email.
+    """
+    catalogue = desk.settings.case_subjects
+    if body.subject not in catalogue:
+        raise ApiError(422, f"unknown subject; one of: {', '.join(catalogue)}", field="subject")
+    await _enforce_rate_limits(desk, _client_ip(request, desk), str(body.requester.email))
+    doc = await open_case(
+        desk,
+        NewCase(
+            requester={**body.requester.model_dump(), "time_zone": "America/Bogota"},
+            system=body.system,
+            request_type=body.request_type,
+            subject=body.subject,
+            user_type=body.user_type,
+            description=body.description,
+            source_key=f"web:{uuid.uuid4()}",
+            account_id=str(body.account_id) if body.account_id else None,
+            nit=body.nit,
+        ),
+    )
+    return CaseOpenedOut(case_number=doc["_id"], first_response_due=doc["first_response_due"])
+
+
+@router.get(
+    "/cases/{case_number}",
+    response_model=RequesterCaseOut | AgentCaseOut,
+    summary="Follow a case (requester: ?email=; agent: bearer token)",
+    responses=NOT_FOUND,
+)
+async def get_case(
+    number: CaseNumber,
+    desk: DeskDep,
+    agent: MaybeAgent,
+    email: Annotated[EmailStr | None, Query(description="The requester's email")] = None,
+) -> Any:
+    """The requester sees status, dates and public messages; an agent sees the whole case.
+
+    A wrong email gets the same 404 as an unknown number: nothing tells whether a case exists.
+    """
+    if agent is not None:
+        doc = await load(desk, number)
+        return agent_case(doc, await desk.store.history(number))
+    if email is None:
+        raise ApiError(404, "case not found")
+    doc, history = await handling.requester_view(desk, number, str(email))
+    return requester_case(doc, history)
+
+
+@router.post(
+    "/cases/{case_number}/messages",
+    status_code=201,
+    response_model=RequesterCaseOut | AgentCaseOut,
+    summary="Add a public message (requester with email, or agent with token)",
+    responses={**NOT_FOUND, 409: {"description": "The case is resolved"}},
+)
+async def add_message(number: CaseNumber, body: MessageIn, desk: DeskDep, agent: MaybeAgent) -> Any:
+    """A requester writes with the case's email; an agent's message is emailed to the requester."""
+    if agent is not None:
+        doc = await handling.add_message(desk, number, actor_of(agent), body.body)
+        return agent_case(doc, await desk.store.history(number))
+    if body.email is None:
+        raise ApiError(422, "the requester's email is required", field="email")
+    actor = Actor("requester", None, "")
+    doc = await handling.add_message(desk, number, actor, body.body, str(body.email))
+    return requester_case(doc, await desk.store.history(number))
+
+
+def _client_ip(request: Request, desk: Desk) -> str:
+    if desk.settings.trust_forwarded_for:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        if forwarded.strip():
+            return forwarded.split(",")[0].strip()
+    return request.client.host if request.client else "unknown"
+
+
+async def _enforce_rate_limits(desk: Desk, ip: str, email: str) -> None:
+    s, limiter, now = desk.settings, desk.limiter, desk.now()
+    ip_hit = await limiter.hit(f"ip:{ip}", s.rate_limit_ip_max, s.rate_limit_ip_window_s, now)
+    if isinstance(ip_hit, int):
+        raise _too_many("this network address", ip_hit)
+    key = f"email:{email.strip().lower()}"
+    email_hit = await limiter.hit(key, s.rate_limit_email_max, s.rate_limit_email_window_s, now)
+    if isinstance(email_hit, int):
+        await limiter.forget(ip_hit)
+        raise _too_many("this email address", email_hit)
+
+
+def _too_many(whom: str, retry_after: int) -> ApiError:
+    return ApiError(
+        429,
+        f"too many cases opened from {whom}; try again in {retry_after} s",
+        headers={"Retry-After": str(retry_after)},
+        retry_after_s=retry_after,
+    )

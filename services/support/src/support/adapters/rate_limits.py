@@ -1,0 +1,48 @@
+"""Sliding-window rate limits kept in the database, so every instance sees the same counts.
+
+Each attempt inserts a hit and then counts the hits in the window, its own included. Insert
+first, count second: two concurrent attempts each see the other, so the limit can be
+undershot under a race but never exceeded (no atomic counter needed; FerretDB has none). A
+refused attempt removes its hit, so a client that keeps retrying is not locked out for longer
+than ``Retry-After`` says. There are no TTL indexes on FerretDB: old hits are deleted in code.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import datetime, timedelta
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+HITS = "rate_limit_hits"
+
+
+class RateLimiter:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self._hits = db[HITS]
+
+    async def ensure_indexes(self) -> None:
+        await self._hits.create_index([("key", 1), ("at", 1)])
+
+    async def hit(self, key: str, limit: int, window_s: int, now: datetime) -> str | int:
+        """Count an attempt: the hit's id if allowed, else the seconds until one is allowed."""
+        since = now - timedelta(seconds=window_s)
+        await self._hits.delete_many({"key": key, "at": {"$lt": since}})
+        hit_id = uuid.uuid4().hex
+        await self._hits.insert_one({"_id": hit_id, "key": key, "at": now})
+        count = await self._hits.count_documents({"key": key, "at": {"$gte": since}})
+        if count <= limit:
+            return hit_id
+        await self._hits.delete_one({"_id": hit_id})
+        oldest = self._hits.find({"key": key, "at": {"$gte": since}}).sort("at", 1).limit(1)
+        first = await oldest.to_list()
+        if not first:
+            return 1
+        return max(
+            1, math.ceil((first[0]["at"] + timedelta(seconds=window_s) - now).total_seconds())
+        )
+
+    async def forget(self, hit_id: str) -> None:
+        """Withdraw an allowed hit (another limit refused the same attempt)."""
+        await self._hits.delete_one({"_id": hit_id})

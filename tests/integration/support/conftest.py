@@ -1,0 +1,62 @@
+"""Helpers for the support service's integration tests."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import pytest
+from secop_devinfra.keys import DevKeys
+
+from tests.support.tokens import bearer
+
+T = TypeVar("T")
+
+ACTIVATION = "Gestión de registro y configuración de Entidades Estatales"
+MIXED = "Habilitación de perfil mixto"
+RECOVERY = "Recuperación de usuario"
+
+
+def case_body(uid: str, **overrides: Any) -> dict[str, Any]:
+    """A valid "Crear caso" form; ``email`` and other requester fields via ``requester=``."""
+    requester = {
+        "full_name": "Ana María Pérez",
+        "document_number": "1020304050",
+        "entity_name": "ALCALDIA DE VILLA DE LEYVA",
+        "department": "Boyacá",
+        "municipality": "Villa de Leyva",
+        "email": f"ana.{uid}@example.co",
+        "phone": "6017654321",
+        "mobile": "+57 3001234567",
+        **overrides.pop("requester", {}),
+    }
+    return {
+        "requester": requester,
+        "system": "SECOP_II",
+        "request_type": "solicitud",
+        "subject": "Otros",
+        "user_type": "comprador",
+        "description": "No puedo ingresar a la plataforma.",
+        **overrides,
+    }
+
+
+@pytest.fixture
+def agent(dev_keys: DevKeys) -> dict[str, str]:
+    """An agent's Authorization header (a fresh agent each test)."""
+    return bearer(dev_keys, user_id=uuid.uuid4(), username="mesa.agente", roles=("support_agent",))
+
+
+async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float = 20.0) -> T:
+    """Poll an asynchronous effect until it shows (bounded)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if loop.time() > deadline:
+            raise AssertionError("the expected effect did not happen in time")
+        await asyncio.sleep(0.2)

@@ -1,0 +1,140 @@
+"""Opening cases over HTTP: numbers, due dates, the requester's view, rate limits."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime
+
+import pytest
+from support.domain.business_hours import BOGOTA, bogota_year
+
+from tests.integration.support.conftest import case_body
+from tests.support.kafka import json_values, read_topic
+
+pytestmark = pytest.mark.integration
+
+NUMBER = re.compile(r"^CCE-(\d{4})-(\d{6})$")
+
+
+async def test_opening_a_case_returns_its_number_and_publishes_case_opened(start_service, uid):
+    support = await start_service("support")
+    client = support.client
+
+    r = await client.post("/cases", json=case_body(uid, subject="Recuperación de usuario"))
+    assert r.status_code == 201, r.text
+    opened = r.json()
+    number = opened["case_number"]
+    match = NUMBER.match(number)
+    assert match and int(match[1]) == bogota_year(datetime.now(UTC))
+    assert opened["status"] == "open"
+
+    records = await read_topic(
+        support.settings.kafka_bootstrap_servers, support.settings.topic("CaseOpened")
+    )
+    assert [r.key.decode() for r in records] == [number]
+    event = json_values(records)[0]
+    assert event["payload"]["case_number"] == number
+    assert event["payload"]["requester"]["email"] == f"ana.{uid}@example.co"
+    assert event["payload"]["origin"] == "web"
+    assert event["payload"]["first_response_due"].startswith(opened["first_response_due"][:16])
+
+    # The requester follows it with the email; a wrong email looks exactly like no case at all.
+    mine = await client.get(f"/cases/{number}", params={"email": f"ANA.{uid}@example.co"})
+    assert mine.status_code == 200
+    assert mine.json()["status"] == "open" and mine.json()["messages"] == []
+    wrong = await client.get(f"/cases/{number}", params={"email": f"otro.{uid}@example.co"})
+    unknown = await client.get("/cases/CCE-2001-999999", params={"email": f"ana.{uid}@example.co"})
+    malformed = await client.get("/cases/nonsense", params={"email": f"ana.{uid}@example.co"})
+    no_email = await client.get(f"/cases/{number}")
+    for answer in (wrong, unknown, malformed, no_email):
+        assert answer.status_code == 404
+        assert answer.json() == {"detail": "case not found"}
+    sneaky = await client.post(
+        f"/cases/{number}/messages", json={"body": "hola", "email": f"otro.{uid}@example.co"}
+    )
+    assert sneaky.status_code == 404
+
+    # Bad input is a clear 422, never a 500.
+    bad_subject = await client.post("/cases", json=case_body(uid, subject="Nada"))
+    assert bad_subject.status_code == 422
+    assert bad_subject.json()["detail"][0]["loc"] == ["body", "subject"]
+    assert "Recuperación de usuario" in bad_subject.json()["detail"][0]["msg"]
+    bad_system = await client.post("/cases", json=case_body(uid, system="SECOP_III"))
+    assert bad_system.status_code == 422
+    bad_email = await client.post("/cases", json=case_body(uid, requester={"email": "no-at"}))
+    assert bad_email.status_code == 422
+
+
+async def test_due_dates_count_desk_hours_across_a_weekend_and_a_colombian_holiday(
+    start_service, uid
+):
+    support = await start_service("support")
+    desk = support.app.state.desk
+    body = case_body(uid, subject="Gestión de registro y configuración de Entidades Estatales")
+
+    async def open_at(at: datetime) -> dict:
+        desk.now = lambda: at.astimezone(UTC)  # the service's clock, set to a chosen instant
+        r = await support.client.post("/cases", json=body)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    # 8 desk hours from Friday 18:00: Fri 1 h, Sat 08-12 4 h, Mon 07:00 + 3 h.
+    friday = await open_at(datetime(2026, 12, 4, 18, tzinfo=BOGOTA))
+    assert _local(friday["first_response_due"]) == datetime(2026, 12, 7, 10, tzinfo=BOGOTA)
+    # From Monday Dec 7 18:00: Mon 1 h, Tue Dec 8 (Immaculate Conception) closed, Wed 07 + 7 h.
+    monday = await open_at(datetime(2026, 12, 7, 18, tzinfo=BOGOTA))
+    assert _local(monday["first_response_due"]) == datetime(2026, 12, 9, 14, tzinfo=BOGOTA)
+    # New Year's Eve at 22:00 in Bogotá is already 2027 in UTC: the number keeps Bogotá's year.
+    # Jan 1 is a holiday, Sat Jan 2 gives 4 h, Mon Jan 4 07:00 + 4 h.
+    late = await open_at(datetime(2026, 12, 31, 22, tzinfo=BOGOTA))
+    assert late["case_number"] == "CCE-2026-000003"
+    assert _local(late["first_response_due"]) == datetime(2027, 1, 4, 11, tzinfo=BOGOTA)
+    early = await open_at(datetime(2027, 1, 2, 9, tzinfo=BOGOTA))
+    assert early["case_number"] == "CCE-2027-000001"
+
+
+def _local(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(BOGOTA)
+
+
+async def test_fifty_concurrent_openings_on_two_instances_get_fifty_consecutive_numbers(
+    start_service, uid
+):
+    shared = {"mongodb_database": f"{uid}_support_shared", "rate_limit_ip_max": 1000}
+    first = await start_service("support", instance_id="support-a", **shared)
+    second = await start_service("support", instance_id="support-b", **shared)
+
+    async def open_one(i: int) -> str:
+        client = (first if i % 2 else second).client
+        r = await client.post("/cases", json=case_body(f"{uid}.{i}"))
+        assert r.status_code == 201, r.text
+        return r.json()["case_number"]
+
+    numbers = await asyncio.gather(*(open_one(i) for i in range(50)))
+    assert len(set(numbers)) == 50
+    year = bogota_year(datetime.now(UTC))
+    assert sorted(numbers) == [f"CCE-{year}-{n:06d}" for n in range(1, 51)]
+    records = await read_topic(
+        first.settings.kafka_bootstrap_servers, first.settings.topic("CaseOpened"), at_least=50
+    )
+    assert sorted({r.key.decode() for r in records}) == sorted(numbers)
+
+
+async def test_rate_limits_engage_per_email_and_per_client_address(start_service, uid):
+    support = await start_service(
+        "support", rate_limit_email_max=2, rate_limit_ip_max=3, rate_limit_email_window_s=600
+    )
+    client = support.client
+    for _ in range(2):
+        assert (await client.post("/cases", json=case_body(uid))).status_code == 201
+    third = await client.post("/cases", json=case_body(uid))
+    assert third.status_code == 429
+    assert 0 < int(third.headers["Retry-After"]) <= 600
+    assert "email" in third.json()["detail"]
+    # A refused attempt does not count: another address from the same IP still gets through.
+    assert (await client.post("/cases", json=case_body(f"{uid}.b"))).status_code == 201
+    fourth = await client.post("/cases", json=case_body(f"{uid}.c"))
+    assert fourth.status_code == 429
+    assert "network address" in fourth.json()["detail"]
+    assert await support.db["cases"].count_documents({}) == 3
