@@ -1,9 +1,32 @@
-"""Event subscribers of the notification service."""
+"""Event subscribers of the notification service: every event a person must hear about."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from secop_contracts import Event
 from secop_runtime.service import ServiceRuntime
 
+from notification.config import Settings
+from notification.domain.plans import PLANS
+from notification.service_layer.components import Components
+from notification.service_layer.intake import accept_event
 
-def register(runtime: ServiceRuntime) -> None:
-    """Subscribe the service's handlers (each names its group and ack policy via the runtime)."""
+DESCRIPTION = (
+    "Record the emails this event causes (one delivery per recipient and template, "
+    "idempotent) and wake the sender; nothing is sent inside the handler."
+)
+
+
+def register(
+    runtime: ServiceRuntime, settings: Settings, components: Callable[[], Components]
+) -> None:
+    """One subscriber per consumed topic (group = service name, AckPolicy.ACK, dead letters)."""
+
+    async def on_event(event: Event) -> None:
+        parts = components()
+        if await accept_event(parts.store, event, settings.delivery_max_attempts):
+            parts.sender.kick()
+
+    for event_type in PLANS:
+        runtime.subscribe([event_type], on_event, f"{event_type.TOPIC}: {DESCRIPTION}")

@@ -1,0 +1,264 @@
+"""Which emails an event causes, to whom, with what data: the table of issue 6, as code.
+
+Each plan keeps only what its template shows (no document numbers or phones are stored), and a
+sealed token stays sealed: it is opened only when the email is rendered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from secop_contracts import Event
+from secop_contracts.common import PersonRef
+from secop_contracts.membership import (
+    AccessDecided,
+    AccessRequested,
+    AccountActivated,
+    AccountChangesRequested,
+    AccountRejected,
+    AccountSummary,
+    EntitySubmitted,
+)
+from secop_contracts.registration import (
+    ConfirmationRequested,
+    PasswordChanged,
+    PasswordResetRequested,
+    UsernameRecoveryRequested,
+    UserRegistered,
+)
+from secop_contracts.support import CaseMessageAdded, CaseOpened, CaseResolved, Requester
+
+DEFAULT_TIME_ZONE = "America/Bogota"
+
+
+@dataclass(frozen=True)
+class EmailSpec:
+    template: str
+    address: str
+    name: str
+    time_zone: str
+    context: dict[str, Any]
+    sealed_token: str | None = None
+
+
+def _user_registered(e: UserRegistered) -> list[EmailSpec]:
+    p = e.payload
+    ctx = {
+        "full_name": p.full_name,
+        "username": p.username,
+        "account_name": p.account_name,
+        "expires_at": p.confirmation_expires_at,
+    }
+    return [
+        EmailSpec(
+            "account_confirmation",
+            p.email,
+            p.full_name,
+            p.time_zone,
+            ctx,
+            p.sealed_confirmation_token,
+        )
+    ]
+
+
+def _confirmation_requested(e: ConfirmationRequested) -> list[EmailSpec]:
+    p = e.payload
+    template = "email_change_confirmation" if p.reason == "email_change" else "account_confirmation"
+    ctx = {
+        "full_name": p.full_name,
+        "username": p.username,
+        "account_name": p.account_name,
+        "expires_at": p.expires_at,
+    }
+    return [
+        EmailSpec(template, p.email, p.full_name, p.time_zone, ctx, p.sealed_confirmation_token)
+    ]
+
+
+def _password_reset(e: PasswordResetRequested) -> list[EmailSpec]:
+    p = e.payload
+    ctx = {"full_name": p.full_name, "username": p.username, "expires_at": p.expires_at}
+    return [
+        EmailSpec("password_reset", p.email, p.full_name, p.time_zone, ctx, p.sealed_reset_token)
+    ]
+
+
+def _password_changed(e: PasswordChanged) -> list[EmailSpec]:
+    p = e.payload
+    ctx = {"full_name": p.full_name, "username": p.username, "via": p.via, "at": p.changed_at}
+    return [EmailSpec("password_changed", p.email, p.full_name, p.time_zone, ctx)]
+
+
+def _username_recovery(e: UsernameRecoveryRequested) -> list[EmailSpec]:
+    p = e.payload
+    ctx = {
+        "full_name": p.full_name,
+        "disclose": p.disclose,
+        "username": p.username or "",
+        "email_hint": p.email_hint or "",
+        "case_number": p.case_number or "",
+    }
+    return [EmailSpec("username_recovery", p.email, p.full_name, p.time_zone, ctx)]
+
+
+def _access_requested(e: AccessRequested) -> list[EmailSpec]:
+    p = e.payload
+    ctx = {
+        "account_name": p.account_name,
+        "nit": p.nit,
+        "requester_name": p.user.full_name,
+        "requester_email": p.user.email,
+        "requested_at": p.requested_at,
+    }
+    return [
+        EmailSpec("access_requested", a.email, a.full_name, a.time_zone, {**ctx, "full_name": ""})
+        for a in p.administrators
+    ]
+
+
+def _access_decided(e: AccessDecided) -> list[EmailSpec]:
+    p = e.payload
+    ctx = {
+        "full_name": p.user.full_name,
+        "account_name": p.account_name,
+        "nit": p.nit,
+        "decision": p.decision,
+        "reason": p.reason,
+        "decided_at": p.decided_at,
+    }
+    return [EmailSpec("access_decided", p.user.email, p.user.full_name, p.user.time_zone, ctx)]
+
+
+def _account_audience(
+    template: str, p: AccountSummary, ctx: dict[str, Any], extra: Iterable[PersonRef] = ()
+) -> list[EmailSpec]:
+    """The account's notification address and each administrator, once per address."""
+    base = {
+        "account_name": p.legal_name,
+        "nit": p.nit,
+        "kind": p.kind,
+        "full_name": "",
+        **ctx,
+    }
+    specs = [EmailSpec(template, p.notification_email, p.legal_name, DEFAULT_TIME_ZONE, base)]
+    for person in [*extra, *p.administrators]:
+        specs.append(
+            EmailSpec(
+                template,
+                person.email,
+                person.full_name,
+                person.time_zone,
+                {**base, "full_name": person.full_name},
+            )
+        )
+    return _unique(specs)
+
+
+def _entity_submitted(e: EntitySubmitted) -> list[EmailSpec]:
+    p = e.payload
+    ctx = {
+        "submitted_at": p.submitted_at,
+        "resubmission": p.resubmission,
+        "documents": [d.filename for d in p.documents],
+    }
+    return _account_audience("entity_submitted", p, ctx, extra=[p.submitted_by])
+
+
+def _account_decision(template: str) -> Callable[[Any], list[EmailSpec]]:
+    def plan(e: AccountActivated | AccountChangesRequested | AccountRejected) -> list[EmailSpec]:
+        p = e.payload
+        ctx = {
+            "message": p.message,
+            "case_number": p.case_number or "",
+            "decided_at": p.decided_at,
+        }
+        return _account_audience(template, p, ctx)
+
+    return plan
+
+
+def _requester(template: str, r: Requester, ctx: dict[str, Any]) -> list[EmailSpec]:
+    return [
+        EmailSpec(template, r.email, r.full_name, r.time_zone, {"full_name": r.full_name, **ctx})
+    ]
+
+
+def _case_opened(e: CaseOpened) -> list[EmailSpec]:
+    p = e.payload
+    ctx = {
+        "case_number": p.case_number,
+        "subject": p.subject,
+        "request_type": p.request_type,
+        "system": p.system.replace("_", " "),
+        "opened_at": p.opened_at,
+        "due_at": p.first_response_due,
+    }
+    return _requester("case_opened", p.requester, ctx)
+
+
+def _case_message(e: CaseMessageAdded) -> list[EmailSpec]:
+    p = e.payload
+    if p.author != "agent":  # the requester's own words are not mailed back to them
+        return []
+    ctx = {"case_number": p.case_number, "body": p.body, "added_at": p.added_at}
+    return _requester("case_message", p.requester, ctx)
+
+
+def _case_resolved(e: CaseResolved) -> list[EmailSpec]:
+    p = e.payload
+    ctx = {"case_number": p.case_number, "resolution": p.resolution, "resolved_at": p.resolved_at}
+    return _requester("case_resolved", p.requester, ctx)
+
+
+def _unique(specs: list[EmailSpec]) -> list[EmailSpec]:
+    seen: set[str] = set()
+    out = []
+    for s in specs:
+        key = s.address.strip().lower()
+        if key and key not in seen:
+            seen.add(key)
+            out.append(s)
+    return out
+
+
+PLANS: dict[type[Event], Callable[[Any], list[EmailSpec]]] = {
+    UserRegistered: _user_registered,
+    ConfirmationRequested: _confirmation_requested,
+    PasswordResetRequested: _password_reset,
+    PasswordChanged: _password_changed,
+    UsernameRecoveryRequested: _username_recovery,
+    AccessRequested: _access_requested,
+    AccessDecided: _access_decided,
+    EntitySubmitted: _entity_submitted,
+    AccountActivated: _account_decision("account_activated"),
+    AccountChangesRequested: _account_decision("account_changes_requested"),
+    AccountRejected: _account_decision("account_rejected"),
+    CaseOpened: _case_opened,
+    CaseMessageAdded: _case_message,
+    CaseResolved: _case_resolved,
+}
+
+TEMPLATES: tuple[str, ...] = (
+    "account_confirmation",
+    "email_change_confirmation",
+    "password_reset",
+    "password_changed",
+    "username_recovery",
+    "access_requested",
+    "access_decided",
+    "entity_submitted",
+    "account_activated",
+    "account_changes_requested",
+    "account_rejected",
+    "case_opened",
+    "case_message",
+    "case_resolved",
+)
+
+
+def plan(event: Event) -> list[EmailSpec]:
+    """The emails ``event`` causes (none for an event type nobody must hear about)."""
+    planner = PLANS.get(type(event))
+    return _unique(planner(event)) if planner else []

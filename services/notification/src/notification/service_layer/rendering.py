@@ -1,0 +1,182 @@
+"""Turning a delivery into the email a person reads: subject, plain text and HTML (es-CO).
+
+Templates are Jinja2 files in ``notification/templates`` (HTML escaped automatically, text not);
+each ``<name>.txt`` defines the subject block. A sealed token is opened here, at the last
+moment, and exists only in the rendered message: never in the database, a log or an event.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from jinja2 import (
+    Environment,
+    PackageLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    pass_context,
+    select_autoescape,
+)
+from jinja2.runtime import Context
+from secop_runtime.sealing import SealError, open_sealed
+
+from notification.domain.delivery import Delivery
+
+BOGOTA = "America/Bogota"
+MONTHS = [
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+]
+WEEKDAYS = ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"]
+
+
+class RenderError(Exception):
+    """This delivery can never be rendered (sealed token unreadable, unknown template)."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def zone(name: str) -> timezone | ZoneInfo:
+    try:
+        return ZoneInfo(name or BOGOTA)
+    except (ZoneInfoNotFoundError, ValueError):
+        try:
+            return ZoneInfo(BOGOTA)
+        except ZoneInfoNotFoundError:  # no tz database at all: Bogotá has no DST
+            return timezone(timedelta(hours=-5))
+
+
+def format_local(value: datetime, tz_name: str) -> str:
+    """``martes 3 de marzo de 2026, 2:05 p. m. (UTC-05:00)`` in the recipient's zone."""
+    local = value.astimezone(zone(tz_name))
+    hour = local.hour % 12 or 12
+    meridiem = "a. m." if local.hour < 12 else "p. m."
+    offset = local.strftime("%z")
+    return (
+        f"{WEEKDAYS[local.weekday()]} {local.day} de {MONTHS[local.month - 1]} de {local.year}, "
+        f"{hour}:{local.minute:02d} {meridiem} (UTC{offset[:3]}:{offset[3:]})"
+    )
+
+
+@pass_context
+def _fecha(ctx: Context, value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return format_local(value, ctx.get("time_zone") or BOGOTA)
+
+
+def confirmation_link(base: str, token: str, ctx: dict[str, Any]) -> str:
+    query = urlencode({"ConfirmationGuid": token, "CompanyName": ctx.get("account_name", "")})
+    return f"{base}/ConfirmAccount?{query}"
+
+
+def reset_link(base: str, token: str, ctx: dict[str, Any]) -> str:
+    return f"{base}/ChangePassword?{urlencode({'token': token})}"
+
+
+LINKS: dict[str, Callable[[str, str, dict[str, Any]], str]] = {
+    "account_confirmation": confirmation_link,
+    "email_change_confirmation": confirmation_link,
+    "password_reset": reset_link,
+}
+
+
+class Renderer:
+    def __init__(
+        self,
+        *,
+        public_base_url: str,
+        seal_private_key: str,
+        footer: dict[str, str],
+    ) -> None:
+        self._base = public_base_url.rstrip("/")
+        self._key = seal_private_key
+        self._footer = footer
+        self._env = Environment(
+            loader=PackageLoader("notification", "templates"),
+            autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+            undefined=StrictUndefined,
+            trim_blocks=False,
+            keep_trailing_newline=False,
+        )
+        self._env.filters["fecha"] = _fecha
+
+    def render(self, d: Delivery) -> Rendered:
+        ctx: dict[str, Any] = {
+            **d.context,
+            **self._footer,
+            "time_zone": d.time_zone or BOGOTA,
+            "base_url": self._base,
+        }
+        link = LINKS.get(d.template)
+        if link is not None:
+            if not d.sealed_token:
+                raise RenderError(f"{d.template} needs a sealed token and the event had none")
+            try:
+                ctx["link"] = link(self._base, open_sealed(self._key, d.sealed_token), ctx)
+            except SealError as exc:
+                raise RenderError(
+                    "the sealed token cannot be opened with this service's key"
+                ) from exc
+        try:
+            text_tmpl = self._env.get_template(f"{d.template}.txt")
+            html_tmpl = self._env.get_template(f"{d.template}.html")
+        except TemplateNotFound as exc:
+            raise RenderError(f"no template {d.template!r}") from exc
+        subject_block = text_tmpl.blocks.get("subject")
+        subject = "".join(subject_block(text_tmpl.new_context(ctx))) if subject_block else ""
+        subject = re.sub(r"\s+", " ", subject).strip()
+        ctx["subject"] = subject
+        return Rendered(subject, text_tmpl.render(ctx).strip() + "\n", html_tmpl.render(ctx))
+
+
+def build_message(d: Delivery, rendered: Rendered, sender: str, now: datetime) -> EmailMessage:
+    """A multipart/alternative message; the Message-ID is the delivery's, the same on every
+    attempt, so a duplicate from the crash window can be recognised downstream."""
+    _name, address = parseaddr(d.recipient)
+    if not address or "@" not in address or any(c in d.recipient for c in "\r\n<>,;"):
+        raise RenderError("the recipient address is not valid")
+    user, _, host = address.rpartition("@")
+    sender_domain = parseaddr(sender)[1].rpartition("@")[2] or "secop.gov.co"
+    msg = EmailMessage()
+    msg["From"] = sender
+    try:
+        msg["To"] = Address(display_name=_one_line(d.recipient_name), username=user, domain=host)
+    except (ValueError, IndexError) as exc:
+        raise RenderError("the recipient address is not valid") from exc
+    msg["Subject"] = _one_line(rendered.subject)
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = f"<{d.id}@{sender_domain}>"
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-SECOP-Template"] = d.template
+    msg.set_content(rendered.text)
+    msg.add_alternative(rendered.html, subtype="html")
+    return msg
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"[\r\n\t]+", " ", text).strip()

@@ -1,0 +1,217 @@
+"""One sample of every event notification consumes, for template and end-to-end tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+from secop_contracts import Event
+from secop_contracts.common import PersonRef
+from secop_contracts.membership import (
+    AccessDecided,
+    AccessRequested,
+    AccountActivated,
+    AccountChangesRequested,
+    AccountRejected,
+    EntitySubmitted,
+)
+from secop_contracts.registration import (
+    ConfirmationRequested,
+    PasswordChanged,
+    PasswordResetRequested,
+    UsernameRecoveryRequested,
+    UserRegistered,
+)
+from secop_contracts.support import CaseMessageAdded, CaseOpened, CaseResolved, Requester
+from secop_runtime.sealing import seal
+
+NOW = datetime(2026, 3, 3, 19, 5, tzinfo=UTC)  # 2:05 p. m. in Bogotá
+
+
+def person(email: str, name: str = "Ana Pérez", tz: str = "America/Bogota") -> PersonRef:
+    return PersonRef(user_id=uuid4(), full_name=name, email=email, time_zone=tz)
+
+
+def user_registered(
+    public_key: str, email: str, link_code: str = "tok-123", account: str = "F&F ASOCIADOS"
+) -> UserRegistered:
+    return UserRegistered(
+        producer="registration",
+        payload={
+            "user_id": uuid4(),
+            "username": "ana.perez",
+            "full_name": "Ana Pérez",
+            "email": email,
+            "country": "CO",
+            "document_type": "CC",
+            "document_number": "1020304050",
+            "mobile_phone": "+573001234567",
+            "time_zone": "America/Bogota",
+            "account_name": account,
+            "sealed_confirmation_token": seal(public_key, link_code),
+            "confirmation_expires_at": NOW + timedelta(days=1),
+            "registered_at": NOW,
+        },
+    )
+
+
+def password_reset(
+    public_key: str, email: str, link_code: str = "reset-456"
+) -> PasswordResetRequested:
+    return PasswordResetRequested(
+        producer="registration",
+        payload={
+            "user_id": uuid4(),
+            "username": "ana.perez",
+            "full_name": "Ana Pérez",
+            "email": email,
+            "time_zone": "America/Bogota",
+            "sealed_reset_token": seal(public_key, link_code),
+            "expires_at": NOW + timedelta(hours=2),
+        },
+    )
+
+
+def account(email: str, admins: list[PersonRef]) -> dict:
+    return {
+        "account_id": uuid4(),
+        "kind": "entity",
+        "legal_name": "ALCALDIA DE PRUEBA",
+        "nit": "800111202",
+        "notification_email": email,
+        "administrators": admins,
+    }
+
+
+def requester(email: str) -> Requester:
+    return Requester(full_name="Víctor Alfonso", email=email, time_zone="America/Bogota")
+
+
+def every_event(public_key: str, email: str) -> list[Event]:
+    """Every consumed event type once, every email addressed to ``email``."""
+    admin = person(email, "Admin <Uno>")
+    acct = account(email, [admin])
+    decision = {**acct, "message": "Revise el RUT.", "case_number": "C-1", "decided_at": NOW}
+    return [
+        user_registered(public_key, email),
+        ConfirmationRequested(
+            producer="registration",
+            payload={
+                "user_id": uuid4(),
+                "username": "ana.perez",
+                "full_name": "Ana Pérez",
+                "email": email,
+                "time_zone": "America/Bogota",
+                "reason": "email_change",
+                "sealed_confirmation_token": seal(public_key, "change-789"),
+                "expires_at": NOW,
+            },
+        ),
+        password_reset(public_key, email),
+        PasswordChanged(
+            producer="registration",
+            payload={
+                "user_id": uuid4(),
+                "username": "ana.perez",
+                "full_name": "Ana Pérez",
+                "email": email,
+                "time_zone": "America/Bogota",
+                "via": "reset",
+                "changed_at": NOW,
+            },
+        ),
+        UsernameRecoveryRequested(
+            producer="registration",
+            payload={
+                "user_id": uuid4(),
+                "full_name": "Ana Pérez",
+                "email": email,
+                "time_zone": "America/Bogota",
+                "asked_by": "document_number",
+                "disclose": "username",
+                "username": "ana.perez",
+            },
+        ),
+        AccessRequested(
+            producer="membership",
+            payload={
+                "membership_id": uuid4(),
+                "account_id": uuid4(),
+                "account_name": "H&H ASOCIADOS",
+                "nit": "800111202",
+                "user": person("solicitante@example.co", "Pedro Gómez"),
+                "administrators": [admin],
+                "requested_at": NOW,
+            },
+        ),
+        AccessDecided(
+            producer="membership",
+            payload={
+                "membership_id": uuid4(),
+                "account_id": uuid4(),
+                "account_name": "H&H ASOCIADOS",
+                "nit": "800111202",
+                "user": person(email),
+                "decision": "accepted",
+                "decided_by": uuid4(),
+                "decided_at": NOW,
+            },
+        ),
+        EntitySubmitted(
+            producer="membership",
+            payload={
+                **acct,
+                "submitted_by": admin,
+                "documents": [
+                    {
+                        "document_id": "d1",
+                        "doc_type": "rut",
+                        "filename": "rut.pdf",
+                        "content_type": "application/pdf",
+                        "size": 10,
+                        "sha256": "0" * 64,
+                    }
+                ],
+                "submitted_at": NOW,
+            },
+        ),
+        AccountActivated(producer="membership", payload=decision),
+        AccountChangesRequested(producer="membership", payload=decision),
+        AccountRejected(producer="membership", payload=decision),
+        CaseOpened(
+            producer="support",
+            payload={
+                "case_number": "2026-000123",
+                "requester": requester(email),
+                "system": "SECOP_II",
+                "request_type": "Solicitud",
+                "subject": "Recuperación de usuario",
+                "user_type": "proveedor",
+                "description": "No recuerdo mi usuario",
+                "opened_at": NOW,
+                "first_response_due": NOW + timedelta(days=2),
+            },
+        ),
+        CaseMessageAdded(
+            producer="support",
+            payload={
+                "case_number": "2026-000123",
+                "message_id": "m1",
+                "author": "agent",
+                "agent_id": uuid4(),
+                "body": "Su usuario es <b>ana.perez</b>",
+                "requester": requester(email),
+                "added_at": NOW,
+            },
+        ),
+        CaseResolved(
+            producer="support",
+            payload={
+                "case_number": "2026-000123",
+                "resolution": "Se reenviaron sus datos.",
+                "requester": requester(email),
+                "resolved_by": uuid4(),
+                "resolved_at": NOW,
+            },
+        ),
+    ]

@@ -1,0 +1,113 @@
+"""Every email renders from its event: Spanish, both parts, footer, warning, working links."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from notification.domain.plans import TEMPLATES
+from notification.service_layer.intake import deliveries_for
+from notification.service_layer.rendering import (
+    Renderer,
+    RenderError,
+    build_message,
+    format_local,
+)
+from secop_runtime.sealing import generate_keypair, seal
+
+from tests.unit.notification import samples
+
+pytestmark = pytest.mark.unit
+
+PRIVATE, PUBLIC = generate_keypair()
+BASE = "https://secop.example.co"
+
+
+def renderer(key: str = PRIVATE) -> Renderer:
+    return Renderer(
+        public_base_url=BASE + "/",
+        seal_private_key=key,
+        footer={"desk_hours": "Lunes a viernes 7-19", "desk_phones": "018000", "desk_contact": "s"},
+    )
+
+
+def rendered_all():
+    out = {}
+    for event in samples.every_event(PUBLIC, "ana@example.co"):
+        for d in deliveries_for(event, datetime.now(UTC), 5):
+            out.setdefault(d.template, (d, renderer().render(d)))
+    return out
+
+
+def test_every_template_renders_in_spanish_with_footer_and_warning() -> None:
+    rendered = rendered_all()
+    assert set(rendered) == set(TEMPLATES)
+    for name, (d, r) in rendered.items():
+        assert r.subject and "\n" not in r.subject, name
+        for part in (r.text, r.html):
+            assert "Mesa de Servicio" in part, name
+            assert "nunca le solicitamos datos personales" in part, name
+            assert "Lunes a viernes 7-19" in part, name
+        assert r.html.lstrip().startswith("<!DOCTYPE html>"), name
+        assert '<html lang="es-CO">' in r.html
+        msg = build_message(d, r, "SECOP II <no-reply@secop.gov.co>", datetime.now(UTC))
+        assert msg["Message-ID"] == f"<{d.id}@secop.gov.co>"
+        assert msg.get_body(("plain",)) is not None and msg.get_body(("html",)) is not None
+
+
+def test_confirmation_email_carries_the_opened_token_and_the_account_name() -> None:
+    d, r = rendered_all()["account_confirmation"]
+    assert r.subject == "Activación de su registro en SECOP"
+    assert "ana.perez" in r.text
+    link = next(w for w in r.text.split() if w.startswith(BASE))
+    url = urlparse(link)
+    assert url.path == "/ConfirmAccount"
+    assert parse_qs(url.query) == {
+        "ConfirmationGuid": ["tok-123"],
+        "CompanyName": ["F&F ASOCIADOS"],
+    }
+    assert "ConfirmationGuid=tok-123&amp;CompanyName=F%26F+ASOCIADOS" in r.html
+    assert d.sealed_token and "tok-123" not in d.sealed_token  # stored sealed, never in clear
+
+
+def test_reset_email_links_to_change_password_with_the_token() -> None:
+    _, r = rendered_all()["password_reset"]
+    assert f"{BASE}/ChangePassword?token=reset-456" in r.text
+    assert "más reciente" in r.text
+
+
+def test_html_escapes_what_people_wrote_and_text_keeps_it() -> None:
+    _, r = rendered_all()["case_message"]
+    assert "&lt;b&gt;ana.perez&lt;/b&gt;" in r.html and "<b>ana.perez" not in r.html
+    assert "<b>ana.perez</b>" in r.text
+
+
+def test_dates_are_shown_in_the_recipients_time_zone() -> None:
+    when = datetime(2026, 3, 3, 19, 5, tzinfo=UTC)
+    assert (
+        format_local(when, "America/Bogota") == "martes 3 de marzo de 2026, 2:05 p. m. (UTC-05:00)"
+    )
+    assert format_local(when, "Europe/Madrid").endswith("8:05 p. m. (UTC+01:00)")
+    assert "(UTC-05:00)" in format_local(when, "Not/AZone")  # unknown zone: Bogotá
+    _, r = rendered_all()["case_opened"]
+    assert "martes 3 de marzo de 2026, 2:05 p. m." in r.text
+
+
+def test_a_token_sealed_for_another_key_cannot_be_rendered() -> None:
+    _, other_public = generate_keypair()
+    event = samples.user_registered(other_public, "ana@example.co")
+    (d,) = deliveries_for(event, datetime.now(UTC), 5)
+    with pytest.raises(RenderError, match="cannot be opened"):
+        renderer().render(d)
+
+
+def test_a_bad_recipient_address_is_refused_before_smtp() -> None:
+    event = samples.user_registered(PUBLIC, "not-an-address")
+    (d,) = deliveries_for(event, datetime.now(UTC), 5)
+    with pytest.raises(RenderError, match="address"):
+        build_message(d, renderer().render(d), "SECOP II <no-reply@secop.gov.co>", samples.NOW)
+
+
+def test_sealing_helper_round_trips_for_the_samples() -> None:
+    assert seal(PUBLIC, "x") != seal(PUBLIC, "x")  # sealed boxes are randomised
