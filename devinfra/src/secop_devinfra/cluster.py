@@ -34,6 +34,8 @@ class ServiceProcs:
     logs: Path
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SERVICE_PORTS))
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: isolates one cluster's topics, groups and databases from another's on shared infrastructure
+    prefix: str = ""
     procs: dict[str, Proc] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
@@ -49,6 +51,9 @@ class ServiceProcs:
             "JWT_PUBLIC_KEYS": self.keys.jwks,
             "LOG_FORMAT": "json",
         }
+        if self.prefix:
+            env |= {"KAFKA_TOPIC_PREFIX": f"{self.prefix}.",
+                    "MONGODB_DATABASE": f"{self.prefix}_{name}"}
         if name == "registration":
             env |= {
                 "JWT_PRIVATE_KEY": self.keys.jwt_private_pem,

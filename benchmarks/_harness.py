@@ -1,0 +1,105 @@
+"""Shared by the benchmark scripts: a real cluster on this machine, and what to measure it by.
+
+Each benchmark measures its ceiling in the same run, on the same cores, so the ratio means
+something on a noisy machine. Results are printed and written to ``benchmarks/results/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from secop_devinfra.cluster import SERVICES, ServiceProcs
+from secop_devinfra.infra import Endpoints, LocalInfra, Ports
+from secop_devinfra.installs import install_all
+from secop_devinfra.keys import generate
+from secop_devinfra.procs import free_port
+
+RESULTS = Path(__file__).parent / "results"
+
+
+@dataclass
+class Bench:
+    infra: Endpoints
+    local: LocalInfra
+    cluster: ServiceProcs
+
+
+@contextlib.contextmanager
+def running_cluster(
+    services: tuple[str, ...] = SERVICES, extra_env: dict[str, str] | None = None
+) -> Iterator[Bench]:
+    """Local infrastructure and the chosen services as processes, on free ports."""
+    install_all()
+    data = Path(tempfile.mkdtemp(prefix="secop-bench-"))
+    local = LocalInfra(data, Ports(*(free_port() for _ in range(5))))
+    endpoints = local.start()
+    cluster = ServiceProcs(
+        endpoints,
+        generate(),
+        data / "logs",
+        ports={n: free_port() for n in SERVICES},
+        prefix="b" + uuid.uuid4().hex[:6],
+        extra_env={"LOG_LEVEL": "WARNING", **(extra_env or {})},
+    )
+    try:
+        for name in services:
+            cluster.start(name)
+        cluster.wait_ready()
+        yield Bench(endpoints, local, cluster)
+    finally:
+        cluster.stop_all()
+        local.stop()
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process and its children, from /proc (Linux)."""
+    total = 0
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            pids.append(int(line))
+    for p in pids:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    return total / 1024
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"p50": float("nan"), "p95": float("nan"), "p99": float("nan")}
+    ordered = sorted(values)
+    q = (
+        statistics.quantiles(ordered, n=100, method="inclusive")
+        if len(ordered) > 1
+        else ordered * 99
+    )
+    return {"p50": q[49], "p95": q[94], "p99": q[98]}
+
+
+def report(name: str, figures: dict[str, Any]) -> None:
+    figures = {
+        "benchmark": name,
+        "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": f"{platform.machine()} {os.cpu_count()} cores",
+        **figures,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(figures, indent=2) + "\n")
+    width = max(len(k) for k in figures)
+    print(f"\n== {name} ==")
+    for key, value in figures.items():
+        shown = f"{value:.3f}" if isinstance(value, float) else value
+        print(f"  {key:<{width}}  {shown}")

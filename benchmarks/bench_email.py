@@ -1,0 +1,75 @@
+"""Email: emails per second one notification instance delivers from a preloaded topic.
+
+Ceiling: raw aiosmtplib sends to the same sink over one reused connection. Target >= 0.5.
+
+    uv run python benchmarks/bench_email.py [K]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+import uuid
+from email.message import EmailMessage
+
+import aiosmtplib
+import httpx
+
+from benchmarks._events import password_changed, preload
+from benchmarks._harness import report, running_cluster
+
+
+async def raw_smtp_rate(host: str, port: int, count: int) -> float:
+    smtp = aiosmtplib.SMTP(hostname=host, port=port)
+    await smtp.connect()
+    start = time.perf_counter()
+    for i in range(count):
+        message = EmailMessage()
+        message["From"] = "no-reply@secop.test"
+        message["To"] = f"raw{i}@bench.example.co"
+        message["Subject"] = "Aviso de seguridad"
+        message.set_content("Su contraseña fue cambiada." * 20)
+        message.add_alternative("<p>Su contraseña fue cambiada.</p>" * 20, subtype="html")
+        await smtp.send_message(message)
+    elapsed = time.perf_counter() - start
+    await smtp.quit()
+    return count / elapsed
+
+
+async def run(count: int) -> None:
+    with running_cluster(services=()) as bench:
+        infra = bench.infra
+        ceiling = await raw_smtp_rate(infra.smtp_host, infra.smtp_port, count)
+        async with httpx.AsyncClient(base_url=infra.mailbox_url) as mail:
+            await mail.delete("/api/v1/messages")
+        tag = "m" + uuid.uuid4().hex[:6]
+        topic = f"{bench.cluster.prefix}.PasswordChanged"
+        await preload(infra.kafka_bootstrap, topic, count, lambda i: password_changed(i, tag))
+        bench.cluster.start("notification")
+        arrivals: list[float] = []
+        async with httpx.AsyncClient(base_url=infra.mailbox_url, timeout=30) as mail:
+            deadline = time.time() + 600
+            while time.time() < deadline:
+                total = (await mail.get("/api/v1/messages", params={"limit": 1})).json()["total"]
+                arrivals.append((time.perf_counter(), total))
+                if total >= count:
+                    break
+                await asyncio.sleep(0.2)
+    started = next((t, n) for t, n in arrivals if n > 0)
+    finished = arrivals[-1]
+    rate = (finished[1] - started[1]) / max(finished[0] - started[0], 1e-9)
+    report(
+        "email",
+        {
+            "emails": count,
+            "delivered": finished[1],
+            "notification_emails_per_s": rate,
+            "raw_aiosmtplib_per_s": ceiling,
+            "ratio": rate / ceiling,
+        },
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(run(int(sys.argv[1]) if len(sys.argv) > 1 else 1000))

@@ -1,0 +1,78 @@
+"""Event handling: events per second membership applies from a preloaded topic.
+
+Ceiling: a bare FastStream consumer (its own group, default policy, no work) on the same topic.
+Target >= 0.5 of it. Membership's handler decodes and validates the event, checks and records
+the processed mark, upserts its local user view, and commits after each message.
+
+    uv run python benchmarks/bench_events.py [M]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+import uuid
+
+from faststream.kafka import KafkaBroker
+from pymongo import AsyncMongoClient
+
+from benchmarks._events import preload, user_registered
+from benchmarks._harness import report, running_cluster
+
+
+async def bare_consumer_rate(bootstrap: str, topic: str, count: int) -> float:
+    broker = KafkaBroker(bootstrap)
+    seen: list[float] = []
+    done = asyncio.Event()
+
+    @broker.subscriber(topic, group_id="bare-" + uuid.uuid4().hex[:6], auto_offset_reset="earliest")
+    async def bare(body: dict) -> None:
+        seen.append(time.perf_counter())
+        if len(seen) >= count:
+            done.set()
+
+    await broker.start()
+    try:
+        await asyncio.wait_for(done.wait(), timeout=600)
+    finally:
+        await broker.stop()
+    return (len(seen) - 1) / (seen[-1] - seen[0])
+
+
+async def run(count: int) -> None:
+    with running_cluster(services=()) as bench:
+        prefix = bench.cluster.prefix
+        topic = f"{prefix}.UserRegistered"
+        tag = "e" + uuid.uuid4().hex[:6]
+        await preload(bench.infra.kafka_bootstrap, topic, count, lambda i: user_registered(i, tag))
+        ceiling = await bare_consumer_rate(bench.infra.kafka_bootstrap, topic, count)
+
+        bench.cluster.start("membership")
+        client: AsyncMongoClient = AsyncMongoClient(bench.infra.mongodb_uri)
+        users = client[f"{prefix}_membership"]["users"]
+        first = last = None
+        while True:
+            n = await users.count_documents({})
+            now = time.perf_counter()
+            if n and first is None:
+                first = (now, n)
+            if n >= count:
+                last = (now, n)
+                break
+            await asyncio.sleep(0.05)
+        await client.close()
+    rate = (last[1] - first[1]) / (last[0] - first[0])
+    report(
+        "events",
+        {
+            "events": count,
+            "membership_events_per_s": rate,
+            "bare_faststream_events_per_s": ceiling,
+            "ratio": rate / ceiling,
+        },
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(run(int(sys.argv[1]) if len(sys.argv) > 1 else 3000))

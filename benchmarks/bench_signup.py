@@ -1,0 +1,99 @@
+"""Sign-up pipeline: N sign-ups at concurrency C through the running cluster.
+
+Throughput, and p50/p95/p99 from the ``201`` to the confirmation email arriving at the SMTP
+sink. Ceiling: the raw argon2id rate with the service's parameters on the same cores; a sign-up
+hashes twice (password and security answer), so the ceiling is that rate / 2. Target >= 0.7.
+Also the footprint: resident memory of each service idle and right after the load.
+
+    uv run python benchmarks/bench_signup.py [N] [C]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+import uuid
+from datetime import datetime
+
+import httpx
+
+from benchmarks._ceilings import argon2_rate
+from benchmarks._harness import percentiles, report, rss_mib, running_cluster
+
+
+def signup_body(i: int, tag: str) -> dict[str, object]:
+    return {
+        "full_name": f"Persona Prueba {i}",
+        "country": "CO",
+        "document_type": "CC",
+        "document_number": f"{abs(hash(tag)) % 10**6:06d}{i:05d}",
+        "email": f"{tag}.{i}@bench.example.co",
+        "username": f"{tag}.{i}",
+        "password": "Correct-Horse-7-battery!",
+        "password_confirmation": "Correct-Horse-7-battery!",
+        "security_question": "Ciudad natal",
+        "security_answer": "Bogota",
+        "mobile_phone": "+573001234567",
+        "time_zone": "America/Bogota",
+        "account_name": "ALCALDIA DE PRUEBA",
+        "accept_terms": True,
+    }
+
+
+async def run(n: int, concurrency: int) -> None:
+    ceiling = argon2_rate("hash") / 2
+    with running_cluster() as bench:
+        idle = {name: rss_mib(p.popen.pid) for name, p in bench.cluster.procs.items()}
+        tag = "b" + uuid.uuid4().hex[:6]
+        created: dict[str, float] = {}
+        gate = asyncio.Semaphore(concurrency)
+        async with httpx.AsyncClient(
+            base_url=bench.cluster.url("registration"), timeout=120
+        ) as client:
+
+            async def one(i: int) -> None:
+                async with gate:
+                    r = await client.post("/users", json=signup_body(i, tag))
+                    r.raise_for_status()
+                    created[f"{tag}.{i}@bench.example.co"] = time.time()
+
+            start = time.perf_counter()
+            await asyncio.gather(*(one(i) for i in range(n)))
+            accepted = time.perf_counter() - start
+
+        latencies: list[float] = []
+        async with httpx.AsyncClient(base_url=bench.infra.mailbox_url, timeout=30) as mail:
+            deadline = time.time() + 300
+            while len(latencies) < n and time.time() < deadline:
+                listing = (await mail.get("/api/v1/messages", params={"limit": 100000})).json()
+                latencies = []
+                for m in listing["messages"]:
+                    address = m["To"][0]["Address"] if m["To"] else ""
+                    if address in created:
+                        arrived = datetime.fromisoformat(m["Created"]).timestamp()
+                        latencies.append(arrived - created[address])
+                await asyncio.sleep(0.5)
+        total = time.perf_counter() - start
+        loaded = {name: rss_mib(p.popen.pid) for name, p in bench.cluster.procs.items()}
+    throughput = n / accepted
+    report(
+        "signup",
+        {
+            "signups": n,
+            "concurrency": concurrency,
+            "signups_per_s": throughput,
+            "ceiling_per_s": ceiling,
+            "ratio": throughput / ceiling,
+            "emails_arrived": len(latencies),
+            "pipeline_s": total,
+            **{f"email_latency_{k}_s": v for k, v in percentiles(latencies).items()},
+            **{f"rss_idle_mib_{k}": v for k, v in idle.items()},
+            **{f"rss_loaded_mib_{k}": v for k, v in loaded.items()},
+        },
+    )
+
+
+if __name__ == "__main__":
+    args = [int(a) for a in sys.argv[1:]]
+    asyncio.run(run(args[0] if args else 300, args[1] if len(args) > 1 else 16))
