@@ -2,20 +2,55 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from secop_contracts.membership import EVENTS
 from secop_runtime.service import ServiceRuntime
 from secop_runtime.service import create_app as build
 
+from membership.adapters import divipola
+from membership.adapters.accounts import ACCOUNTS, AccountStore
+from membership.adapters.files import DocumentStore
+from membership.adapters.memberships import MEMBERSHIPS, MembershipStore
+from membership.adapters.turns import Busy
+from membership.adapters.users import UserDirectory
 from membership.config import Settings
 from membership.entrypoints import events, http
 
 DESCRIPTION = (
     "Buyer-entity and supplier accounts, their documents, access requests and the directory."
 )
+#: Multipart framing around an uploaded file (boundaries, part headers).
+MULTIPART_OVERHEAD = 64 * 1024
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    runtime = ServiceRuntime(settings, publishes=[], outbox_collections=[])
+    runtime = ServiceRuntime(
+        settings,
+        publishes=list(EVENTS),
+        outbox_collections=[ACCOUNTS, MEMBERSHIPS],
+        verify_tokens=True,
+    )
+    # Read at start so a wrong DIVIPOLA file stops the service instead of failing requests.
+    runtime.municipalities = divipola.load(settings.divipola_file)  # type: ignore[attr-defined]
+
+    @runtime.on_startup
+    async def indexes(rt: ServiceRuntime) -> None:
+        for store in (AccountStore, MembershipStore, DocumentStore, UserDirectory):
+            await store.ensure_indexes(rt.db)
+
     events.register(runtime)
-    return build(runtime, title="SECOP membership", description=DESCRIPTION, routers=[http.router])
+    app = build(
+        runtime,
+        title="SECOP membership",
+        description=DESCRIPTION,
+        routers=[http.router],
+        large_body_paths={"/accounts/": settings.document_max_bytes + MULTIPART_OVERHEAD},
+    )
+
+    @app.exception_handler(Busy)
+    async def _busy(_: Request, exc: Busy) -> JSONResponse:
+        return JSONResponse({"detail": "someone else is changing this account: try again"}, 409)
+
+    return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from secop_runtime.settings import ServiceSettings
 
 
@@ -9,3 +10,11 @@ class Settings(ServiceSettings):
     service_name: str = "membership"
     http_port: int = 8002
     public_base_url: str = "http://127.0.0.1:8002"
+    document_max_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1, description="Largest document upload accepted (413)."
+    )
+    divipola_file: str = Field(
+        default="",
+        description="CSV of Colombia's DIVIPOLA municipalities; empty accepts any municipality.",
+    )
+    directory_page_size: int = Field(default=20, ge=1, le=100)

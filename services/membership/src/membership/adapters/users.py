@@ -1,41 +1,87 @@
-"""Membership's local view of users, kept from registration's events (never by calling it)."""
+"""Membership's local view of users, kept from registration's events (never by calling it).
+
+Each user's events arrive on different topics (``UserRegistered``, ``UserConfirmed``,
+``UserProfileUpdated``), so they can be reordered, redelivered or handled concurrently. The
+view therefore stores every fact as its own insert-only document (``_id`` = event id: a
+redelivery is a duplicate key and changes nothing) and merges them when read:
+
+- ``confirmed`` is sticky: true once any ``UserConfirmed`` was seen, whatever the order;
+- each identity field (name, email, username, time zone) takes its value from the newest fact
+  (by ``occurred_at``) that carries it.
+
+Insert-only facts also make the view safe on FerretDB, whose updates are not atomic.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
-USERS = "users"
+USER_FACTS = "user_facts"
 
 
 class UserDirectory:
     def __init__(self, db: AsyncDatabase) -> None:
-        self._col = db[USERS]
+        self._col = db[USER_FACTS]
 
-    async def upsert(self, user_id: UUID, as_of: datetime, fields: dict[str, Any]) -> bool:
-        """Apply a newer fact about a user; an older or repeated one changes nothing.
+    @staticmethod
+    async def ensure_indexes(db: AsyncDatabase) -> None:
+        await db[USER_FACTS].create_index([("user_id", 1), ("occurred_at", 1)], name="by_user")
 
-        The ``as_of`` guard makes redelivery and reordering across topics harmless.
-        """
-        result = await self._col.update_one(
-            {
-                "_id": str(user_id),
-                "$or": [{"as_of": {"$lt": as_of}}, {"as_of": {"$exists": False}}],
-            },
-            {"$set": {**fields, "as_of": as_of}},
-        )
-        if result.matched_count:
-            return True
+    async def record(
+        self,
+        event_id: UUID,
+        user_id: UUID,
+        occurred_at: datetime,
+        fields: dict[str, Any],
+        *,
+        confirmed: bool = False,
+    ) -> bool:
+        """Store one fact about a user; False when this event was already recorded."""
+        doc = {
+            "_id": str(event_id),
+            "user_id": str(user_id),
+            "occurred_at": occurred_at,
+            "fields": fields,
+            "confirmed": confirmed,
+        }
         try:
-            await self._col.insert_one({"_id": str(user_id), **fields, "as_of": as_of})
-            return True
-        except Exception as exc:  # the document exists with a newer as_of
-            if getattr(exc, "code", None) == 11000:
-                return False
-            raise
+            await self._col.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
 
-    async def get(self, user_id: UUID) -> dict[str, Any] | None:
-        return await self._col.find_one({"_id": str(user_id)})
+    async def get(self, user_id: UUID | str) -> dict[str, Any] | None:
+        """The merged view of one user, or None when no fact about them has arrived yet."""
+        return (await self.get_many([user_id])).get(str(user_id))
+
+    async def get_many(self, user_ids: Iterable[UUID | str]) -> dict[str, dict[str, Any]]:
+        ids = sorted({str(u) for u in user_ids})
+        if not ids:
+            return {}
+        facts = await self._col.find({"user_id": {"$in": ids}}).sort("occurred_at", 1).to_list()
+        views: dict[str, dict[str, Any]] = {}
+        for fact in facts:  # oldest first: newer facts overwrite what they carry
+            view = views.setdefault(
+                fact["user_id"], {"user_id": fact["user_id"], "confirmed": False}
+            )
+            view.update({k: v for k, v in fact["fields"].items() if v is not None})
+            view["confirmed"] = view["confirmed"] or bool(fact.get("confirmed"))
+            view["as_of"] = fact["occurred_at"]
+        return views
+
+
+def person_ref(view: dict[str, Any] | None, user_id: UUID | str) -> dict[str, Any]:
+    """A ``PersonRef`` payload from the local view ("" where nothing is known yet)."""
+    view = view or {}
+    return {
+        "user_id": str(user_id),
+        "full_name": view.get("full_name", ""),
+        "email": view.get("email", ""),
+        "time_zone": view.get("time_zone", "America/Bogota"),
+    }

@@ -1,1 +1,1 @@
-"""Pure domain logic: no I/O, no faststream, no pymongo."""
+"""Pure rules of accounts, documents and memberships: no I/O, no framework imports."""

@@ -1,63 +1,72 @@
-"""Event subscribers of the membership service."""
+"""Event subscribers of the membership service (group and ack policy are set by the runtime).
+
+Every handler is safe to run twice: user facts are inserts keyed by event id, and decisions
+only apply to an account still in the status they were meant for.
+"""
 
 from __future__ import annotations
 
 from secop_contracts.registration import UserConfirmed, UserProfileUpdated, UserRegistered
+from secop_contracts.support import AccountActivationDecided, MixedProfileDecided
 from secop_runtime.service import ServiceRuntime, track_revocations
 
 from membership.adapters.users import UserDirectory
+from membership.service_layer import lifecycle
+from membership.service_layer.common import Uow
 
 
 def register(runtime: ServiceRuntime) -> None:
-    """Subscribe the service's handlers (group and ack policy are set by the runtime)."""
-
     async def on_user_registered(event: UserRegistered) -> None:
         p = event.payload
-        await UserDirectory(runtime.db).upsert(
-            p.user_id,
-            event.occurred_at,
-            {
-                "username": p.username,
-                "full_name": p.full_name,
-                "email": p.email,
-                "document_type": p.document_type,
-                "document_number": p.document_number,
-                "time_zone": p.time_zone,
-                "confirmed": False,
-            },
-        )
+        fields = {
+            "username": p.username,
+            "full_name": p.full_name,
+            "email": p.email,
+            "document_type": p.document_type,
+            "document_number": p.document_number,
+            "time_zone": p.time_zone,
+        }
+        await UserDirectory(runtime.db).record(event.event_id, p.user_id, event.occurred_at, fields)
 
     async def on_user_confirmed(event: UserConfirmed) -> None:
         p = event.payload
-        await UserDirectory(runtime.db).upsert(
-            p.user_id,
-            event.occurred_at,
-            {
-                "username": p.username,
-                "full_name": p.full_name,
-                "email": p.email,
-                "confirmed": True,
-            },
+        fields = {
+            "username": p.username,
+            "full_name": p.full_name,
+            "email": p.email,
+            "time_zone": p.time_zone,
+        }
+        await UserDirectory(runtime.db).record(
+            event.event_id, p.user_id, event.occurred_at, fields, confirmed=True
         )
 
     async def on_profile_updated(event: UserProfileUpdated) -> None:
         p = event.payload
-        await UserDirectory(runtime.db).upsert(
-            p.user_id,
-            event.occurred_at,
-            {
-                "username": p.username,
-                "full_name": p.full_name,
-                "email": p.email,
-                "time_zone": p.time_zone,
-            },
-        )
+        fields = {
+            "username": p.username,
+            "full_name": p.full_name,
+            "email": p.email,
+            "time_zone": p.time_zone,
+        }
+        await UserDirectory(runtime.db).record(event.event_id, p.user_id, event.occurred_at, fields)
+
+    async def on_activation_decided(event: AccountActivationDecided) -> None:
+        await lifecycle.apply_activation_decision(Uow.of(runtime), event)
+
+    async def on_mixed_profile_decided(event: MixedProfileDecided) -> None:
+        await lifecycle.apply_mixed_profile(Uow.of(runtime), event)
 
     runtime.subscribe(
-        [UserRegistered],
-        on_user_registered,
-        "Keep a local view of each new user (name, email), to show administrators.",
+        [UserRegistered], on_user_registered, "Local view of each new user (name, email)."
     )
-    runtime.subscribe([UserConfirmed], on_user_confirmed, "Mark the user's registration confirmed.")
+    runtime.subscribe([UserConfirmed], on_user_confirmed, "The user's registration is confirmed.")
     runtime.subscribe([UserProfileUpdated], on_profile_updated, "Follow name and email changes.")
+    runtime.subscribe(
+        [AccountActivationDecided],
+        on_activation_decided,
+        "The service desk's decision on an entity: active, changes requested or rejected.",
+    )
+    runtime.subscribe(
+        [MixedProfileDecided], on_mixed_profile_decided, "Enable an entity's mixed profile."
+    )
     track_revocations(runtime)

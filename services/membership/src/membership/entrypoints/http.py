@@ -1,7 +1,156 @@
-"""HTTP routes of the membership service."""
+"""HTTP routes for accounts and their documents (thin: they call the service layer)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi.responses import StreamingResponse
+from secop_runtime.auth import CurrentUser
+
+from membership.entrypoints import members
+from membership.entrypoints.deps import UowDep
+from membership.entrypoints.schemas import (
+    AccountCreate,
+    AccountCreated,
+    AccountFields,
+    AccountPublic,
+    DocumentOut,
+)
+from membership.service_layer import accounts, documents, lifecycle, queries
+
+accounts_router = APIRouter(tags=["accounts"])
+E401 = {401: {"description": "missing, invalid or revoked token"}}
+E403 = {403: {"description": "not allowed for this user"}}
+E404 = {404: {"description": "no such account"}}
+E409 = {409: {"description": "not in a state that allows it"}}
+
+
+@accounts_router.get("/accounts", summary="Validar si mi entidad ya existe")
+async def search(
+    uow: UowDep,
+    name: Annotated[str | None, Query(max_length=300)] = None,
+    nit: Annotated[str | None, Query(max_length=30)] = None,
+    country: Annotated[str | None, Query(max_length=2)] = None,
+) -> list[AccountPublic]:
+    """Public search: names match ignoring case, accents and punctuation; the NIT exactly."""
+    return [AccountPublic(**a) for a in await queries.search_accounts(uow, name, nit, country)]
+
+
+@accounts_router.post(
+    "/accounts",
+    status_code=201,
+    summary="Start an account (entity or supplier) as its administrator",
+    responses={
+        **E401,
+        403: {"description": "user unknown here or not confirmed"},
+        409: {"description": "the NIT already has a live account"},
+    },
+)
+async def create(body: AccountCreate, principal: CurrentUser, uow: UowDep) -> AccountCreated:
+    """A confirmed user starts a draft; the legal name comes back normalised."""
+    account = await accounts.create_account(uow, principal, body.model_dump(exclude_none=True))
+    return AccountCreated(
+        account_id=account["_id"], status=account["status"], legal_name=account["legal_name"]
+    )
+
+
+@accounts_router.get(
+    "/accounts/{account_id}", summary="The account's form", responses={**E401, **E403, **E404}
+)
+async def read(account_id: str, principal: CurrentUser, uow: UowDep) -> dict[str, Any]:
+    """The whole account, with its documents' metadata, for its members."""
+    return await queries.account_for_member(uow, principal, account_id)
+
+
+@accounts_router.patch(
+    "/accounts/{account_id}",
+    summary="Edit a draft (or an account sent back for changes)",
+    responses={**E401, **E403, **E404, **E409},
+)
+async def edit(
+    account_id: str, body: AccountFields, principal: CurrentUser, uow: UowDep
+) -> dict[str, Any]:
+    """Only the given fields change; the rest of the draft stays as it was."""
+    await accounts.edit_account(uow, principal, account_id, body.model_dump(exclude_unset=True))
+    return await queries.account_for_member(uow, principal, account_id)
+
+
+@accounts_router.post(
+    "/accounts/{account_id}/submit",
+    summary="Finalizar",
+    responses={
+        **E401,
+        **E403,
+        **E404,
+        **E409,
+        422: {"description": "every missing field and document"},
+    },
+)
+async def submit(account_id: str, principal: CurrentUser, uow: UowDep) -> AccountPublic:
+    """A complete supplier becomes active; a complete entity waits for the service desk."""
+    account = await lifecycle.submit_account(uow, principal, account_id)
+    return AccountPublic(**queries.public(account))
+
+
+@accounts_router.put(
+    "/accounts/{account_id}/documents/{doc_type}",
+    status_code=201,
+    summary="Upload (or replace) one of the account's documents",
+    responses={
+        **E401,
+        **E403,
+        404: {"description": "no such account or document type"},
+        **E409,
+        413: {"description": "over the size limit"},
+        415: {"description": "blocked type, or content not matching the extension"},
+    },
+)
+async def upload(
+    account_id: str,
+    doc_type: str,
+    file: Annotated[UploadFile, File(description="The document; PDF preferred.")],
+    principal: CurrentUser,
+    uow: UowDep,
+    request: Request,
+) -> DocumentOut:
+    """Multipart upload by an administrator; the previous version stays until this one is stored."""
+    limit = request.app.state.runtime.settings.document_max_bytes
+    size = file.size if file.size is not None else 0
+    stored = await documents.upload_document(
+        uow, principal, account_id, doc_type, file.filename or "", file.file, size, limit
+    )
+    return DocumentOut(**stored)
+
+
+@accounts_router.get(
+    "/accounts/{account_id}/documents/{doc_type}",
+    summary="Download one of the account's documents",
+    response_class=StreamingResponse,
+    responses={**E401, **E403, **E404},
+)
+async def download(
+    account_id: str, doc_type: str, principal: CurrentUser, uow: UowDep
+) -> StreamingResponse:
+    """For the account's members; once active, for members of other active accounts."""
+    meta = await documents.open_document(uow, principal, account_id, doc_type)
+    ascii_name = meta["filename"].encode("ascii", "ignore").decode().replace('"', "") or "document"
+    disposition = (
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(meta['filename'])}"
+    )
+    return StreamingResponse(
+        uow.documents.stream(meta["document_id"]),
+        media_type=meta.get("content_type") or "application/octet-stream",
+        headers={
+            "Content-Disposition": disposition,
+            "Content-Length": str(meta["size"]),
+            "X-Content-Type-Options": "nosniff",
+            "X-Document-SHA256": meta["sha256"],
+        },
+    )
+
 
 router = APIRouter()
+router.include_router(accounts_router)
+router.include_router(members.router)

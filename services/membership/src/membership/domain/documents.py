@@ -1,0 +1,123 @@
+"""Which documents an account carries, and which files are acceptable.
+
+Entity (guide 004): act of structure and organisation, act of possession of the spending
+authority (and the delegation act when delegated), the administrator-authorisation form, the
+RUT, and for private bodies the certificate of existence and legal representation (90 days).
+Supplier (guide 003): certificate of existence, or a natural person's ID; experience
+certificate; financial statements; financial and organisational capacity certificate; RUP
+(optional).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+ENTITY_DOCUMENTS: dict[str, str] = {
+    "structure_act": "Acto de estructura y organización (ley, decreto, ordenanza...)",
+    "spending_authority_act": "Acto de posesión del ordenador del gasto",
+    "delegation_act": "Acto de delegación (si el ordenador del gasto es delegado)",
+    "admin_authorisation": "Formulario de autorización del usuario administrador",
+    "rut": "Registro Único Tributario (RUT)",
+    "existence_certificate": "Certificado de existencia y representación legal (90 días)",
+}
+SUPPLIER_DOCUMENTS: dict[str, str] = {
+    "existence_certificate": "Certificado de existencia y representación legal",
+    "identity_document": "Documento de identidad de la persona natural",
+    "experience_certificate": "Certificado de experiencia",
+    "financial_statements": "Estados financieros auditados al 31 de diciembre",
+    "capacity_certificate": "Certificado de capacidad financiera y organizacional",
+    "rup": "Registro Único de Proponentes (RUP)",
+}
+
+#: The entity guide's blocked file types.
+BLOCKED_EXTENSIONS = frozenset(
+    {
+        "psd", "gif", "jar", "bat", "rtf", "thmx", "exe", "odt", "dot", "7z", "bmp", "emf",
+        "eml", "gsheet", "gz", "isz", "jpe", "oxps", "p7z", "ppsx", "ppt", "dll", "txt", "xlsb",
+        "pptx",
+    }
+)  # fmt: skip
+
+#: Accepted extensions and what their content must sniff as (``filetype`` extensions).
+_OLE = frozenset({"doc", "xls", "ppt"})
+ACCEPTED_CONTENT: dict[str, frozenset[str]] = {
+    "pdf": frozenset({"pdf"}),
+    "jpg": frozenset({"jpg"}),
+    "jpeg": frozenset({"jpg"}),
+    "png": frozenset({"png"}),
+    "tif": frozenset({"tif"}),
+    "tiff": frozenset({"tif"}),
+    "doc": _OLE,
+    "xls": _OLE,
+    "docx": frozenset({"docx"}),
+    "xlsx": frozenset({"xlsx"}),
+    "ods": frozenset({"ods"}),
+    "zip": frozenset({"zip"}),
+}
+
+
+def allowed_documents(kind: str, organisation_type: str | None) -> dict[str, str]:
+    """Document types this account may hold (a natural person's ID replaces the certificate)."""
+    if kind == "entity":
+        return dict(ENTITY_DOCUMENTS)
+    docs = dict(SUPPLIER_DOCUMENTS)
+    if organisation_type == "natural_person":
+        docs.pop("existence_certificate")
+    else:
+        docs.pop("identity_document")
+    return docs
+
+
+def required_documents(kind: str, organisation_type: str | None, private_body: bool) -> list[str]:
+    if kind == "entity":
+        required = ["structure_act", "spending_authority_act", "admin_authorisation", "rut"]
+        if private_body:
+            required.append("existence_certificate")
+        return required
+    first = (
+        "identity_document" if organisation_type == "natural_person" else "existence_certificate"
+    )
+    return [first, "experience_certificate", "financial_statements", "capacity_certificate"]
+
+
+class FileRefused(ValueError):
+    """A file that must not be stored; ``status`` is the HTTP status that says why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def extension_of(filename: str) -> str:
+    return PurePosixPath(filename.replace("\\", "/")).suffix.lower().lstrip(".")
+
+
+def check_extension(filename: str) -> str:
+    """The file's extension if it is an accepted type, else ``FileRefused`` (415)."""
+    ext = extension_of(filename)
+    if not ext:
+        raise FileRefused(415, "the file name has no extension: PDF is preferred")
+    if ext in BLOCKED_EXTENSIONS:
+        raise FileRefused(415, f"files of type .{ext} are blocked; PDF is preferred")
+    if ext not in ACCEPTED_CONTENT:
+        accepted = ", ".join(f".{e}" for e in sorted(ACCEPTED_CONTENT))
+        raise FileRefused(415, f"files of type .{ext} are not accepted; use one of {accepted}")
+    return ext
+
+
+def check_content(ext: str, sniffed: str | None) -> None:
+    """The content must be what the extension claims (a ".pdf" that is not a PDF is refused)."""
+    if sniffed not in ACCEPTED_CONTENT[ext]:
+        seen = f"looks like .{sniffed}" if sniffed else "is not recognisable"
+        raise FileRefused(415, f"the content does not match its .{ext} extension: it {seen}")
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    document_id: str
+    doc_type: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str

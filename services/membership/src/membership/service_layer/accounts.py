@@ -1,0 +1,184 @@
+"""Starting and editing an account ("Registrar Entidad" / "Registrar Proveedor")."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from secop_runtime.auth import Principal
+from secop_runtime.http import ApiError, field_errors
+
+from membership.adapters.accounts import NitTaken
+from membership.adapters.memberships import live_key
+from membership.domain import accounts as rules
+from membership.domain import location, names
+from membership.domain.memberships import ACCEPTED, founder_roles
+from membership.service_layer.common import Uow, now
+
+ENTITY_ONLY = frozenset(
+    {
+        "siif_registered",
+        "pci_code",
+        "spgr_registered",
+        "spgr_code",
+        "decentralised",
+        "parent_account_id",
+        "order",
+        "branch",
+        "sector",
+        "entity_type",
+    }
+)
+SUPPLIER_ONLY = frozenset(
+    {
+        "msme",
+        "tax_regime",
+        "website",
+        "social_links",
+        "legal_representative",
+        "financial",
+        "bank_account",
+    }
+)
+
+
+async def normalise(
+    uow: Uow, kind: str, fields: dict[str, Any], current: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Validate and normalise the given form fields; 422 listing every bad one."""
+    errors: list[tuple[str, str]] = []
+    out = dict(fields)
+    foreign = sorted(set(fields) & (SUPPLIER_ONLY if kind == "entity" else ENTITY_ONLY))
+    errors += [(f, f"not a field of a {kind} account") for f in foreign]
+    if "legal_name" in fields:
+        out["legal_name"] = names.legal_name(fields["legal_name"])
+        out["search_key"] = names.search_key(fields["legal_name"])
+        if not out["legal_name"]:
+            errors.append(("legal_name", "the legal name needs letters or digits"))
+    if fields.get("short_name") is not None:
+        out["short_name"] = names.short_name(fields["short_name"])
+    if fields.get("nit") is not None:
+        out["nit"] = fields["nit"].strip()
+        if message := rules.nit_error(out["nit"]):
+            errors.append(("nit", message))
+    if fields.get("phone") is not None and (message := rules.phone_error(fields["phone"])):
+        errors.append(("phone", message))
+    if message := rules.organisation_type_error(kind, fields.get("organisation_type")):
+        errors.append(("organisation_type", message))
+    if kind == "supplier" and fields.get("business_area") not in (None, "private"):
+        errors.append(("business_area", "a supplier's business area is 'private'"))
+    errors += _locate(uow, out, {**(current or {}), **out})
+    if fields.get("parent_account_id"):
+        parent = await uow.accounts.get(fields["parent_account_id"])
+        if parent is None or parent["kind"] != "entity":
+            errors.append(("parent_account_id", "the parent entity must already be registered"))
+    if errors:
+        raise field_errors(errors)
+    return out
+
+
+def _locate(uow: Uow, out: dict[str, Any], merged: dict[str, Any]) -> list[tuple[str, str]]:
+    """Country, department and municipality, checked against the reference data."""
+    if not {"country", "department", "municipality"} & set(out):
+        return []
+    try:
+        country = location.country_code(merged.get("country") or "CO")
+        out["country"] = country
+        if merged.get("department"):
+            out["department"] = location.department_code(country, merged["department"])
+        if merged.get("municipality") is not None:
+            if not out.get("department") and not merged.get("department"):
+                return [("department", "give the department of the municipality")]
+            name, code = location.municipality(
+                country,
+                out.get("department") or merged["department"],
+                merged["municipality"],
+                uow.municipalities,
+            )
+            out["municipality"], out["municipality_code"] = name, code
+    except location.LocationError as exc:
+        return [(exc.field, str(exc))]
+    return []
+
+
+async def require_confirmed(uow: Uow, principal: Principal) -> dict[str, Any]:
+    """A confirmed user, as the local view knows them (it follows registration's events)."""
+    user = await uow.users.get(principal.user_id)
+    if user is None:
+        raise ApiError(
+            403,
+            "your registration is not known here yet: if you have just signed up or confirmed, "
+            "try again in a few seconds",
+        )
+    if not user.get("confirmed"):
+        raise ApiError(403, "confirm your registration (the emailed link) first")
+    return user
+
+
+async def create_account(uow: Uow, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """A confirmed user starts a draft account and becomes its administrator."""
+    await require_confirmed(uow, principal)
+    kind = body.pop("kind")
+    fields = await normalise(uow, kind, body)
+    account_id, user_id, at = str(uuid.uuid4()), str(principal.user_id), now()
+    try:
+        await uow.accounts.claim_nit(fields["nit"], account_id)
+    except NitTaken as exc:
+        raise ApiError(
+            409,
+            f"the NIT {fields['nit']} already has an account",
+            field="nit",
+            error_type="conflict",
+            account_id=exc.account_id or None,
+        ) from None
+    account = {
+        "_id": account_id,
+        "kind": kind,
+        "status": rules.DRAFT,
+        **fields,
+        "mixed_profile": False,
+        "submissions": 0,
+        "created_by": user_id,
+        "created_at": at,
+        "updated_at": at,
+    }
+    membership_id = str(uuid.uuid4())
+    try:
+        await uow.memberships.insert(
+            {
+                "_id": membership_id,
+                "account_id": account_id,
+                "user_id": user_id,
+                "status": ACCEPTED,
+                "roles": founder_roles(rules.is_natural_person(account)),
+                "requested_at": at,
+                "accepted_at": at,
+                "status_changed_at": at,
+                "live_key": live_key(account_id, user_id, membership_id, ACCEPTED),
+                "founder": True,
+            }
+        )
+        await uow.accounts.insert(account)
+    except BaseException:
+        await uow.accounts.release_nit(fields["nit"], account_id)
+        raise
+    return account
+
+
+async def edit_account(
+    uow: Uow, principal: Principal, account_id: str, fields: dict[str, Any]
+) -> dict[str, Any]:
+    """The administrator edits a draft (or one sent back for changes): the form is never lost."""
+    await uow.require_admin(account_id, principal)
+    if "nit" in fields or "kind" in fields:
+        raise ApiError(
+            422, "the NIT and kind identify the account: start a new one instead", field="nit"
+        )
+    async with uow.account_turn(account_id):
+        account = await uow.account_or_404(account_id)
+        if account["status"] not in rules.EDITABLE:
+            raise ApiError(409, f"the account is {account['status']}: only a draft can be edited")
+        changes = await normalise(uow, account["kind"], fields, account)
+        changes["updated_at"] = now()
+        await uow.accounts.update(account_id, {"$set": changes})
+    return {**account, **changes}

@@ -1,0 +1,116 @@
+"""Uploading and downloading an account's documents.
+
+Everything that can refuse a file (who, account status, document type, extension, size,
+content) is checked before anything is stored; the new content is then stored completely, and
+only then does the account point at it and the replaced content go away.
+"""
+
+from __future__ import annotations
+
+from typing import Any, BinaryIO
+
+import filetype
+from secop_runtime.auth import Principal
+from secop_runtime.http import ApiError
+
+from membership.domain import accounts as rules
+from membership.domain import documents as docs
+from membership.service_layer.common import Uow, now
+
+SNIFF_BYTES = 8192
+
+
+def sniff(head: bytes) -> str | None:
+    kind = filetype.guess(head)
+    return kind.extension if kind else None
+
+
+async def upload_document(
+    uow: Uow,
+    principal: Principal,
+    account_id: str,
+    doc_type: str,
+    filename: str,
+    source: BinaryIO,
+    size: int,
+    max_bytes: int,
+) -> dict[str, Any]:
+    account = await uow.require_admin(account_id, principal)
+    _check_writable(account, doc_type)
+    if size > max_bytes:
+        raise ApiError(413, f"the file is larger than {max_bytes} bytes")
+    try:
+        ext = docs.check_extension(filename)
+        head = source.read(SNIFF_BYTES)
+        source.seek(0)
+        docs.check_content(ext, sniff(head))
+    except docs.FileRefused as exc:
+        raise ApiError(exc.status, str(exc)) from None
+    content_type = filetype.guess_mime(head) or "application/octet-stream"
+    file_id, stored_size, sha256 = await uow.documents.upload(
+        filename, source, {"account_id": account_id, "doc_type": doc_type}
+    )
+    if stored_size > max_bytes:  # the declared size lied
+        await uow.documents.delete_file(file_id)
+        raise ApiError(413, f"the file is larger than {max_bytes} bytes")
+    meta = {
+        "document_id": file_id,
+        "filename": filename,
+        "content_type": content_type,
+        "size": stored_size,
+        "sha256": sha256,
+        "uploaded_at": now(),
+        "uploaded_by": str(principal.user_id),
+    }
+    try:
+        async with uow.account_turn(account_id):
+            account = await uow.account_or_404(account_id)
+            _check_writable(account, doc_type)  # it may have been submitted meanwhile
+            previous = await uow.documents.current(account_id, doc_type)
+            await uow.documents.point_to(account_id, doc_type, meta)
+    except BaseException:
+        await uow.documents.delete_file(file_id)
+        raise
+    if previous and previous["document_id"] != file_id:
+        await uow.documents.delete_file(previous["document_id"])
+    return {"doc_type": doc_type, **meta}
+
+
+def _check_writable(account: dict[str, Any], doc_type: str) -> None:
+    allowed = docs.allowed_documents(account["kind"], account.get("organisation_type"))
+    if doc_type not in allowed:
+        raise ApiError(
+            404,
+            f"a {account['kind']} account has no document '{doc_type}'; "
+            f"its documents are: {', '.join(sorted(allowed))}",
+        )
+    if account["status"] not in rules.EDITABLE:
+        raise ApiError(409, f"the account is {account['status']}: its documents are fixed")
+
+
+async def may_read(uow: Uow, principal: Principal, account: dict[str, Any]) -> bool:
+    """Members of the account; once it is active, members of any other active account."""
+    user_id = str(principal.user_id)
+    if await uow.memberships.accepted(account["_id"], user_id):
+        return True
+    if account["status"] != rules.ACTIVE:
+        return False
+    mine = await uow.memberships.of_user(user_id, "accepted")
+    others = await uow.accounts.get_many([m["account_id"] for m in mine])
+    return any(a["status"] == rules.ACTIVE for a in others.values())
+
+
+async def open_document(
+    uow: Uow, principal: Principal, account_id: str, doc_type: str
+) -> dict[str, Any]:
+    account = await uow.account_or_404(account_id)
+    if not await may_read(uow, principal, account):
+        raise ApiError(
+            403,
+            "only the account's members may read its documents, or members of another "
+            "active account once this one is active",
+        )
+    meta = await uow.documents.current(account_id, doc_type)
+    if meta is None:
+        raise ApiError(404, f"the account has no '{doc_type}' document")
+    return meta

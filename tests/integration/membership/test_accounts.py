@@ -1,0 +1,266 @@
+"""Accounts over HTTP, real broker and database: drafts, submission, the desk's decisions."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from secop_contracts.support import AccountActivationDecided
+
+from tests.integration.membership.conftest import (
+    DIVIPOLA,
+    ENTITY_DOCS,
+    SUPPLIER_DOCS,
+    entity_form,
+    eventually,
+    new_nit,
+    outbox_drained,
+    supplier_form,
+    upload,
+)
+from tests.support.kafka import json_values, produce_raw, read_topic
+from tests.support.tokens import bearer
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_supplier_goes_from_draft_to_active_and_its_administrator_sees_it(
+    start_service, registry, infra, dev_keys
+):
+    svc = await start_service("membership", divipola_file=DIVIPOLA)
+    ana = await registry.person(svc, "Ana Pérez")
+    pending = await registry.person(svc, "Leo Ruiz", confirmed=False)
+    nit = new_nit()
+
+    stranger = await svc.client.post("/accounts", json=supplier_form(nit), headers=bearer(dev_keys))
+    assert stranger.status_code == 403 and "not known here yet" in stranger.json()["detail"]
+    unconfirmed = await svc.client.post(
+        "/accounts", json=supplier_form(nit), headers=pending.headers
+    )
+    assert unconfirmed.status_code == 403 and "confirm" in unconfirmed.json()["detail"]
+    anonymous = await svc.client.post("/accounts", json=supplier_form(nit))
+    assert anonymous.status_code == 401
+
+    bad = await svc.client.post(
+        "/accounts",
+        json=supplier_form("900123456-7", department="Atlantida", municipality="Gotham"),
+        headers=ana.headers,
+    )
+    assert bad.status_code == 422
+    assert {e["loc"][-1] for e in bad.json()["detail"]} == {"nit", "department"}
+    wrong_town = await svc.client.post(
+        "/accounts", json=supplier_form(nit, municipality="Cali"), headers=ana.headers
+    )
+    assert (
+        wrong_town.status_code == 422
+        and wrong_town.json()["detail"][0]["loc"][-1] == "municipality"
+    )
+
+    created = await svc.client.post("/accounts", json=supplier_form(nit), headers=ana.headers)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["status"] == "draft" and body["legal_name"] == "CONSTRUCCIONES NANDU SAS"
+    account_id = body["account_id"]
+
+    form = (await svc.client.get(f"/accounts/{account_id}", headers=ana.headers)).json()
+    assert form["short_name"] == "ÑANDÚ" and form["department"] == "CO-ANT"
+    assert form["municipality"] == "MEDELLÍN" and form["municipality_code"] == "05001"
+
+    edited = await svc.client.patch(
+        f"/accounts/{account_id}", json={"website": "https://nandu.co"}, headers=ana.headers
+    )
+    assert edited.status_code == 200 and edited.json()["tax_regime"] == "ordinario"
+    wrong_kind = await svc.client.patch(
+        f"/accounts/{account_id}", json={"sector": "Gobierno"}, headers=ana.headers
+    )
+    assert wrong_kind.status_code == 422
+
+    for doc in SUPPLIER_DOCS:
+        assert (await upload(svc, ana, account_id, doc)).status_code == 201
+    not_supplier_doc = await upload(svc, ana, account_id, "structure_act")
+    assert not_supplier_doc.status_code == 404
+
+    submitted = await svc.client.post(f"/accounts/{account_id}/submit", headers=ana.headers)
+    assert submitted.status_code == 200 and submitted.json()["status"] == "active"
+    again = await svc.client.post(f"/accounts/{account_id}/submit", headers=ana.headers)
+    assert again.status_code == 409
+    frozen = await svc.client.patch(
+        f"/accounts/{account_id}", json={"website": "https://x.co"}, headers=ana.headers
+    )
+    assert frozen.status_code == 409
+
+    records = await read_topic(infra.kafka_bootstrap, svc.settings.topic("AccountActivated"))
+    (activated,) = json_values(records)
+    assert activated["payload"]["account_id"] == account_id
+    assert activated["payload"]["notification_email"] == "avisos@nandu.co"
+    assert [a["email"] for a in activated["payload"]["administrators"]] == [ana.email]
+
+    found = (await svc.client.get("/accounts", params={"name": "construcciones  ñandu"})).json()
+    assert [a["account_id"] for a in found] == [account_id] and found[0]["status"] == "active"
+    assert (await svc.client.get("/accounts", params={"nit": nit})).json()[0]["nit"] == nit
+    assert (await svc.client.get("/accounts", params={"nit": nit[:-1]})).json() == []
+
+    mine = (await svc.client.get("/users/me/memberships", headers=ana.headers)).json()
+    assert [(m["account_id"], m["status"], m["nit"]) for m in mine] == [
+        (account_id, "accepted", nit)
+    ]
+
+
+async def test_submit_lists_every_missing_field_and_document(start_service, registry):
+    svc = await start_service("membership")
+    ana = await registry.person(svc)
+    form = entity_form(new_nit(), business_area="private", branch=None, sector=None)
+    created = await svc.client.post("/accounts", json=form, headers=ana.headers)
+    account_id = created.json()["account_id"]
+    await upload(svc, ana, account_id, "rut")
+
+    refused = await svc.client.post(f"/accounts/{account_id}/submit", headers=ana.headers)
+
+    assert refused.status_code == 422
+    missing = {e["loc"][-1] for e in refused.json()["detail"]}
+    assert missing == {
+        "branch",
+        "sector",
+        "documents.structure_act",
+        "documents.spending_authority_act",
+        "documents.admin_authorisation",
+        "documents.existence_certificate",
+    }
+    form = (await svc.client.get(f"/accounts/{account_id}", headers=ana.headers)).json()
+    assert form["status"] == "draft" and form["legal_name"] == "ALCALDIA DE BELLO"
+
+
+async def decide(svc, infra, account_id: str, decision: str) -> bytes:
+    event = AccountActivationDecided(
+        producer="support",
+        payload={
+            "case_number": "CASE-1",
+            "account_id": account_id,
+            "decision": decision,
+            "message": "ok",
+            "agent_id": uuid.uuid4(),
+            "decided_at": datetime.now(UTC),
+        },
+    )
+    raw = event.to_json()
+    await produce_raw(infra.kafka_bootstrap, svc.settings.topic(event.TOPIC), raw, b"CASE-1")
+    return raw
+
+
+async def status_of(svc, account_id: str) -> str:
+    return (await svc.db["accounts"].find_one({"_id": account_id}))["status"]
+
+
+async def test_an_entity_waits_for_the_desk_and_follows_its_decisions_once(
+    start_service, registry, infra
+):
+    svc = await start_service("membership")
+    ana = await registry.person(svc, "Ana Pérez")
+    nit = new_nit()
+    account_id = (
+        await svc.client.post("/accounts", json=entity_form(nit), headers=ana.headers)
+    ).json()["account_id"]
+    for doc in ENTITY_DOCS:
+        assert (await upload(svc, ana, account_id, doc)).status_code == 201
+    submitted = await svc.client.post(f"/accounts/{account_id}/submit", headers=ana.headers)
+    assert submitted.json()["status"] == "pending_activation"
+    (first,) = json_values(
+        await read_topic(infra.kafka_bootstrap, svc.settings.topic("EntitySubmitted"))
+    )
+    assert first["payload"]["resubmission"] is False
+    assert first["payload"]["submitted_by"]["email"] == ana.email
+    assert sorted(d["doc_type"] for d in first["payload"]["documents"]) == sorted(ENTITY_DOCS)
+    assert all("content" not in d for d in first["payload"]["documents"])
+
+    await decide(svc, infra, account_id, "request_changes")
+    await eventually(lambda: _is(svc, account_id, "changes_requested"))
+    fixed = await svc.client.patch(
+        f"/accounts/{account_id}", json={"sector": "Hacienda"}, headers=ana.headers
+    )
+    assert fixed.status_code == 200
+    resubmitted = await svc.client.post(f"/accounts/{account_id}/submit", headers=ana.headers)
+    assert resubmitted.json()["status"] == "pending_activation"
+
+    raw = await decide(svc, infra, account_id, "approve")
+    await eventually(lambda: _is(svc, account_id, "active"))
+    # Redelivery of the same decision, then a late contrary one: nothing changes.
+    await produce_raw(infra.kafka_bootstrap, svc.settings.topic("AccountActivationDecided"), raw)
+    await decide(svc, infra, account_id, "reject")
+    marker = await decide(svc, infra, str(uuid.uuid4()), "approve")  # unknown account: ignored
+    await eventually(lambda: _processed(svc, marker))
+    assert await status_of(svc, account_id) == "active"
+
+    await eventually(lambda: outbox_drained(svc))
+    counts = {
+        name: len(await read_topic(infra.kafka_bootstrap, svc.settings.topic(name), at_least=n))
+        for name, n in (
+            ("EntitySubmitted", 2),
+            ("AccountChangesRequested", 1),
+            ("AccountActivated", 1),
+            ("AccountRejected", 0),
+        )
+    }
+    assert counts == {
+        "EntitySubmitted": 2,
+        "AccountChangesRequested": 1,
+        "AccountActivated": 1,
+        "AccountRejected": 0,
+    }
+    submitted_events = json_values(
+        await read_topic(infra.kafka_bootstrap, svc.settings.topic("EntitySubmitted"), at_least=2)
+    )
+    assert [e["payload"]["resubmission"] for e in submitted_events] == [False, True]
+
+
+async def test_a_rejected_entity_frees_its_nit(start_service, registry, infra):
+    svc = await start_service("membership")
+    ana = await registry.person(svc)
+    nit = new_nit()
+    account_id = (
+        await svc.client.post("/accounts", json=entity_form(nit), headers=ana.headers)
+    ).json()["account_id"]
+    for doc in ENTITY_DOCS:
+        await upload(svc, ana, account_id, doc)
+    await svc.client.post(f"/accounts/{account_id}/submit", headers=ana.headers)
+    taken = await svc.client.post("/accounts", json=entity_form(nit), headers=ana.headers)
+    assert taken.status_code == 409 and taken.json()["account_id"] == account_id
+
+    await decide(svc, infra, account_id, "reject")
+    await eventually(lambda: _is(svc, account_id, "rejected"))
+
+    again = await svc.client.post("/accounts", json=entity_form(nit), headers=ana.headers)
+    assert again.status_code == 201
+    (rejected,) = json_values(
+        await read_topic(infra.kafka_bootstrap, svc.settings.topic("AccountRejected"))
+    )
+    assert rejected["payload"]["account_id"] == account_id
+
+
+async def test_two_racing_registrations_of_one_nit_give_exactly_one_account(
+    start_service, registry
+):
+    svc = await start_service("membership")
+    people = [await registry.person(svc, f"Persona {i}") for i in range(2)]
+    nit = new_nit()
+    replies = await asyncio.gather(
+        *(
+            svc.client.post("/accounts", json=supplier_form(nit), headers=people[i % 2].headers)
+            for i in range(6)
+        )
+    )
+    assert sorted(r.status_code for r in replies) == [201, 409, 409, 409, 409, 409]
+    assert await svc.db["accounts"].count_documents({"nit": nit}) == 1
+    assert len((await svc.client.get("/accounts", params={"nit": nit})).json()) == 1
+
+
+async def _is(svc, account_id: str, status: str) -> bool:
+    return await status_of(svc, account_id) == status
+
+
+async def _processed(svc, raw: bytes) -> bool:
+    import json
+
+    event_id = json.loads(raw)["event_id"]
+    return bool(await svc.db["processed_events"].find_one({"_id": {"$regex": f"{event_id}$"}}))
