@@ -3,19 +3,42 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from secop_contracts.registration import EVENTS
 from secop_runtime.service import ServiceRuntime
 from secop_runtime.service import create_app as build
 
+from registration.adapters.guards import EmailSends, IpLimiter
+from registration.adapters.sessions import SESSIONS, AccessHistory, SessionStore
+from registration.adapters.users import USERS, UserStore
 from registration.config import Settings
-from registration.entrypoints import events, http
+from registration.entrypoints import errors, events, http
+from registration.service_layer.context import Services
 
 DESCRIPTION = "Sign-up, email confirmation, login, credential recovery, profile and access history."
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    runtime = ServiceRuntime(settings, publishes=[], outbox_collections=[])
-    events.register(runtime)
-    return build(
-        runtime, title="SECOP registration", description=DESCRIPTION, routers=[http.router]
-    )
+    runtime = ServiceRuntime(settings, publishes=list(EVENTS), outbox_collections=[USERS, SESSIONS])
+    holder: dict[str, Services] = {}
+
+    def services() -> Services:
+        return holder["services"]
+
+    @runtime.on_startup
+    async def prepare(rt: ServiceRuntime) -> None:
+        db = rt.db
+        for store in (
+            UserStore(db),
+            SessionStore(db),
+            AccessHistory(db),
+            IpLimiter(db),
+            EmailSends(db),
+        ):
+            await store.create_indexes()
+        holder["services"] = app.state.registration = Services.build(rt, settings)
+
+    events.register(runtime, services)
+    app = build(runtime, title="SECOP registration", description=DESCRIPTION, routers=http.routers)
+    errors.install(app)
+    return app

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from typing import Literal
+
+from pydantic import Field, SecretStr
 from secop_runtime.settings import ServiceSettings
 
 
@@ -9,3 +13,27 @@ class Settings(ServiceSettings):
     service_name: str = "registration"
     http_port: int = 8001
     public_base_url: str = "http://127.0.0.1:8001"
+
+    jwt_private_key: SecretStr = Field(
+        default=SecretStr(""), description="PEM of the Ed25519 key that signs access tokens."
+    )
+    notification_seal_public_key: str = Field(
+        default="", description="Notification's sealing public key (base64): tokens in events."
+    )
+    access_token_ttl_s: int = Field(default=900, ge=60)
+
+    password_policy: Literal["secop", "nist"] = "secop"  # noqa: S105 (a policy name)
+    # argon2id: OWASP's minimum by default (19 MiB, t=2, p=1).
+    argon2_time_cost: int = Field(default=2, ge=1)
+    argon2_memory_kib: int = Field(default=19456, ge=8)
+    argon2_parallelism: int = Field(default=1, ge=1)
+    hash_workers: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
+
+    confirmation_ttl_s: int = Field(default=24 * 3600, ge=1)
+    reset_ttl_s: int = Field(default=3600, ge=1)
+
+    ip_limit_per_minute: int = Field(
+        default=30, ge=1, description="Logins, and recovery requests, per client IP per minute."
+    )
+    email_min_interval_s: int = Field(default=60, ge=0)
+    email_max_per_hour: int = Field(default=5, ge=1)

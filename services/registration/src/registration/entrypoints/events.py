@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from secop_contracts.support import CredentialsResendRequested
 from secop_runtime.service import ServiceRuntime
 
+from registration.service_layer.context import Services
+from registration.service_layer.recovery import resend_credentials
 
-def register(runtime: ServiceRuntime) -> None:
-    """Subscribe the service's handlers (each names its group and ack policy via the runtime)."""
+
+def register(runtime: ServiceRuntime, services: Callable[[], Services]) -> None:
+    """Subscribe the service's handlers (group = service name, AckPolicy.ACK, via the runtime)."""
+
+    async def on_credentials_resend_requested(event: CredentialsResendRequested) -> None:
+        await resend_credentials(services(), event)
+
+    runtime.subscribe(
+        [CredentialsResendRequested],
+        on_credentials_resend_requested,
+        "A desk agent asked to email a user's username to their registered address.",
+    )

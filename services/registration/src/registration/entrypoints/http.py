@@ -1,7 +1,7 @@
-"""HTTP routes of the registration service."""
+"""HTTP routes of the registration service (one router per area)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from registration.entrypoints import http_recovery, http_sessions, http_users, pages
 
-router = APIRouter()
+routers = [http_users.router, http_sessions.router, http_recovery.router, pages.router]

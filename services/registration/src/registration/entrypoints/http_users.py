@@ -1,0 +1,107 @@
+"""Sign-up, confirmation, and the signed-in user's own data."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from secop_runtime.http import ApiError
+
+from registration.entrypoints import schemas as m
+from registration.entrypoints.deps import Caller, Ctx, Me, must_match
+from registration.service_layer import profile, signup
+
+router = APIRouter(tags=["users"])
+
+TAKEN = {409: {"description": "username, email or document already registered (field named)"}}
+LINK = {
+    400: {"description": "unknown, superseded or already used link"},
+    410: {"description": "expired link"},
+}
+
+
+@router.post(
+    "/users",
+    status_code=201,
+    response_model=m.SignedUpOut,
+    responses=TAKEN,
+    summary="Sign up (step 1): the user waits for email confirmation",
+)
+async def sign_up(body: m.SignUpIn, s: Ctx) -> dict[str, str]:
+    """Creates a user pending confirmation and emails a confirmation link (24 h)."""
+    if not body.accept_terms:
+        raise ApiError(422, "you must accept the terms of use", field="accept_terms")
+    must_match(body.password, body.password_confirmation, "password_confirmation")
+    fields = body.model_dump(exclude={"password_confirmation", "accept_terms"})
+    return await signup.register_user(s, signup.SignUp(**fields))
+
+
+@router.post(
+    "/users/confirmation",
+    response_model=m.StatusOut,
+    responses=LINK,
+    summary="Confirm the registration (or a new email) with the emailed token",
+)
+async def confirm(body: m.TokenIn, s: Ctx) -> dict[str, str]:
+    """Single use. Following the emailed link (a GET of /ConfirmAccount) never consumes it."""
+    return {"status": await signup.confirm(s, body.token)}
+
+
+@router.post(
+    "/users/confirmation/resend",
+    status_code=202,
+    response_model=m.Accepted,
+    summary="Email a new confirmation link",
+)
+async def resend(body: m.ResendIn, s: Ctx) -> m.Accepted:
+    """Always 202. A new link invalidates older ones; at most one email per minute."""
+    await signup.resend_confirmation(s, body.username_or_email)
+    return m.Accepted(detail="if a pending registration matches, a new link was emailed")
+
+
+@router.get("/users/me", response_model=m.ProfileOut, summary="My personal data")
+async def me(who: Me) -> dict[str, object]:
+    return profile.profile(who.user)
+
+
+@router.patch("/users/me", status_code=204, responses=TAKEN, summary="Edit my personal data")
+async def edit_me(body: m.ProfilePatch, who: Me, s: Ctx) -> Response:
+    """Only the fields sent change. A new email takes effect once confirmed by a link sent
+    to it; the current address stays in use until then."""
+    changes = body.model_dump(exclude_none=True)
+    await profile.update_profile(s, who.user, changes)
+    return Response(status_code=204)
+
+
+@router.put(
+    "/users/me/password",
+    status_code=204,
+    responses={400: {"description": "wrong current password"}},
+    summary="Change my password (ends every session)",
+)
+async def change_password(body: m.PasswordChangeIn, who: Me, s: Ctx, caller: Caller) -> Response:
+    must_match(body.new_password, body.new_password_confirmation, "new_password_confirmation")
+    await profile.change_password(s, who.user, body.current_password, body.new_password, caller)
+    return Response(status_code=204)
+
+
+@router.put("/users/me/username", status_code=204, responses=TAKEN, summary="Change my username")
+async def change_username(body: m.UsernameChangeIn, who: Me, s: Ctx, caller: Caller) -> Response:
+    await profile.change_username(s, who.user, body.current_password, body.new_username, caller)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/users/me/access-history",
+    response_model=m.HistoryPage,
+    summary="My logins, logouts and credential changes, newest first",
+)
+async def history(
+    who: Me,
+    s: Ctx,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> dict[str, object]:
+    """Paged with ``page`` (from 1) and ``size`` (1-100); ``total`` counts every entry."""
+    items, total = await profile.access_history(s, who.user["_id"], page, size)
+    return {"items": items, "page": page, "size": size, "total": total}

@@ -1,0 +1,84 @@
+"""The two pages emailed links open. A GET never consumes a token (mail scanners follow links);
+the page's button POSTs it to the JSON API."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
+
+from registration.domain.tokens import check, token_hash
+from registration.entrypoints.deps import Ctx
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+PAGE = """<!doctype html>
+<html lang="es"><head><meta charset="utf-8">
+<meta name="referrer" content="no-referrer">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>SECOP II - {title}</title></head>
+<body><main><h1>{title}</h1>{body}<p id="result" role="status"></p></main>
+<script>
+async function send(path, payload) {{
+  const r = await fetch(path, {{method: "POST", headers: {{"Content-Type": "application/json"}},
+                               body: JSON.stringify(payload)}});
+  let text = r.ok ? "{done}" : "";
+  if (!r.ok) {{ try {{ const b = await r.json();
+    text = typeof b.detail === "string" ? b.detail : b.detail.map(e => e.msg).join("; ");
+  }} catch (e) {{ text = "Error " + r.status; }} }}
+  document.getElementById("result").textContent = text;
+}}
+{script}
+</script></body></html>"""
+
+CONFIRM_BODY = """<p>Cuenta: <strong>{company}</strong></p>
+<form id="f" data-token="{token}"><button type="submit">Confirmar registro</button></form>"""
+CONFIRM_SCRIPT = """document.getElementById("f").addEventListener("submit", e => {
+  e.preventDefault(); send("/users/confirmation", {token: e.target.dataset.token}); });"""
+
+RESET_BODY = """<p>Usuario: <strong>{username}</strong></p>
+<form id="f" data-token="{token}">
+<label>Nueva contraseña <input type="password" name="p1" autocomplete="new-password" required>
+</label><br><label>Confirme la contraseña
+<input type="password" name="p2" autocomplete="new-password" required></label><br>
+<button type="submit">Cambiar contraseña</button></form>"""
+RESET_SCRIPT = """document.getElementById("f").addEventListener("submit", e => {
+  e.preventDefault(); const f = e.target;
+  send("/recovery/password/reset", {token: f.dataset.token, new_password: f.p1.value,
+       new_password_confirmation: f.p2.value}); });"""
+
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline'; "
+    "connect-src 'self'; form-action 'none'; frame-ancestors 'none'",
+}
+
+
+def _page(title: str, body: str, script: str, done: str) -> HTMLResponse:
+    html = PAGE.format(title=title, body=body, script=script, done=done)
+    return HTMLResponse(html, headers=HEADERS)
+
+
+@router.get("/ConfirmAccount")
+async def confirm_account_page(
+    confirmation_guid: Annotated[str, Query(alias="ConfirmationGuid", max_length=200)] = "",
+    company_name: Annotated[str, Query(alias="CompanyName", max_length=300)] = "",
+) -> HTMLResponse:
+    body = CONFIRM_BODY.format(company=escape(company_name), token=escape(confirmation_guid))
+    done = "Registro confirmado: ya puede iniciar sesión con su usuario y contraseña."
+    return _page("Confirmar registro", body, CONFIRM_SCRIPT, done)
+
+
+@router.get("/ChangePassword")
+async def change_password_page(
+    s: Ctx, token: Annotated[str, Query(max_length=200)] = ""
+) -> HTMLResponse:
+    user = await s.users.find_one(reset_hash=token_hash(token)) if token else None
+    if user is None or check(user.get("reset_expires_at"), s.now()) is not None:
+        body = "<p>Este enlace no es válido o ha vencido: solicite uno nuevo.</p>"
+        return _page("Cambiar contraseña", body, "", "")
+    body = RESET_BODY.format(username=escape(user["username"]), token=escape(token))
+    done = "Contraseña cambiada: inicie sesión con la nueva contraseña."
+    return _page("Cambiar contraseña", body, RESET_SCRIPT, done)

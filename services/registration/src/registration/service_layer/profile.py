@@ -1,0 +1,134 @@
+"""Reading and editing one's own data and credentials, and the access history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from secop_contracts.registration import ConfirmationRequested, UserProfileUpdated
+
+from registration.adapters.users import Taken
+from registration.domain import identity
+from registration.domain.passwords import password_problem
+from registration.domain.tokens import issue
+from registration.service_layer.context import Client, Services
+from registration.service_layer.errors import Invalid
+from registration.service_layer.recovery import replace_password
+from registration.service_layer.signup import person
+
+PUBLIC_FIELDS = (
+    "username",
+    "full_name",
+    "email",
+    "pending_email",
+    "country",
+    "document_type",
+    "document_number",
+    "mobile_phone",
+    "time_zone",
+    "account_name",
+    "security_question",
+    "status",
+    "roles",
+    "registered_at",
+    "confirmed_at",
+)
+
+
+def profile(user: dict[str, Any]) -> dict[str, Any]:
+    """What the user may read about themselves (no hash, no token)."""
+    return {"user_id": user["_id"], **{k: user.get(k) for k in PUBLIC_FIELDS}}
+
+
+def _updated(s: Services, user: dict[str, Any], changed: list[str]) -> Any:
+    return s.event(
+        UserProfileUpdated,
+        {
+            **person(user),
+            "changed_fields": changed,
+            "mobile_phone": user["mobile_phone"],
+            "updated_at": s.now(),
+        },
+    )
+
+
+async def update_profile(s: Services, user: dict[str, Any], changes: dict[str, Any]) -> None:
+    """Apply normalised ``changes``; a new email waits for confirmation from a link sent to it."""
+    now = s.now()
+    user_id = user["_id"]
+    new_email = changes.pop("email", None)
+    sets = {k: v for k, v in changes.items() if k != "security_answer" and user.get(k) != v}
+    if "document_type" in sets or "document_number" in sets:
+        merged = {**user, **sets}
+        sets["document_key"] = identity.document_key(
+            merged["document_type"], merged["document_number"]
+        )
+    if changes.get("security_answer"):
+        answer = identity.normalise_answer(changes["security_answer"])
+        sets["security_answer_hash"] = await s.hasher.hash(answer)
+    events: list[Any] = []
+    changed = sorted(k.removesuffix("_hash") for k in sets if k != "document_key")
+    if changed:
+        events.append(_updated(s, {**user, **sets}, changed))
+    if new_email and identity.email_key(new_email) != user["email_key"]:
+        if await s.users.taken_field({"email_key": identity.email_key(new_email)}, user_id):
+            raise Taken("email")
+        token = issue(now, s.settings.confirmation_ttl_s)
+        sets |= {
+            "pending_email": new_email,
+            "confirm_hash": token.hash,
+            "confirm_expires_at": token.expires_at,
+            "confirm_kind": "email_change",
+            "confirm_email": new_email,
+        }
+        events.append(
+            s.event(
+                ConfirmationRequested,
+                {
+                    **person({**user, "email": new_email}),
+                    "account_name": user.get("account_name", ""),
+                    "reason": "email_change",
+                    "sealed_confirmation_token": s.seal(token.plain),
+                    "expires_at": token.expires_at,
+                },
+            )
+        )
+    if sets:
+        await s.users.update(user_id, {"$set": sets}, *events)
+        s.runtime.kick()
+
+
+async def _check_current(s: Services, user: dict[str, Any], current_password: str) -> None:
+    if not await s.hasher.verify(user.get("password_hash"), current_password):
+        raise Invalid("current_password", "the current password is not correct", status=400)
+
+
+async def change_password(
+    s: Services, user: dict[str, Any], current_password: str, new_password: str, client: Client
+) -> None:
+    await _check_current(s, user, current_password)
+    problem = password_problem(
+        new_password, s.policy, username=user["username"], email=user["email"]
+    )
+    if problem:
+        raise Invalid("new_password", problem)
+    await replace_password(s, user, new_password, "profile", client)
+
+
+async def change_username(
+    s: Services, user: dict[str, Any], current_password: str, new_username: str, client: Client
+) -> None:
+    await _check_current(s, user, current_password)
+    if new_username == user["username"]:
+        return
+    event = _updated(s, {**user, "username": new_username}, ["username"])
+    await s.users.update(user["_id"], {"$set": {"username": new_username}}, event)
+    s.runtime.kick()
+    await s.record(user["_id"], "username_changed", client, s.now())
+
+
+async def access_history(
+    s: Services, user_id: str, page: int, size: int
+) -> tuple[list[dict[str, Any]], int]:
+    items, total = await s.history.page(user_id, page, size)
+    keep = ("at", "kind", "ip", "user_agent")
+    return [{k: item.get(k) for k in keep} for item in items], total

@@ -1,0 +1,166 @@
+"""Recovering a lost username or password (seeds 000 and 001), and the desk's resend request.
+
+Self-service answers never depend on whether a user matched: the same 202, the same body, and
+about the same work, so neither the response nor its timing tells who is registered.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+from secop_contracts.registration import (
+    PasswordChanged,
+    PasswordResetRequested,
+    UsernameRecoveryRequested,
+    UserSessionsRevoked,
+)
+from secop_contracts.support import CredentialsResendRequested
+
+from registration.domain import identity
+from registration.domain.passwords import password_problem
+from registration.domain.tokens import TokenProblem, issue
+from registration.service_layer.context import Client, Services
+from registration.service_layer.errors import Invalid, TokenRefused
+from registration.service_layer.signup import person, spend_link
+
+log = logging.getLogger(__name__)
+
+AskedBy = Literal["document_number", "email", "mobile_phone", "username"]
+RESET_FIELDS = ("reset_hash", "reset_expires_at")
+NOBODY = "00000000-0000-0000-0000-000000000000"
+
+
+def lookup(asked_by: AskedBy, value: str) -> dict[str, Any] | None:
+    """The query that finds users by what the person remembers; None if it cannot match."""
+    try:
+        if asked_by == "document_number":
+            return {"document_number": identity.normalise_document_number(value)}
+        if asked_by == "email":
+            return {"email_key": identity.email_key(value)}
+        if asked_by == "mobile_phone":
+            return {"mobile_phone": identity.normalise_phone(value)}
+        return {"username": identity.normalise_username(value)}
+    except ValueError:
+        return None
+
+
+def disclosure(asked_by: str, user: dict[str, Any]) -> dict[str, Any]:
+    """By document or email: the username. By phone or username: a hint of the email."""
+    if asked_by in ("document_number", "email", "support_case"):
+        return {"disclose": "username", "username": user["username"]}
+    return {"disclose": "email_hint", "email_hint": identity.email_hint(user["email"])}
+
+
+def _recovery_event(s: Services, user: dict[str, Any], asked_by: str, case: str | None) -> Any:
+    return s.event(
+        UsernameRecoveryRequested,
+        {
+            "user_id": user["_id"],
+            "full_name": user["full_name"],
+            "email": user["email"],
+            "time_zone": user["time_zone"],
+            "asked_by": asked_by,
+            "case_number": case,
+            **disclosure(asked_by, user),
+        },
+    )
+
+
+async def recover_username(s: Services, asked_by: AskedBy, value: str, client: Client) -> None:
+    now = s.now()
+    await s.check_ip("recovery", client, now)
+    query = lookup(asked_by, value)
+    users = await s.users.find_many(limit=5, **query) if query else []
+    if not users:  # equivalent work: a rate look-up and a write that matches nothing
+        await s.sends.recent(NOBODY, "username")
+        await s.users.update(NOBODY, {"$set": {"last_username_recovery_at": now}})
+    for user in users:
+        # Only the hourly cap: a person may ask by each of the four keys in a row.
+        if await s.may_email(user["_id"], "username", now, min_interval_s=0):
+            event = _recovery_event(s, user, asked_by, None)
+            await s.users.update(user["_id"], {"$set": {"last_username_recovery_at": now}}, event)
+    s.runtime.kick()
+
+
+async def request_reset(s: Services, username: str, client: Client) -> None:
+    now = s.now()
+    await s.check_ip("recovery", client, now)
+    query = lookup("username", username)
+    user = await s.users.find_one(**query) if query else None
+    token = issue(now, s.settings.reset_ttl_s)
+    sealed = s.seal(token.plain)  # sealed whether or not it is sent: equal work
+    if user is None or not await s.may_email(user["_id"], "reset", now):
+        await s.users.update(NOBODY, {"$set": {"reset_hash": token.hash}})
+        return
+    event = s.event(
+        PasswordResetRequested,
+        {**person(user), "sealed_reset_token": sealed, "expires_at": token.expires_at},
+    )
+    update = {"$set": {"reset_hash": token.hash, "reset_expires_at": token.expires_at}}
+    await s.users.update(user["_id"], update, event)
+    s.runtime.kick()
+
+
+async def reset_password(s: Services, token: str, new_password: str, client: Client) -> None:
+    user = await spend_link(s, "reset_hash", token)
+    problem = password_problem(
+        new_password, s.policy, username=user["username"], email=user["email"]
+    )
+    if problem:  # checked before spending the link, so a weak choice does not burn it
+        raise Invalid("new_password", problem)
+    now = s.now()
+    if not await s.used_tokens.spend(user["reset_hash"], user["_id"], now):
+        raise TokenRefused(TokenProblem.USED)
+    await replace_password(s, user, new_password, "reset", client)
+
+
+async def replace_password(
+    s: Services,
+    user: dict[str, Any],
+    new_password: str,
+    via: Literal["reset", "profile"],
+    client: Client,
+) -> None:
+    """Store the new hash, end every session, tell the user and the other services."""
+    password_hash = await s.hasher.hash(new_password)
+    now = s.now()
+    user_id = user["_id"]
+    events = [
+        s.event(PasswordChanged, {**person(user), "via": via, "changed_at": now}),
+        s.event(
+            UserSessionsRevoked,
+            {
+                "user_id": user_id,
+                "revoked_before": now,
+                "reason": "password_reset" if via == "reset" else "password_changed",
+            },
+        ),
+    ]
+    update: dict[str, Any] = {
+        "$set": {"password_hash": password_hash, "sessions_revoked_before": now}
+    }
+    if via == "reset":
+        update["$unset"] = dict.fromkeys(RESET_FIELDS, "")
+    await s.users.update(user_id, update, *events)
+    s.runtime.kick()
+    await s.sessions.end_all(user_id, now)
+    if via == "reset":
+        await s.guards.clear(user_id)  # a reset also lifts a lock-out
+    await s.record(user_id, "password_reset" if via == "reset" else "password_changed", client, now)
+
+
+async def resend_credentials(s: Services, event: CredentialsResendRequested) -> None:
+    """A desk agent asked to send a user's username to their registered email."""
+    p = event.payload
+    user = None
+    if p.document_number and (query := lookup("document_number", p.document_number)):
+        user = await s.users.find_one(**query)
+    if user is None and p.email:
+        user = await s.users.find_one(email_key=identity.email_key(p.email))
+    if user is None:
+        log.info("credentials resend: no matching user", extra={"case_number": p.case_number})
+        return
+    recovery = _recovery_event(s, user, "support_case", p.case_number)
+    await s.users.update(user["_id"], {"$set": {"last_username_recovery_at": s.now()}}, recovery)
+    s.runtime.kick()

@@ -1,0 +1,165 @@
+"""Logging in and out, and recognising the signed-in user on later requests."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from secop_contracts.registration import SignInFailed, UserSignedIn, UserSignedOut
+from secop_runtime.auth import Principal, TokenError
+
+from registration.domain import identity, throttling
+from registration.service_layer.context import Client, Services
+from registration.service_layer.errors import (
+    BadCredentials,
+    NotAuthenticated,
+    NotConfirmed,
+    Throttled,
+)
+from registration.service_layer.signup import PENDING
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    access_token: str
+    expires_in: int
+    token_type: str = "bearer"  # noqa: S105
+
+
+async def _failed(s: Services, subject: str, reason: str, client: Client, at: datetime) -> None:
+    await s.runtime.emit_standalone(
+        s.event(
+            SignInFailed, {"subject": subject, "reason": reason, "ip": client.ip, "failed_at": at}
+        )
+    )
+
+
+async def sign_in(s: Services, username: str, password: str, client: Client) -> AccessToken:
+    now = s.now()
+    try:
+        await s.check_ip("login", client, now)
+    except Throttled:
+        await _failed(s, "unknown", "ip_throttled", client, now)
+        raise
+    try:
+        key: str | None = identity.normalise_username(username)
+    except ValueError:
+        key = None
+    user = await s.users.find_one(username=key) if key else None
+    if user is None:
+        # The same work as a wrong password: a throttle read and a full argon2 verification.
+        await s.guards.get(f"unknown:{key}")
+        await s.hasher.verify(None, password)
+        await _failed(s, "unknown", "bad_credentials", client, now)
+        raise BadCredentials
+    user_id = user["_id"]
+    failures, last_failure = await s.guards.get(user_id)
+    gate = throttling.login_gate(failures, last_failure, now)
+    if not gate.open:
+        await _failed(s, user_id, "locked", client, now)
+        message = (
+            "account locked after too many failed logins: reset your password"
+            if gate.locked
+            else "too many failed logins: wait before trying again"
+        )
+        raise Throttled(gate.retry_after_s, message)
+    if not await s.hasher.verify(user.get("password_hash"), password):
+        count = await s.guards.failed(user_id, now)
+        await s.record(user_id, "login_failed", client, now)
+        if throttling.starts_lock(count):
+            await s.record(user_id, "locked", client, now)
+        await _failed(s, user_id, "bad_credentials", client, now)
+        raise BadCredentials
+    if failures:
+        await s.guards.clear(user_id)
+    if user["status"] == PENDING:
+        await _failed(s, user_id, "not_confirmed", client, now)
+        raise NotConfirmed
+    return await _open_session(s, user, password, client)
+
+
+async def _open_session(
+    s: Services, user: dict[str, Any], password: str, client: Client
+) -> AccessToken:
+    user_id = user["_id"]
+    updates: dict[str, Any] = {}
+    if s.hasher.needs_rehash(user["password_hash"]):
+        updates["password_hash"] = await s.hasher.hash(password)
+    if not user.get("first_login_at"):
+        updates["first_login_at"] = s.now()  # the first login completes the activation
+    if updates:
+        await s.users.update(user_id, {"$set": updates})
+    await _after_revocation(user.get("sessions_revoked_before"), s.now())
+    now = s.now()
+    ttl = s.settings.access_token_ttl_s
+    sid = uuid.uuid4().hex
+    token, expires = s.signer.sign(
+        user_id=uuid.UUID(user_id),
+        username=user["username"],
+        roles=user.get("roles", []),
+        session_id=sid,
+        ttl_s=ttl,
+        now=now,
+    )
+    await s.sessions.open(sid, user_id, now, expires)
+    await s.record(user_id, "login", client, now)
+    signed_in = {
+        "user_id": user_id,
+        "session_id": sid,
+        "ip": client.ip,
+        "user_agent": client.user_agent,
+        "signed_in_at": now,
+    }
+    await s.runtime.emit_standalone(s.event(UserSignedIn, signed_in))
+    return AccessToken(token, ttl)
+
+
+async def _after_revocation(revoked_before: datetime | None, now: datetime) -> None:
+    """Other services refuse tokens with ``iat <= revoked_before`` and ``iat`` has whole
+    seconds: a login in the very second of a password reset waits for the next second."""
+    if revoked_before is None:
+        return
+    wait = math.floor(revoked_before.timestamp()) + 1 - now.timestamp()
+    if wait > 0:
+        await asyncio.sleep(wait)
+
+
+async def authenticate(s: Services, token: str) -> tuple[Principal, dict[str, Any]]:
+    """The principal and user behind a bearer token whose session is still live."""
+    try:
+        principal = s.verifier.verify(token)
+    except TokenError as exc:
+        raise NotAuthenticated(str(exc)) from exc
+    session = await s.sessions.get(principal.session_id)
+    user = await s.users.get(str(principal.user_id))
+    if (
+        session is None
+        or session.get("ended_at") is not None
+        or session["user_id"] != str(principal.user_id)
+        or user is None
+    ):
+        raise NotAuthenticated("session ended: log in again")
+    revoked_before = user.get("sessions_revoked_before")
+    if revoked_before is not None and session["issued_at"] <= revoked_before:
+        raise NotAuthenticated("session ended: log in again")
+    return principal, user
+
+
+async def sign_out(s: Services, principal: Principal, client: Client) -> None:
+    now = s.now()
+    event = s.event(
+        UserSignedOut,
+        {
+            "user_id": principal.user_id,
+            "session_id": principal.session_id,
+            "token_expires_at": principal.expires_at,
+            "signed_out_at": now,
+        },
+    )
+    if await s.sessions.end(principal.session_id, now, event):
+        s.runtime.kick()
+        await s.record(str(principal.user_id), "logout", client, now)

@@ -1,0 +1,152 @@
+"""One's own data and credentials, the access history, and operator-granted roles."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+import jwt
+import pytest
+from secop_devinfra.keys import DevKeys
+from secop_runtime.settings import secret
+
+from tests.integration.registration.helpers import (
+    NEW_PASSWORD,
+    PASSWORD,
+    confirmed_user,
+    log_in,
+    opened,
+    sign_up,
+    sign_up_form,
+    wait_events,
+)
+
+pytestmark = pytest.mark.integration
+
+
+async def test_personal_data_edits_and_a_new_email_waits_for_its_confirmation(
+    start_service, dev_keys: DevKeys, uid: str
+) -> None:
+    svc = await start_service("registration")
+    form = sign_up_form(uid)
+    user_id = await confirmed_user(svc, dev_keys, form)
+    other = sign_up_form(uid, 1)
+    await sign_up(svc, other)
+    headers = await log_in(svc, form["username"])
+
+    edit = {"full_name": "Ana M. Pérez", "time_zone": "America/Lima", "security_answer": "Otro"}
+    assert (await svc.client.patch("/users/me", json=edit, headers=headers)).status_code == 204
+    [updated] = await wait_events(svc, "UserProfileUpdated", user_id, 1)
+    assert set(updated["payload"]["changed_fields"]) == {
+        "full_name", "time_zone", "security_answer",
+    }  # fmt: skip
+    assert "Otro" not in str(updated)
+
+    taken = await svc.client.patch("/users/me", json={"email": other["email"]}, headers=headers)
+    assert taken.status_code == 409 and taken.json()["detail"][0]["loc"] == ["body", "email"]
+    refused = await svc.client.patch("/users/me", json={"username": "x.y.z"}, headers=headers)
+    assert refused.status_code == 422
+
+    new_email = f"{uid}.nuevo@example.com"
+    assert (
+        await svc.client.patch("/users/me", json={"email": new_email}, headers=headers)
+    ).status_code == 204
+    me = (await svc.client.get("/users/me", headers=headers)).json()
+    assert me["email"] == form["email"] and me["pending_email"] == new_email
+    [requested] = await wait_events(svc, "ConfirmationRequested", user_id, 1)
+    assert requested["payload"]["reason"] == "email_change"
+    assert requested["payload"]["email"] == new_email
+    token = opened(dev_keys, requested, "sealed_confirmation_token")
+    assert (await svc.client.post("/users/confirmation", json={"token": token})).status_code == 200
+    me = (await svc.client.get("/users/me", headers=headers)).json()
+    assert me["email"] == new_email and me["pending_email"] is None
+    updates = await wait_events(svc, "UserProfileUpdated", user_id, 2)
+    assert updates[-1]["payload"]["changed_fields"] == ["email"]
+
+
+async def test_changing_password_and_username_needs_the_current_password(
+    start_service, dev_keys: DevKeys, uid: str
+) -> None:
+    svc = await start_service("registration")
+    form = sign_up_form(uid)
+    user_id = await confirmed_user(svc, dev_keys, form)
+    other = sign_up_form(uid, 1)
+    await sign_up(svc, other)
+    headers = await log_in(svc, form["username"])
+
+    wrong = {"current_password": "Nope#123x", "new_username": f"{uid}.nuevo"}
+    assert (
+        await svc.client.put("/users/me/username", json=wrong, headers=headers)
+    ).status_code == 400
+    taken = {"current_password": PASSWORD, "new_username": other["username"].upper()}
+    r = await svc.client.put("/users/me/username", json=taken, headers=headers)
+    assert r.status_code == 409 and r.json()["detail"][0]["loc"] == ["body", "username"]
+    renamed = {"current_password": PASSWORD, "new_username": f"{uid}.Nuevo"}
+    assert (
+        await svc.client.put("/users/me/username", json=renamed, headers=headers)
+    ).status_code == 204
+
+    change = {
+        "current_password": PASSWORD,
+        "new_password": NEW_PASSWORD,
+        "new_password_confirmation": NEW_PASSWORD,
+    }
+    weak = {**change, "new_password": "12345678", "new_password_confirmation": "12345678"}
+    assert (
+        await svc.client.put("/users/me/password", json=weak, headers=headers)
+    ).status_code == 422
+    assert (
+        await svc.client.put("/users/me/password", json=change, headers=headers)
+    ).status_code == 204
+    assert (await svc.client.get("/users/me", headers=headers)).status_code == 401
+    fresh = await log_in(svc, f"{uid}.nuevo", NEW_PASSWORD)
+    [changed] = await wait_events(svc, "PasswordChanged", user_id, 1)
+    assert changed["payload"]["via"] == "profile"
+
+    page1 = (
+        await svc.client.get("/users/me/access-history", params={"size": 2}, headers=fresh)
+    ).json()
+    page2 = (
+        await svc.client.get(
+            "/users/me/access-history", params={"size": 2, "page": 2}, headers=fresh
+        )
+    ).json()
+    kinds = [i["kind"] for i in page1["items"] + page2["items"]]
+    assert kinds == ["login", "password_changed", "username_changed", "login"]
+    assert page1["total"] == 4 and page1["items"][0]["ip"] is not None
+
+
+async def test_the_operator_command_grants_a_role_carried_from_the_next_login(
+    start_service, dev_keys: DevKeys, uid: str
+) -> None:
+    svc = await start_service("registration")
+    form = sign_up_form(uid)
+    user_id = await confirmed_user(svc, dev_keys, form)
+    env = {
+        **os.environ,
+        "MONGODB_URI": secret(svc.settings.mongodb_uri),
+        "MONGODB_DATABASE": svc.settings.mongodb_database,
+        "LOG_FORMAT": "text",
+    }
+
+    async def run(*args: str) -> tuple[int, str]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "registration", *args, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        out, _ = await proc.communicate()
+        return proc.returncode or 0, out.decode()
+
+    code, out = await run("grant-role", form["username"], "support_agent")
+    assert code == 0, out
+    assert (await run("grant-role", f"{uid}.nobody", "support_agent"))[0] == 1
+    assert (await run("grant-role", form["username"], "emperor"))[0] == 1
+    [changed] = await wait_events(svc, "UserRolesChanged", user_id, 1)
+    assert changed["payload"]["roles"] == ["support_agent"]
+
+    headers = await log_in(svc, form["username"])
+    token = headers["Authorization"].removeprefix("Bearer ")
+    assert jwt.decode(token, options={"verify_signature": False})["roles"] == ["support_agent"]
+    assert (await run("revoke-role", form["username"], "support_agent"))[0] == 0
+    await wait_events(svc, "UserRolesChanged", user_id, 2)

@@ -1,0 +1,167 @@
+"""Logging in and out, tokens, and throttling that survives a restart."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+from secop_devinfra.infra import Endpoints
+from secop_devinfra.keys import DevKeys
+
+from tests.integration.registration.helpers import (
+    NEW_PASSWORD,
+    PASSWORD,
+    confirmed_user,
+    events_on,
+    log_in,
+    opened,
+    sign_up_form,
+    wait_events,
+)
+from tests.support.services import run_service, settings_for
+
+pytestmark = pytest.mark.integration
+
+
+async def test_login_gives_a_verifiable_token_and_logout_ends_its_session(
+    start_service, dev_keys: DevKeys, uid: str
+) -> None:
+    svc = await start_service("registration")
+    form = sign_up_form(uid)
+    user_id = await confirmed_user(svc, dev_keys, form)
+    response = await svc.client.post(
+        "/sessions", json={"username": form["username"], "password": PASSWORD}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "bearer" and body["expires_in"] == 900
+
+    jwks = (await svc.client.get("/.well-known/jwks.json")).json()
+    assert all("d" not in key for key in jwks["keys"])
+    key = jwt.PyJWKSet.from_dict(jwks).keys[0]
+    claims = jwt.decode(body["access_token"], key.key, algorithms=["EdDSA"], audience="secop")
+    assert claims["sub"] == user_id and claims["roles"] == []
+
+    headers = {"Authorization": f"Bearer {body['access_token']}"}
+    assert (await svc.client.get("/users/me", headers=headers)).status_code == 200
+    assert (await svc.client.delete("/sessions/current", headers=headers)).status_code == 204
+    assert (await svc.client.get("/users/me", headers=headers)).status_code == 401
+    [out] = await wait_events(svc, "UserSignedOut", user_id, 1)
+    assert out["payload"]["session_id"] == claims["sid"]
+    signed_in = await wait_events(svc, "UserSignedIn", user_id, 1)
+    assert "password" not in json.dumps(signed_in)
+
+    history = (
+        await svc.client.get(
+            "/users/me/access-history", headers=await log_in(svc, form["username"])
+        )
+    ).json()
+    assert [i["kind"] for i in history["items"]][:3] == ["login", "logout", "login"]
+
+
+async def test_unknown_user_and_wrong_password_get_the_same_answer(
+    start_service, dev_keys: DevKeys, uid: str
+) -> None:
+    svc = await start_service("registration")
+    form = sign_up_form(uid)
+    await confirmed_user(svc, dev_keys, form)
+    wrong = await svc.client.post(
+        "/sessions", json={"username": form["username"], "password": "Wrong#pass1"}
+    )
+    unknown = await svc.client.post(
+        "/sessions", json={"username": f"{uid}.nobody", "password": "Wrong#pass1"}
+    )
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+    failed = await events_on(svc, "SignInFailed", at_least=2)
+    assert {e["payload"]["subject"] for e in failed} >= {"unknown"}
+    assert "Wrong#pass1" not in json.dumps(failed)
+
+
+async def test_failed_logins_lock_the_account_and_the_lock_survives_a_restart(
+    infra: Endpoints, dev_keys: DevKeys, uid: str
+) -> None:
+    settings = settings_for("registration", infra, dev_keys, uid)
+    form = sign_up_form(uid)
+    attempt = {"username": form["username"], "password": "Wrong#pass1"}
+    async with run_service("registration", settings) as svc:
+        await confirmed_user(svc, dev_keys, form)
+        for _ in range(5):
+            assert (await svc.client.post("/sessions", json=attempt)).status_code == 401
+        locked = await svc.client.post(
+            "/sessions", json={"username": form["username"], "password": PASSWORD}
+        )
+        assert locked.status_code == 429
+        assert 50 <= int(locked.headers["Retry-After"]) <= 60
+
+    async with run_service("registration", settings) as again:  # a fresh process, same database
+        still = await again.client.post(
+            "/sessions", json={"username": form["username"], "password": PASSWORD}
+        )
+        assert still.status_code == 429 and int(still.headers["Retry-After"]) > 0
+        user = await again.db["users"].find_one({"username": form["username"]})
+        # the wait is over: one more failure doubles it to two minutes
+        past = datetime.now(UTC) - timedelta(minutes=2)
+        await again.db["login_guards"].update_one(
+            {"_id": user["_id"]}, {"$set": {"last_failure_at": past}}
+        )
+        assert (await again.client.post("/sessions", json=attempt)).status_code == 401
+        doubled = await again.client.post("/sessions", json=attempt)
+        assert doubled.status_code == 429 and 110 <= int(doubled.headers["Retry-After"]) <= 120
+
+
+async def test_one_hundred_failures_lock_until_a_password_reset(
+    start_service, dev_keys: DevKeys, uid: str
+) -> None:
+    svc = await start_service("registration")
+    form = sign_up_form(uid)
+    user_id = await confirmed_user(svc, dev_keys, form)
+    past = datetime.now(UTC) - timedelta(hours=1)
+    await svc.db["login_guards"].insert_one(
+        {"_id": user_id, "failures": 99, "last_failure_at": past}
+    )
+    attempt = {"username": form["username"], "password": "Wrong#pass1"}
+    assert (await svc.client.post("/sessions", json=attempt)).status_code == 401
+    await svc.db["login_guards"].update_one({"_id": user_id}, {"$set": {"last_failure_at": past}})
+    right = {"username": form["username"], "password": PASSWORD}
+    locked = await svc.client.post("/sessions", json=right)
+    assert locked.status_code == 429 and "reset" in locked.json()["detail"]
+
+    assert (
+        await svc.client.post("/recovery/password", json={"username": form["username"]})
+    ).status_code == 202
+    [reset] = await wait_events(svc, "PasswordResetRequested", user_id, 1)
+    token = opened(dev_keys, reset, "sealed_reset_token")
+    done = await svc.client.post(
+        "/recovery/password/reset",
+        json={
+            "token": token,
+            "new_password": NEW_PASSWORD,
+            "new_password_confirmation": NEW_PASSWORD,
+        },
+    )
+    assert done.status_code == 204, done.text
+    await log_in(svc, form["username"], NEW_PASSWORD)
+    history = (
+        await svc.client.get(
+            "/users/me/access-history",
+            params={"size": 50},
+            headers=await log_in(svc, form["username"], NEW_PASSWORD),
+        )
+    ).json()
+    kinds = [i["kind"] for i in history["items"]]
+    assert {"locked", "login_failed", "password_reset", "login"} <= set(kinds)
+
+
+async def test_too_many_logins_from_one_address_are_refused(
+    start_service, dev_keys: DevKeys, uid: str
+) -> None:
+    svc = await start_service("registration", ip_limit_per_minute=3)
+    attempt = {"username": f"{uid}.x", "password": "Wrong#pass1"}
+    # 7 attempts: even if a minute boundary splits them, one window sees more than 3.
+    codes = [(await svc.client.post("/sessions", json=attempt)).status_code for _ in range(7)]
+    assert codes[0] == 401 and 429 in codes
+    refused = await events_on(svc, "SignInFailed", at_least=4)
+    assert "ip_throttled" in {e["payload"]["reason"] for e in refused}

@@ -1,0 +1,130 @@
+"""Password policy, normalisation and throttling arithmetic (pure, milliseconds)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from registration.domain import identity, throttling
+from registration.domain.passwords import PasswordPolicy, password_problem
+from registration.domain.tokens import TokenProblem, check, issue, token_hash
+
+pytestmark = pytest.mark.unit
+
+SECOP = PasswordPolicy.named("secop")
+NIST = PasswordPolicy.named("nist")
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+def test_secop_policy_accepts_letters_numbers_and_specials_of_eight_or_more() -> None:
+    assert password_problem("Vq7#kmz!", SECOP) is None
+
+
+@pytest.mark.parametrize(
+    ("password", "fragment"),
+    [
+        ("Ab1#", "at least 8"),
+        ("abcdefgh12", "letters, numbers and special"),
+        ("abcdefgh#!", "letters, numbers and special"),
+        ("A1#" + "x" * 126, "at most 128"),
+        ("P@ssw0rd", "too common"),
+        ("p@ssw0rd", "too common"),
+    ],
+)
+def test_secop_policy_refuses_weak_passwords_with_a_reason(password: str, fragment: str) -> None:
+    problem = password_problem(password, SECOP)
+    assert problem is not None and fragment in problem
+
+
+def test_a_password_may_not_contain_the_username_or_the_email_local_part() -> None:
+    assert "username" in (password_problem("xx#1Ana.Perez", SECOP, username="ana.perez") or "")
+    problem = password_problem("9!JUANITO99x", SECOP, email="juanito99@correo.co")
+    assert problem is not None and "email" in problem
+
+
+def test_nist_policy_wants_fifteen_characters_and_no_composition() -> None:
+    assert password_problem("correct horse battery", NIST) is None
+    assert password_problem("Vq7#kmz!Vq7#kmz", NIST) is None  # 15 exactly
+    assert "too common" in (password_problem("1qaz2wsx3edc4rfv", NIST) or "")
+    assert password_problem("shortbutcomplex#1", NIST) is None
+    assert "at least 15" in (password_problem("Vq7#kmz!", NIST) or "")
+
+
+def test_usernames_are_case_insensitive_and_limited_to_a_small_alphabet() -> None:
+    assert identity.normalise_username(" Ana.Perez_1 ") == "ana.perez_1"
+    for bad in ("ab", "a" * 65, "ana perez", "añá", "ana@perez"):
+        with pytest.raises(ValueError):
+            identity.normalise_username(bad)
+
+
+def test_emails_are_unique_case_insensitively_and_phones_become_e164() -> None:
+    assert identity.email_key(identity.normalise_email("Ana.Perez@Correo.CO")) == (
+        "ana.perez@correo.co"
+    )
+    with pytest.raises(ValueError):
+        identity.normalise_email("not-an-email")
+    assert identity.normalise_phone("300 123 4567") == "+573001234567"
+    assert identity.normalise_phone("+57 300 123 4567") == "+573001234567"
+    with pytest.raises(ValueError):
+        identity.normalise_phone("12")
+
+
+def test_time_zones_are_iana_and_secop_label_means_bogota() -> None:
+    assert identity.normalise_time_zone("(UTC-05:00) Bogotá, Lima, Quito") == "America/Bogota"
+    assert identity.normalise_time_zone("Europe/Madrid") == "Europe/Madrid"
+    with pytest.raises(ValueError):
+        identity.normalise_time_zone("Mars/Olympus")
+
+
+def test_documents_and_answers_are_normalised() -> None:
+    assert identity.normalise_document_type("cc") == "CC"
+    assert identity.normalise_document_number("1.020.304") == "1020304"
+    assert identity.normalise_answer("  Mi  Perro ") == "mi perro"
+
+
+def test_email_hint_shows_first_and_last_letters_only() -> None:
+    assert identity.email_hint("ana.z@dominio.co") == "a***z@d***o.co"
+    assert identity.email_hint("al@x.com") == "a***@x***.com"
+
+
+def test_no_wait_before_five_failures_then_one_minute_doubling_to_fifteen() -> None:
+    assert [throttling.wait_after(n) for n in range(0, 11)] == [
+        0, 0, 0, 0, 0, 60, 120, 240, 480, 900, 900,
+    ]  # fmt: skip
+    assert throttling.wait_after(99) == 900
+
+
+def test_login_gate_opens_when_the_wait_is_over_and_stays_shut_at_one_hundred() -> None:
+    gate = throttling.login_gate(5, T0, T0 + timedelta(seconds=20))
+    assert not gate.open and gate.retry_after_s == 40 and not gate.locked
+    assert throttling.login_gate(5, T0, T0 + timedelta(seconds=60)).open
+    assert throttling.login_gate(4, T0, T0).open
+    locked = throttling.login_gate(100, T0, T0 + timedelta(days=30))
+    assert not locked.open and locked.locked and locked.retry_after_s > 0
+
+
+def test_ip_windows_are_fixed_minutes() -> None:
+    now = T0 + timedelta(seconds=15)
+    assert throttling.window_start(now, 60) == int(T0.timestamp())
+    assert throttling.window_retry_after(now, 60) == 45
+
+
+def test_email_rate_allows_one_a_minute_and_five_an_hour() -> None:
+    def ok(sent: list[datetime], now: datetime) -> bool:
+        return throttling.may_send(sent, now, min_interval_s=60, per_hour=5)
+
+    assert ok([], T0)
+    assert not ok([T0], T0 + timedelta(seconds=59))
+    assert ok([T0], T0 + timedelta(seconds=61))
+    five = [T0 + timedelta(minutes=10 * i) for i in range(5)]
+    assert not ok(five, T0 + timedelta(minutes=50))
+    assert ok(five, T0 + timedelta(minutes=61))
+
+
+def test_tokens_are_random_stored_as_hashes_and_expire() -> None:
+    a, b = issue(T0, 60), issue(T0, 60)
+    assert a.plain != b.plain and len(a.plain) >= 43
+    assert a.hash == token_hash(a.plain) and a.plain not in a.hash
+    assert check(a.expires_at, T0) is None
+    assert check(a.expires_at, T0 + timedelta(seconds=60)) is TokenProblem.EXPIRED
+    assert check(None, T0) is TokenProblem.UNKNOWN
