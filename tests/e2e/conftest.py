@@ -39,10 +39,19 @@ def cluster(
     local_infra: LocalInfra, dev_keys: DevKeys, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServiceProcs]:
     procs = ServiceProcs(
-        local_infra.endpoints, dev_keys, Path(tmp_path_factory.mktemp("cluster-logs")),
+        local_infra.endpoints,
+        dev_keys,
+        Path(tmp_path_factory.mktemp("cluster-logs")),
         ports={name: free_port() for name in SERVICES},
         prefix="e2e" + uuid.uuid4().hex[:8],
-        extra_env={"LOG_LEVEL": "INFO", "OUTBOX_POLL_INTERVAL_S": "0.2"},
+        # One recovery email per user per EMAIL_MIN_INTERVAL_S: shortened so the journey that
+        # asks twice need not wait a minute. Every "person" here shares one IP address.
+        extra_env={
+            "LOG_LEVEL": "INFO",
+            "OUTBOX_POLL_INTERVAL_S": "0.2",
+            "EMAIL_MIN_INTERVAL_S": "2",
+            "IP_LIMIT_PER_MINUTE": "600",
+        },
     )
     try:
         procs.start_all()
