@@ -8,6 +8,12 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.protocol.admin import (
+    DescribeGroupsRequest,
+    DescribeGroupsRequest_v0,
+    DescribeGroupsRequest_v1,
+    DescribeGroupsRequest_v2,
+)
 
 
 async def create_topic(bootstrap: str, topic: str, partitions: int = 1) -> None:
@@ -72,3 +78,27 @@ async def read_topic(
 
 def json_values(records: list[Any]) -> list[dict[str, Any]]:
     return [json.loads(r.value) for r in records]
+
+
+class _DescribeGroupsUpToV2(DescribeGroupsRequest):
+    # aiokafka 0.14 pairs the v3 request with the v2 response schema, so a broker that answers
+    # v3 (Kafka 4.x) fails with "Buffer underrun decoding string": stay at v2.
+    _CLASSES = (DescribeGroupsRequest_v0, DescribeGroupsRequest_v1, DescribeGroupsRequest_v2)
+
+
+async def describe_groups(bootstrap: str, prefix: str) -> dict[str, tuple[str, int]]:
+    """State and member count of every consumer group whose name starts with ``prefix``."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        found: dict[str, tuple[str, int]] = {}
+        for group, *_ in await admin.list_consumer_groups():
+            if not group.startswith(prefix):
+                continue
+            coordinator = await admin.find_coordinator(group)
+            response = await admin._client.send(coordinator, _DescribeGroupsUpToV2([group]))
+            for _error, name, state, _ptype, _proto, members in response.groups:
+                found[name] = (state, len(members))
+        return found
+    finally:
+        await admin.close()
