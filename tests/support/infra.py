@@ -3,7 +3,9 @@
 1. ``env``: addresses from the environment (``KAFKA_BOOTSTRAP_SERVERS``, ``MONGODB_URI``,
    ``SMTP_HOST``, ``SMTP_PORT``, ``MAILBOX_URL``), e.g. from ``./dev infra``;
 2. ``containers``: testcontainers (Kafka in KRaft mode, MongoDB, Mailpit) when a Docker engine
-   answers;
+   answers; forced with ``SECOP_TEST_INFRA=containers`` on a machine without Docker, the same
+   containers run through podman from the project's local images (``secop_devinfra.containers``
+   provisions podman, its API socket and the images, cached);
 3. ``local``: the project's own processes (Kafka from Maven Central, FerretDB, the SMTP sink),
    started for the session on free ports and stopped after it.
 
@@ -49,24 +51,25 @@ def docker_available() -> bool:
 
 @contextlib.contextmanager
 def _containers() -> Iterator[Endpoints]:
-    from testcontainers.community.kafka import KafkaContainer
-    from testcontainers.community.mailpit import MailpitContainer
-    from testcontainers.community.mongodb import MongoDbContainer
+    from secop_devinfra.containers import prepare
 
-    kafka_image = os.environ.get("SECOP_TEST_KAFKA_IMAGE", "confluentinc/cp-kafka:7.6.0")
+    # With a Docker engine: nothing to do (public images). Without: podman and local images,
+    # selected through DOCKER_HOST and SECOP_*_IMAGE.
+    prepare(services=())
+    from secop_testcontainers import Images, KafkaContainer, MailboxContainer, MongoContainer
+
+    images = Images()
     with (
-        KafkaContainer(kafka_image)
-        .with_kraft()
-        .with_env("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "false") as kafka,
-        MongoDbContainer(os.environ.get("SECOP_TEST_MONGO_IMAGE", "mongo:7")) as mongo,
-        MailpitContainer() as mailpit,
+        KafkaContainer(images.kafka) as kafka,
+        MongoContainer(images.mongodb) as mongo,
+        MailboxContainer(images.mailbox) as mailbox,
     ):
         yield Endpoints(
-            kafka_bootstrap=kafka.get_bootstrap_server(),
-            mongodb_uri=mongo.get_connection_url(),
-            smtp_host=mailpit.get_container_host_ip(),
-            smtp_port=int(mailpit.get_exposed_smtp_port()),
-            mailbox_url=mailpit.get_base_api_url().removesuffix("/api/v1").rstrip("/"),
+            kafka_bootstrap=kafka.bootstrap_server,
+            mongodb_uri=mongo.connection_url,
+            smtp_host=mailbox.host(),
+            smtp_port=mailbox.smtp_port,
+            mailbox_url=mailbox.api_url,
         )
 
 

@@ -6,12 +6,15 @@
 - ``install``: fetch and build Kafka's classpath and FerretDB (cached).
 - ``keys``: print fresh development keys as ``.env`` lines (for compose).
 - ``test [pytest args]``: install, then run the test suite (it starts what it needs itself).
+- ``containers provision|images|env|down``: podman, the local images, and the variables that
+  point testcontainers at them (see ``secop_devinfra.containers``).
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -24,6 +27,47 @@ from secop_devinfra.paths import local_dir, repo_root
 
 def _dotenv_line(name: str, value: str) -> str:
     return f"{name}='{value}'"
+
+
+#: ``./dev test`` with no arguments: every tier on local processes, then the integration tier
+#: again through testcontainers, then the downstream module and compose (issue: both modes pass).
+TEST_PHASES: tuple[tuple[str, dict[str, str], list[str]], ...] = (
+    (
+        "unit, integration and e2e on local processes",
+        {"SECOP_TEST_INFRA": "local"},
+        ["-m", "not containers"],
+    ),
+    (
+        "integration through testcontainers",
+        {"SECOP_TEST_INFRA": "containers"},
+        ["-m", "integration", "tests/integration"],
+    ),
+    (
+        "the downstream testcontainers module and compose",
+        {},
+        ["-m", "containers", "tests/containers"],
+    ),
+)
+
+
+def run_test_phases() -> int:
+    """Run every phase even when one fails, so one run shows everything; fail if any failed.
+
+    ``SECOP_SKIP_CONTAINERS=1`` runs the first phase only (a machine with neither Docker nor
+    root for podman).
+    """
+    phases = TEST_PHASES[:1] if os.environ.get("SECOP_SKIP_CONTAINERS") == "1" else TEST_PHASES
+    failed = []
+    for title, env, args in phases:
+        print(f"\n=== {title}: pytest {' '.join(args)}", flush=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", *args], env={**os.environ, **env}, check=False
+        )
+        if result.returncode != 0:
+            failed.append(title)
+    if failed:
+        print(f"\nFAILED phases: {', '.join(failed)}", flush=True)
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,8 +104,13 @@ def main(argv: list[str] | None = None) -> int:
     if command == "test":
         installs.install_all()
         os.chdir(repo_root())
-        pytest_argv = [sys.executable, "-m", "pytest", *rest]
-        os.execv(sys.executable, pytest_argv)  # noqa: S606 - replaces this process by pytest
+        if rest:  # the caller chose what to run
+            os.execv(sys.executable, [sys.executable, "-m", "pytest", *rest])  # noqa: S606
+        return run_test_phases()
+    if command == "containers":
+        from secop_devinfra.containers import main as containers_main
+
+        return containers_main(rest)
     print(__doc__, file=sys.stderr)
     return 0 if command in ("help", "-h", "--help") else 2
 

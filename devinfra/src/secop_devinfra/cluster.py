@@ -52,8 +52,10 @@ class ServiceProcs:
             "LOG_FORMAT": "json",
         }
         if self.prefix:
-            env |= {"KAFKA_TOPIC_PREFIX": f"{self.prefix}.",
-                    "MONGODB_DATABASE": f"{self.prefix}_{name}"}
+            env |= {
+                "KAFKA_TOPIC_PREFIX": f"{self.prefix}.",
+                "MONGODB_DATABASE": f"{self.prefix}_{name}",
+            }
         if name == "registration":
             env |= {
                 "JWT_PRIVATE_KEY": self.keys.jwt_private_pem,

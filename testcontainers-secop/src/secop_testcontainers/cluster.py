@@ -1,0 +1,160 @@
+"""The SECOP II accounts cluster in containers, for a test session."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+from typing import Self
+
+from testcontainers.core.network import Network
+
+from secop_testcontainers.containers import (
+    KafkaContainer,
+    MailboxContainer,
+    MongoContainer,
+    ServiceContainer,
+)
+from secop_testcontainers.images import SERVICES, Images
+from secop_testcontainers.keys import ClusterKeys
+from secop_testcontainers.mailbox import Mailbox
+
+PORTS = {"registration": 8001, "membership": 8002, "support": 8003, "notification": 8004}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class SecopCluster:
+    """Kafka, MongoDB, Mailpit and the chosen services on one network.
+
+    >>> with SecopCluster(services=["registration", "notification"]) as cluster:
+    ...     cluster.url("registration"), cluster.kafka_bootstrap, cluster.mailbox
+
+    ``images`` defaults to ``Images()`` (public images, overridable with ``SECOP_*_IMAGE``);
+    ``env`` adds variables to every service (e.g. ``{"LOG_LEVEL": "DEBUG"}``).
+    """
+
+    def __init__(
+        self,
+        services: Iterable[str] = SERVICES,
+        images: Images | None = None,
+        keys: ClusterKeys | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.services = [s for s in SERVICES if s in set(services)]
+        unknown = set(services) - set(SERVICES)
+        if unknown:
+            raise ValueError(f"unknown services {sorted(unknown)}: choose from {SERVICES}")
+        self.images = images or Images()
+        self.keys = keys or ClusterKeys.generate()
+        self.extra_env = env or {}
+        self.network = Network()
+        self.kafka = KafkaContainer(self.images.kafka, self.network)
+        self.mongodb = MongoContainer(self.images.mongodb, self.network)
+        self.mail = MailboxContainer(self.images.mailbox, self.network)
+        self.host_ports = {name: _free_port() for name in self.services}
+        self.containers: dict[str, ServiceContainer] = {}
+
+    # --- what tests use ------------------------------------------------------------------------
+
+    def url(self, service: str) -> str:
+        """The service's base URL from the host, e.g. ``http://127.0.0.1:49153``."""
+        return self.containers[service].url
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return self.kafka.bootstrap_server
+
+    @property
+    def mongodb_uri(self) -> str:
+        return self.mongodb.connection_url
+
+    @property
+    def mailbox(self) -> Mailbox:
+        return Mailbox(self.mail.api_url)
+
+    @property
+    def operator_token(self) -> str:
+        """Bearer token for notification's operator endpoints."""
+        return self.keys.operator_token
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def _public_url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.host_ports[service]}"
+
+    def env_for(self, name: str) -> dict[str, str]:
+        env = {
+            "HTTP_HOST": "0.0.0.0",  # noqa: S104 - inside the container
+            "HTTP_PORT": str(PORTS[name]),
+            "PUBLIC_BASE_URL": self._public_url(name),
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka.internal_bootstrap_server,
+            "KAFKA_REPLICATION_FACTOR": "1",
+            "MONGODB_URI": self.mongodb.internal_url,
+            "JWT_PUBLIC_KEYS": self.keys.jwks,
+        }
+        if name == "registration":
+            env |= {
+                "JWT_PRIVATE_KEY": self.keys.jwt_private_pem,
+                "NOTIFICATION_SEAL_PUBLIC_KEY": self.keys.seal_public,
+            }
+        if name == "notification":
+            env |= {
+                # Links in emails lead to the platform's pages, which registration serves.
+                "PUBLIC_BASE_URL": self._public_url("registration")
+                if "registration" in self.host_ports
+                else self._public_url(name),
+                "SEAL_PRIVATE_KEY": self.keys.seal_private,
+                "OPERATOR_TOKEN": self.keys.operator_token,
+                "SMTP_HOST": self.mail.alias or "mailbox",
+                "SMTP_PORT": str(MailboxContainer.SMTP_PORT),
+            }
+        return env | self.extra_env
+
+    def start(self) -> Self:
+        try:
+            self.network.create()
+            with ThreadPoolExecutor(max_workers=3) as pool:
+                for future in [pool.submit(c.start) for c in (self.kafka, self.mongodb, self.mail)]:
+                    future.result()
+            for name in self.services:
+                self.containers[name] = ServiceContainer(
+                    name,
+                    self.images.services[name],
+                    PORTS[name],
+                    self.host_ports[name],
+                    self.env_for(name),
+                    self.network,
+                )
+            with ThreadPoolExecutor(max_workers=len(self.services) or 1) as pool:
+                for future in [pool.submit(c.start) for c in self.containers.values()]:
+                    future.result()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        parts = [*self.containers.values(), self.mail, self.mongodb, self.kafka]
+        for container in parts:
+            with contextlib.suppress(Exception):  # never started, or already gone
+                container.stop()
+        with contextlib.suppress(Exception):  # never created
+            self.network.remove()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,90 @@
+"""compose.yaml brought up for real (podman-compose with compose.podman.yaml here)."""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.containers
+
+SERVICES = {"registration": 8001, "membership": 8002, "support": 8003, "notification": 8004}
+PUBLISHED = [*SERVICES.values(), 9092, 27017, 1025, 8025]
+MAILBOX = "http://127.0.0.1:8025"
+
+
+def _in_use(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _ready(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=3).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def compose_up(container_engine: dict[str, str]) -> Iterator[None]:
+    if not container_engine:
+        pytest.skip("with Docker, run `docker compose up --build` and these checks by hand")
+    from secop_devinfra.containers.compose import compose, env_file
+
+    busy = [p for p in PUBLISHED if _in_use(p)]
+    if busy:
+        pytest.fail(f"compose.yaml publishes ports already in use here: {busy}")
+    env = env_file()
+    try:
+        compose("up", "-d", env_path=env)
+        deadline = time.monotonic() + 240
+        waiting = dict(SERVICES)
+        while waiting and time.monotonic() < deadline:
+            waiting = {n: p for n, p in waiting.items() if not _ready(p)}
+            time.sleep(1)
+        if waiting:
+            logs = {
+                n: compose("logs", "--tail", "30", n, env_path=env, check=False) for n in waiting
+            }
+            pytest.fail(f"not ready after 240 s: {sorted(waiting)}\n{logs}")
+        yield
+    finally:
+        compose("down", "-v", "-t", "10", env_path=env, check=False)
+
+
+def test_the_four_services_of_the_compose_file_become_ready(compose_up):
+    for name, port in SERVICES.items():
+        r = httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=5)
+        assert r.status_code == 200, (name, r.text)
+    assert httpx.get(f"{MAILBOX}/api/v1/messages", timeout=5).status_code == 200
+
+
+def test_signing_up_on_the_compose_cluster_sends_the_confirmation_email(compose_up):
+    from secop_testcontainers import Mailbox
+
+    email = f"compose.{uuid.uuid4().hex[:8]}@example.com"
+    user = {
+        "full_name": "Carlos Pérez",
+        "country": "CO",
+        "document_type": "CC",
+        "document_number": str(uuid.uuid4().int)[:10],
+        "email": email,
+        "username": f"carlos{uuid.uuid4().hex[:8]}",
+        "password": "Otra-clave-larga-7",
+        "password_confirmation": "Otra-clave-larga-7",
+        "security_question": "¿Ciudad natal?",
+        "security_answer": "Cali",
+        "mobile_phone": "+573001234567",
+        "time_zone": "America/Bogota",
+        "account_name": "Carlos SAS",
+        "accept_terms": True,
+    }
+    r = httpx.post("http://127.0.0.1:8001/users", json=user, timeout=30)
+    assert r.status_code == 201, r.text
+    [mail] = Mailbox(MAILBOX).wait_for(email, subject="Activación", timeout=90)
+    assert "http://localhost:8001/ConfirmAccount?ConfirmationGuid=" in mail["Text"] + mail["HTML"]
