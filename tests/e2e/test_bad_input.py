@@ -1,0 +1,174 @@
+"""Bad input refused: fuzzed HTTP APIs, poison events on every consumed topic, hostile uploads."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from secop_devinfra.cluster import DEV_OPERATOR_TOKEN, SERVICES, ServiceProcs
+from secop_devinfra.infra import LocalInfra
+
+from tests.e2e.person import PDF, Person
+from tests.e2e.test_journeys import common_form
+from tests.support.kafka import produce_raw, read_topic
+
+pytestmark = pytest.mark.e2e
+
+EXAMPLES = os.environ.get("SECOP_FUZZ_EXAMPLES", "10")
+POISON = (
+    b"\xff\xfe not json at all",
+    b'{"event_type": "UserRegistered", "producer": "x", "payload": {"user_id": 1}}',
+    b'{"event_type": "NoSuchEvent", "producer": "x", "payload": {}}',
+)
+
+
+def consumed_topics(cluster: ServiceProcs, name: str) -> list[str]:
+    """What a service subscribes to, from its own composition root (nothing is connected)."""
+    settings_cls = importlib.import_module(f"{name}.config").Settings
+    env = {k.lower(): v for k, v in cluster.env_for(name).items()}
+    settings = settings_cls(**{k: v for k, v in env.items() if k in settings_cls.model_fields})
+    app = importlib.import_module(f"{name}.app").create_app(settings)
+    return [e.TOPIC for e in app.state.runtime.consumed]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_every_http_api_survives_fuzzing_from_its_own_openapi(
+    cluster: ServiceProcs, e2e_mailbox: Any, service: str
+) -> None:
+    person = await Person(cluster, e2e_mailbox).become_user()
+    token = DEV_OPERATOR_TOKEN if service == "notification" else person.access_token
+    cli = Path(sys.executable).with_name("schemathesis")
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [
+            str(cli),
+            "run",
+            f"{cluster.url(service)}/openapi.json",
+            "--checks",
+            "not_a_server_error,error_explains_itself",
+            "-n",
+            EXAMPLES,
+            "--seed",
+            "7",
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--workers",
+            "2",
+            "--request-timeout",
+            "30",
+            "-H",
+            f"Authorization: Bearer {token}",
+            "--no-color",
+        ],
+        env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.e2e.schemathesis_hooks"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    tested = re.search(r"Tested: (\d+)", result.stdout)
+    assert tested and int(tested.group(1)) > 0, result.stdout[-2000:]  # it really ran
+
+
+async def test_poison_events_on_every_consumed_topic_are_dead_lettered_and_consumers_go_on(
+    cluster: ServiceProcs, local_infra: LocalInfra
+) -> None:
+    bootstrap = local_infra.endpoints.kafka_bootstrap
+    topics = {
+        name: [f"{cluster.prefix}.{t}" for t in consumed_topics(cluster, name)] for name in SERVICES
+    }
+    for name_topics in topics.values():
+        for topic in name_topics:
+            for value in POISON:
+                await produce_raw(bootstrap, topic, value)
+    for name, name_topics in topics.items():
+        for topic in name_topics:
+            dead = await read_topic(bootstrap, f"{topic}.DLT", at_least=len(POISON), timeout=60)
+            values = [r.value for r in dead]
+            assert all(p in values for p in POISON), (name, topic)
+            assert all(dict(r.headers)["dlt-error"] for r in dead)
+        await caught_up(bootstrap, f"{cluster.prefix}.{name}", name_topics)
+
+
+async def caught_up(bootstrap: str, group: str, topics: list[str], timeout: float = 60) -> None:
+    """The group's committed offsets reach the end of every topic: it moved past the poison."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await admin.start()
+    await probe.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            tps = [
+                TopicPartition(t, p) for t in topics for p in (probe.partitions_for_topic(t) or {0})
+            ]
+            ends = await probe.end_offsets(tps)
+            committed = await admin.list_consumer_group_offsets(group)
+            behind = {
+                tp: ends[tp] - (committed[tp].offset if tp in committed else 0)
+                for tp in tps
+                if ends[tp] > (committed[tp].offset if tp in committed else 0)
+            }
+            if not behind:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{group} stuck behind: {behind}")
+            await asyncio.sleep(1)
+    finally:
+        await probe.stop()
+        await admin.close()
+
+
+async def test_oversized_bodies_hostile_uploads_and_broken_multipart_change_nothing(
+    cluster: ServiceProcs, e2e_mailbox: Any
+) -> None:
+    admin = await Person(cluster, e2e_mailbox).become_user()
+    account_id, _ = await register_entity_draft(admin)
+    path = f"/accounts/{account_id}/documents/rut"
+    assert (
+        await admin.call(
+            "membership", "PUT", path, files={"file": ("rut.pdf", PDF, "application/pdf")}
+        )
+    ).status_code == 201
+    before = (await admin.call("membership", "GET", f"/accounts/{account_id}")).json()
+
+    big_json = {"full_name": "x" * (2 * 1024 * 1024)}
+    assert (await admin.call("registration", "POST", "/users", json=big_json)).status_code == 413
+    refused = {
+        "oversized upload": {"files": {"file": ("rut.pdf", b"%PDF-1.4" + b"0" * (21 << 20))}},
+        "blocked type": {"files": {"file": ("rut.exe", b"MZ\x90\x00", "application/pdf")}},
+        "fake pdf": {"files": {"file": ("rut.pdf", b"GIF89a fake", "application/pdf")}},
+        "broken multipart": {
+            "content": b"--xyz\r\nnot a part\r\n",
+            "headers": {"Content-Type": "multipart/form-data; boundary=xyz"},
+        },
+        "no file part": {"data": {"note": "nothing"}},
+    }
+    for what, kwargs in refused.items():
+        r = await admin.call("membership", "PUT", path, **kwargs)
+        assert 400 <= r.status_code < 500 and r.json()["detail"], (what, r.status_code, r.text)
+    after = (await admin.call("membership", "GET", f"/accounts/{account_id}")).json()
+    assert after == before
+    download = await admin.call("membership", "GET", path)
+    assert download.status_code == 200 and download.content == PDF
+
+
+async def register_entity_draft(admin: Person) -> tuple[str, dict[str, Any]]:
+    import random
+
+    nit = str(random.randint(800_000_000, 999_999_999))
+    form = {**common_form(admin, f"Entidad {admin.tag}", nit), "kind": "entity"}
+    created = await admin.call("membership", "POST", "/accounts", json=form)
+    assert created.status_code == 201, created.text
+    return created.json()["account_id"], form
