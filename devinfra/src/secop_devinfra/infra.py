@@ -169,7 +169,9 @@ class FerretDBServer:
             [
                 str(ferretdb_binary()),
                 f"-listen-addr=127.0.0.1:{self.port}",
-                f"-sqlite-url=file:{self.data / 'sqlite'}/",
+                # immediate transactions take the write lock up front, so SQLite's busy handler
+                # waits instead of failing with SQLITE_BUSY when two writers meet under load
+                f"-sqlite-url=file:{self.data / 'sqlite'}/?_txlock=immediate",
                 "-log-level=warn",
             ],
             self.data / "ferretdb.log",

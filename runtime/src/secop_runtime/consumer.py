@@ -39,7 +39,7 @@ from secop_contracts import Event, UnknownEventError, parse_event
 from secop_runtime import metrics
 from secop_runtime.context import working_on
 from secop_runtime.kafka import TRANSIENT_KAFKA_ERRORS, dead_letter_topic
-from secop_runtime.mongo import TRANSIENT_DB_ERRORS
+from secop_runtime.mongo import is_transient_db_error
 from secop_runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,6 @@ E = TypeVar("E", bound=Event)
 Handler = Callable[[E], Awaitable[None]]
 
 PROCESSED = "processed_events"
-TRANSIENT = TRANSIENT_DB_ERRORS + TRANSIENT_KAFKA_ERRORS
 MAX_BACKOFF_S = 30.0
 HEARTBEAT_MS = 500
 
@@ -194,7 +193,9 @@ async def _until_done(step: Callable[[], Awaitable[Any]]) -> Any:
     while True:
         try:
             return await step()
-        except TRANSIENT as exc:
+        except Exception as exc:
+            if not (isinstance(exc, TRANSIENT_KAFKA_ERRORS) or is_transient_db_error(exc)):
+                raise
             log.warning("infrastructure unavailable; waiting", extra={"error": str(exc)})
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_BACKOFF_S)

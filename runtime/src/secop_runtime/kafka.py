@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 
@@ -41,6 +42,15 @@ def make_broker(settings: ServiceSettings) -> KafkaBroker:
     )
 
 
+async def _until_listed(admin: AIOKafkaAdminClient, topics: list[str], timeout: float = 15) -> None:
+    """Wait until the broker's metadata shows new topics, so clients starting next find them."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not set(topics) <= set(await admin.list_topics()):
+        if asyncio.get_running_loop().time() > deadline:
+            return  # clients retry on their own; this only spares them a noisy start
+        await asyncio.sleep(0.1)
+
+
 async def ensure_topics(
     bootstrap: str, names: Iterable[str], partitions: int, replication_factor: int
 ) -> list[str]:
@@ -63,6 +73,7 @@ async def ensure_topics(
             elif code != TopicAlreadyExistsError.errno:
                 raise KafkaError(f"could not create topic {topic}: error code {code}")
         if created:
+            await _until_listed(admin, created)
             log.info("created topics", extra={"topics": created})
         return created
     finally:

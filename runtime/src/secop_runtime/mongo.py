@@ -7,6 +7,7 @@ from pymongo.errors import (
     AutoReconnect,
     ConnectionFailure,
     NetworkTimeout,
+    OperationFailure,
     ServerSelectionTimeoutError,
 )
 
@@ -17,6 +18,17 @@ TRANSIENT_DB_ERRORS: tuple[type[Exception], ...] = (
     NetworkTimeout,
     ServerSelectionTimeoutError,
 )
+
+
+#: FerretDB's SQLite backend under write contention; nothing was written, so a retry is safe.
+_BUSY_MARKERS = ("database is locked", "SQLITE_BUSY")
+
+
+def is_transient_db_error(exc: BaseException) -> bool:
+    """True when the database could not do the work right now (retry), not that it was wrong."""
+    if isinstance(exc, TRANSIENT_DB_ERRORS):
+        return True
+    return isinstance(exc, OperationFailure) and any(m in str(exc) for m in _BUSY_MARKERS)
 
 
 def make_client(uri: str, app_name: str) -> AsyncMongoClient:

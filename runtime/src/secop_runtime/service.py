@@ -20,6 +20,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
 from secop_contracts import Event
 from secop_contracts.registration import UserSessionsRevoked, UserSignedOut
 
@@ -29,7 +30,7 @@ from secop_runtime.consumer import PROCESSED, Inbox
 from secop_runtime.events import new_event
 from secop_runtime.http import ApiError, RequestContextMiddleware
 from secop_runtime.kafka import dead_letter_topic, ensure_topics, make_broker
-from secop_runtime.mongo import make_client
+from secop_runtime.mongo import is_transient_db_error, make_client
 from secop_runtime.outbox import OutboxRelay, ensure_outbox_indexes, store_standalone
 from secop_runtime.settings import ServiceSettings, secret
 
@@ -246,6 +247,18 @@ def create_app(
         max_body_bytes=max_body_bytes,
         large_body_paths=large_body_paths or {},
     )
+
+    @app.exception_handler(PyMongoError)
+    async def _database_unavailable(_: Request, exc: PyMongoError) -> JSONResponse:
+        """Nothing was acknowledged: say so (503) rather than fail (500), and when to retry."""
+        if not is_transient_db_error(exc):
+            raise exc
+        log.warning("database unavailable for a request", extra={"error": str(exc)[:300]})
+        return JSONResponse(
+            {"detail": "the database is busy or unavailable: try again shortly"},
+            503,
+            {"Retry-After": "1"},
+        )
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:

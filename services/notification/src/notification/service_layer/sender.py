@@ -23,7 +23,7 @@ from prometheus_client import Counter
 from secop_contracts import Event
 from secop_contracts.notification import EmailFailed, EmailSent
 from secop_runtime.context import working_on
-from secop_runtime.mongo import TRANSIENT_DB_ERRORS
+from secop_runtime.mongo import is_transient_db_error
 
 from notification.adapters.smtp import SendFailed, SmtpPool, SmtpUnavailable
 from notification.adapters.store import DeliveryStore, SendClaims
@@ -222,8 +222,8 @@ class Sender:
             try:
                 await self._store.save(d, event)
                 break
-            except TRANSIENT_DB_ERRORS:
-                if asyncio.get_running_loop().time() > deadline:
+            except Exception as exc:
+                if not is_transient_db_error(exc) or asyncio.get_running_loop().time() > deadline:
                     raise
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
