@@ -11,6 +11,7 @@ from secop_devinfra.cluster import ServiceProcs
 
 from tests.e2e.person import PDF, Person, token_from
 from tests.support.mailbox import Mailbox, links_in
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -74,16 +75,6 @@ async def register_entity(admin: Person) -> tuple[str, dict[str, Any]]:
     submitted = await admin.call("membership", "POST", f"/accounts/{account_id}/submit")
     assert submitted.status_code == 200, submitted.text
     return account_id, form
-
-
-async def eventually(check: Any, timeout: float = 60) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        assert asyncio.get_running_loop().time() < deadline, "not reached in time"
-        await asyncio.sleep(0.3)
 
 
 @pytest.fixture

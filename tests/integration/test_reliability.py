@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -25,6 +25,7 @@ from secop_runtime.service import ServiceRuntime
 from secop_runtime.settings import ServiceSettings
 
 from tests.support.kafka import produce_raw, read_topic
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -91,17 +92,6 @@ def counting_consumer(
 
     runtime.subscribe([UserRegistered], count, "Count applications of each event.")
     return runtime
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.1)
 
 
 async def times_applied(runtime: ServiceRuntime, event_id: Any) -> int:

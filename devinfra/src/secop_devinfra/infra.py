@@ -169,9 +169,13 @@ class FerretDBServer:
             [
                 str(ferretdb_binary()),
                 f"-listen-addr=127.0.0.1:{self.port}",
-                # immediate transactions take the write lock up front, so SQLite's busy handler
-                # waits instead of failing with SQLITE_BUSY when two writers meet under load
-                f"-sqlite-url=file:{self.data / 'sqlite'}/?_txlock=immediate",
+                # Immediate transactions take the write lock up front, so SQLite's busy handler
+                # waits instead of failing with SQLITE_BUSY when two writers meet under load.
+                # synchronous=NORMAL (with FerretDB's WAL journal) survives a crash or restart
+                # of FerretDB itself; only an OS crash could lose the last commits. FULL fsyncs
+                # every write, and commits queued at tens of milliseconds each here.
+                f"-sqlite-url=file:{self.data / 'sqlite'}/?_txlock=immediate"
+                "&_pragma=synchronous(normal)",
                 "-log-level=warn",
             ],
             self.data / "ferretdb.log",

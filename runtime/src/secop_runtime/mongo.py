@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.errors import (
     AutoReconnect,
     ConnectionFailure,
@@ -31,8 +31,15 @@ def is_transient_db_error(exc: BaseException) -> bool:
     return isinstance(exc, OperationFailure) and any(m in str(exc) for m in _BUSY_MARKERS)
 
 
-def make_client(uri: str, app_name: str) -> AsyncMongoClient:
+def make_client(
+    uri: str, app_name: str, listeners: list[monitoring.CommandListener] | None = None
+) -> AsyncMongoClient:
     # tz_aware: every datetime we store is UTC and must come back comparable with aware ones.
     return AsyncMongoClient(
-        uri, tz_aware=True, appname=app_name, serverSelectionTimeoutMS=5000, connect=False
+        uri,
+        tz_aware=True,
+        appname=app_name,
+        serverSelectionTimeoutMS=5000,
+        connect=False,
+        event_listeners=listeners or [],
     )

@@ -65,7 +65,6 @@ def new_document(document: dict[str, Any], *events: Event) -> dict[str, Any]:
 async def ensure_outbox_indexes(db: AsyncDatabase, collections: Iterable[str]) -> None:
     for name in [*collections, STANDALONE_COLLECTION]:
         await db[name].create_index(PENDING, name="outbox_pending")
-    await db[CLAIMS].create_index([("key", 1), ("n", -1)], name="claim_key")
 
 
 Publish = Callable[[dict[str, Any]], Awaitable[None]]
@@ -83,6 +82,7 @@ class OutboxRelay:
         owner: str,
         lease_s: float = 30.0,
         poll_interval_s: float = 0.5,
+        scan_interval_s: float = 5.0,
         batch: int = 64,
     ) -> None:
         self._db = db
@@ -92,11 +92,19 @@ class OutboxRelay:
         self._lease = timedelta(seconds=lease_s)
         self._poll = poll_interval_s
         self._batch = batch
+        self._scan_every = scan_interval_s
+        self._hinted: set[tuple[str, Any]] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def kick(self) -> None:
         """Something was just stored: publish now rather than at the next poll."""
+        self._wake.set()
+
+    def hint(self, hints: list[tuple[str, Any]]) -> None:
+        """These documents were just stored with pending events (see ``outbox_hints``)."""
+        managed = set(self._collections)
+        self._hinted.update(h for h in hints if h[0] in managed)
         self._wake.set()
 
     def start(self) -> None:
@@ -123,17 +131,41 @@ class OutboxRelay:
         return total
 
     async def _run(self) -> None:
+        """Publish hinted documents at once; scan every collection now and then for the rest."""
+        loop = asyncio.get_running_loop()
+        next_scan = 0.0
         while True:
             try:
-                await self.drain()
+                if self._hinted:
+                    await self._drain_hinted()
+                if loop.time() >= next_scan:
+                    await self.drain()
+                    next_scan = loop.time() + self._scan_every
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("outbox relay pass failed; retrying")
                 await asyncio.sleep(1.0)
             self._wake.clear()
+            if self._hinted:
+                continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+
+    async def _drain_hinted(self) -> int:
+        """Publish the documents this process just wrote, without claims.
+
+        Claims arbitrate between relays of different instances; a hinted document was written
+        by this process a moment ago, so another instance reaches it only through its periodic
+        scan in the same instant, and the worst outcome is a duplicate publish, which consumers
+        skip by ``event_id``. Skipping the claim's two writes matters on FerretDB, where a write
+        costs milliseconds of CPU and one database's writes run one at a time.
+        """
+        hinted, self._hinted = self._hinted, set()
+        docs = [(name, await self._db[name].find_one({"_id": doc_id})) for name, doc_id in hinted]
+        ready = [(name, {**doc, "_claim": None}) for name, doc in docs if doc and doc.get(OUTBOX)]
+        counts = await asyncio.gather(*(self._relay_document(n, d) for n, d in ready))
+        return sum(counts)
 
     async def _claim(self, name: str) -> list[dict[str, Any]]:
         """Take up to ``batch`` pending documents whose events nobody else is publishing."""
@@ -141,49 +173,59 @@ class OutboxRelay:
         candidates = await self._db[name].find({PENDING: True}).limit(self._batch).to_list()
         claimed: list[dict[str, Any]] = []
         for doc in candidates:
-            events = doc.get(OUTBOX) or []
-            if not events:  # published already; only the flag was left behind
-                await self._db[name].update_one(
-                    {"_id": doc["_id"], OUTBOX: {"$size": 0}}, {"$unset": {PENDING: ""}}
-                )
-                continue
-            key = f"{name}:{doc['_id']}:{events[0]['event_id']}"
-            if await self._take(key, now):
-                fresh = await self._db[name].find_one({"_id": doc["_id"]})
-                head = (fresh or {}).get(OUTBOX) or [{}]
-                if head[0].get("event_id") == events[0]["event_id"]:
-                    claimed.append({**fresh, "_claim": key})  # type: ignore[dict-item]
-                    continue
-                await self._db[CLAIMS].delete_many({"key": key})
+            taken = await self._claim_doc(name, doc, now)
+            if taken:
+                claimed.append(taken)
         return claimed
 
-    async def _take(self, key: str, now: datetime) -> bool:
+    async def _claim_doc(
+        self, name: str, doc: dict[str, Any], now: datetime
+    ) -> dict[str, Any] | None:
+        """The document, claimed and re-read, or None when there is nothing for us to do."""
+        events = doc.get(OUTBOX) or []
+        if not events:
+            if doc.get(PENDING):  # published already; only the flag was left behind
+                await self._db[name].update_one({"_id": doc["_id"]}, {"$unset": {PENDING: ""}})
+            return None
+        key = f"{name}:{doc['_id']}:{events[0]['event_id']}"
+        claim_id = await self._take(key, now)
+        if claim_id is None:
+            return None
+        fresh = await self._db[name].find_one({"_id": doc["_id"]})
+        head = (fresh or {}).get(OUTBOX) or [{}]
+        if head[0].get("event_id") == events[0]["event_id"]:
+            return {**fresh, "_claim": claim_id}  # type: ignore[dict-item]
+        await self._db[CLAIMS].delete_one({"_id": claim_id})
+        return None
+
+    async def _take(self, key: str, now: datetime) -> str | None:
         """Claim by unique insert: the one primitive atomic on MongoDB and on FerretDB alike.
 
         (FerretDB 1.24 applies updates and findAndModify as query-then-replace, so a
-        conditional update cannot arbitrate between two relays.) An expired claim is taken
-        over by inserting the next generation ``n + 1``.
+        conditional update cannot arbitrate between two relays.) The first claim of a head
+        event is generation 0, addressed by ``_id`` alone; an expired claim is taken over by
+        inserting the next generation ``n + 1``. Returns the claim's ``_id``.
         """
         claims = self._db[CLAIMS]
-        latest = await claims.find({"key": key}).sort("n", -1).limit(1).to_list()
         n = 0
-        if latest:
-            if latest[0]["until"] > now:
-                return False
-            n = latest[0]["n"] + 1
-        try:
-            await claims.insert_one(
-                {
-                    "_id": f"{key}:{n}",
-                    "key": key,
-                    "n": n,
-                    "owner": self._owner,
-                    "until": now + self._lease,
-                }
-            )
-            return True
-        except DuplicateKeyError:
-            return False
+        while True:
+            claim_id = f"{key}:{n}"
+            try:
+                await claims.insert_one(
+                    {
+                        "_id": claim_id,
+                        "key": key,
+                        "n": n,
+                        "owner": self._owner,
+                        "until": now + self._lease,
+                    }
+                )
+                return claim_id
+            except DuplicateKeyError:
+                held = await claims.find_one({"_id": claim_id})
+                if held is not None and held["until"] > now:
+                    return None  # someone is publishing these events right now
+                n += 1  # that claim expired (or just ended): try the next generation
 
     async def _relay_document(self, name: str, doc: dict[str, Any]) -> int:
         events = doc.get(OUTBOX) or []
@@ -192,15 +234,21 @@ class OutboxRelay:
             with working_on(item.get("correlation_id")):
                 await self._publish(item)
             metrics.EVENTS_PUBLISHED.labels(topic=item["topic"]).inc()
-        # Remove exactly what went out ($pullAll on the stored values); events appended
-        # meanwhile stay, and keep the document pending.
-        await collection.update_one({"_id": doc["_id"]}, {"$pullAll": {OUTBOX: events}})
+        # Remove exactly what went out ($pullAll on the stored values) and the flag, in one
+        # write addressed by _id alone (FerretDB scans the whole collection for any other
+        # filter, and spends milliseconds of CPU per write). Events appended meanwhile stay;
+        # seeing any, we raise the flag again (their writer's hint also finds them: hinted
+        # documents are judged by their events, not by the flag).
         await collection.update_one(
-            {"_id": doc["_id"], OUTBOX: {"$size": 0}}, {"$unset": {PENDING: ""}}
+            {"_id": doc["_id"]}, {"$pullAll": {OUTBOX: events}, "$unset": {PENDING: ""}}
         )
-        await self._db[CLAIMS].delete_many({"key": doc["_claim"]})
-        if name == STANDALONE_COLLECTION:
-            await collection.delete_one({"_id": doc["_id"], OUTBOX: {"$size": 0}})
+        after = await collection.find_one({"_id": doc["_id"]})
+        if after is not None and after.get(OUTBOX):
+            await collection.update_one({"_id": doc["_id"]}, {"$set": {PENDING: True}})
+        elif after is not None and name == STANDALONE_COLLECTION:
+            await collection.delete_one({"_id": doc["_id"]})
+        if doc["_claim"] is not None:
+            await self._db[CLAIMS].delete_one({"_id": doc["_claim"]})
         return len(events)
 
 

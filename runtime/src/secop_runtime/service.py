@@ -32,6 +32,7 @@ from secop_runtime.http import ApiError, RequestContextMiddleware
 from secop_runtime.kafka import dead_letter_topic, ensure_topics, make_broker
 from secop_runtime.mongo import is_transient_db_error, make_client
 from secop_runtime.outbox import OutboxRelay, ensure_outbox_indexes, store_standalone
+from secop_runtime.outbox_hints import OutboxHints
 from secop_runtime.settings import ServiceSettings, secret
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,8 @@ class ServiceRuntime:
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
         s = self.settings
-        self._client = make_client(secret(s.mongodb_uri), s.service_name)
+        hints = OutboxHints()
+        self._client = make_client(secret(s.mongodb_uri), s.service_name, listeners=[hints])
         self._db = self._client[s.database_name]
         await _retrying("database", lambda: self.db.command("ping"))
         await ensure_outbox_indexes(self.db, self.outbox_collections)
@@ -133,7 +135,9 @@ class ServiceRuntime:
             owner=s.instance_id,
             lease_s=s.outbox_lease_s,
             poll_interval_s=s.outbox_poll_interval_s,
+            scan_interval_s=s.outbox_scan_interval_s,
         )
+        hints.sink = self.relay.hint
         self.relay.start()
         self._maintenance = asyncio.create_task(self._maintain(), name="maintenance")
         log.info("service started", extra={"topics": sorted(topics)})

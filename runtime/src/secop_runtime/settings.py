@@ -35,6 +35,9 @@ class ServiceSettings(BaseSettings):
 
     outbox_poll_interval_s: float = Field(default=0.5, gt=0)
     outbox_lease_s: float = Field(default=30.0, gt=0)
+    outbox_scan_interval_s: float = Field(
+        default=5.0, gt=0, description="Full scan for pending events not hinted by this process."
+    )
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_retry_backoff_s: float = Field(default=0.2, ge=0)
     processed_events_retention_days: int = Field(default=30, ge=1)

@@ -108,19 +108,6 @@ async def wait_for_user(
     raise AssertionError(f"user {user_id} never reached membership's view")
 
 
-async def eventually(check: Any, timeout: float = 20.0) -> Any:
-    """Retry an async check until it returns a truthy value (asynchronous effects)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.2)
-
-
 async def outbox_drained(svc: RunningService) -> bool:
     """Every stored event has been published (nothing more is on its way)."""
     for name in ("accounts", "memberships"):

@@ -14,7 +14,6 @@ from tests.integration.membership.conftest import (
     ENTITY_DOCS,
     SUPPLIER_DOCS,
     entity_form,
-    eventually,
     new_nit,
     outbox_drained,
     supplier_form,
@@ -22,6 +21,7 @@ from tests.integration.membership.conftest import (
 )
 from tests.support.kafka import json_values, produce_raw, read_topic
 from tests.support.tokens import bearer
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

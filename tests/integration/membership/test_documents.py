@@ -8,13 +8,13 @@ import pytest
 
 from tests.integration.membership.conftest import (
     PDF,
-    eventually,
     new_nit,
     ready_account,
     supplier_form,
     upload,
 )
 from tests.integration.membership.test_accounts import decide, status_of
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -7,13 +7,13 @@ import asyncio
 import pytest
 
 from tests.integration.membership.conftest import (
-    eventually,
     new_nit,
     outbox_drained,
     ready_account,
     supplier_form,
 )
 from tests.support.kafka import json_values, read_topic
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 ACTIONS = ("accept", "reject", "cancel", "revert-rejection")

@@ -3,9 +3,8 @@ SMTP server the test controls (to stop it, or make it refuse)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -35,20 +34,6 @@ async def produce(service: RunningService, event: Event) -> None:
         event.to_json(),
         key=event.key.encode(),
     )
-
-
-async def eventually(
-    check: Callable[[], Awaitable[Any]], *, timeout: float = 30.0, what: str = "condition"
-) -> Any:
-    """Poll ``check`` until it returns something truthy (bounded)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
 
 
 class Collecting:

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from tests.integration.notification.conftest import FAST, OPERATOR, eventually, produce
+from tests.integration.notification.conftest import FAST, OPERATOR, produce
 from tests.support.kafka import read_topic
+from tests.support.waiting import eventually
 from tests.unit.notification import samples
 
 pytestmark = pytest.mark.integration

@@ -7,9 +7,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.integration.notification.conftest import FAST, OPERATOR, eventually, produce
+from tests.integration.notification.conftest import FAST, OPERATOR, produce
 from tests.support.kafka import produce_raw, read_topic
 from tests.support.mailbox import links_in
+from tests.support.waiting import eventually
 from tests.unit.notification import samples
 
 pytestmark = pytest.mark.integration

@@ -38,12 +38,16 @@ def sign_up_form(uid: str, n: int = 0, **overrides: Any) -> dict[str, Any]:
 async def events_on(
     svc: RunningService, event_type: str, *, at_least: int = 1, key: str | None = None
 ) -> list[dict[str, Any]]:
-    """Events of one type published by the test's service (optionally for one user)."""
+    """Events of one type published by the test's service (optionally for one user).
+
+    Read as a consumer reads them: delivery is at least once, so a republished copy (same
+    ``event_id``) counts once.
+    """
     records = await read_topic(
         svc.settings.kafka_bootstrap_servers, svc.settings.topic(event_type), at_least=at_least
     )
-    values = json_values(records)
-    return [v for v in values if key is None or v["payload"].get("user_id") == key]
+    unique = {v["event_id"]: v for v in json_values(records)}
+    return [v for v in unique.values() if key is None or v["payload"].get("user_id") == key]
 
 
 async def wait_events(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import pytest
@@ -47,16 +45,3 @@ def case_body(uid: str, **overrides: Any) -> dict[str, Any]:
 def agent(dev_keys: DevKeys) -> dict[str, str]:
     """An agent's Authorization header (a fresh agent each test)."""
     return bearer(dev_keys, user_id=uuid.uuid4(), username="mesa.agente", roles=("support_agent",))
-
-
-async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float = 20.0) -> T:
-    """Poll an asynchronous effect until it shows (bounded)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError("the expected effect did not happen in time")
-        await asyncio.sleep(0.2)

@@ -10,8 +10,9 @@ from secop_contracts.common import PersonRef
 from secop_contracts.membership import DocumentRef, EntitySubmitted, EntitySubmittedPayload
 from support.service_layer.activation import on_entity_submitted
 
-from tests.integration.support.conftest import ACTIVATION, MIXED, case_body, eventually
+from tests.integration.support.conftest import ACTIVATION, MIXED, case_body
 from tests.support.kafka import json_values, produce_raw, read_topic
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

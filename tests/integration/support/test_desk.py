@@ -10,9 +10,10 @@ import jwt
 import pytest
 from secop_contracts.registration import UserSignedOut, UserSignedOutPayload
 
-from tests.integration.support.conftest import RECOVERY, case_body, eventually
+from tests.integration.support.conftest import RECOVERY, case_body
 from tests.support.kafka import json_values, produce_raw, read_topic
 from tests.support.tokens import bearer
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -25,8 +25,9 @@ def register(
 
     async def on_event(event: Event) -> None:
         parts = components()
-        if await accept_event(parts.store, event, settings.delivery_max_attempts):
-            parts.sender.kick()
+        created = await accept_event(parts.store, event, settings.delivery_max_attempts)
+        if created:
+            parts.sender.kick(created)
 
     for event_type in PLANS:
         runtime.subscribe([event_type], on_event, f"{event_type.TOPIC}: {DESCRIPTION}")

@@ -41,12 +41,12 @@ def deliveries_for(event: Event, now: datetime, max_attempts: int) -> list[Deliv
     ]
 
 
-async def accept_event(store: DeliveryStore, event: Event, max_attempts: int) -> int:
-    """Record the emails ``event`` causes; returns how many records are new."""
-    created = 0
+async def accept_event(store: DeliveryStore, event: Event, max_attempts: int) -> list[str]:
+    """Record the emails ``event`` causes; returns the ids of the records that are new."""
+    created: list[str] = []
     for d in deliveries_for(event, datetime.now(UTC), max_attempts):
         if await store.add(d):
-            created += 1
+            created.append(d.id)
             log.info(
                 "email queued",
                 extra={"delivery_id": d.id, "template": d.template, "event": event.event_type},

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -68,10 +68,18 @@ class Sender:
         self._loop_task: asyncio.Task[None] | None = None
         self._outage_delay = 0.0
         self._paused_until = 0.0
+        self._fresh: set[str] = set()
+        self._next_scan = 0.0
 
     # -- lifecycle ------------------------------------------------------------------------
-    def kick(self) -> None:
-        """New deliveries were recorded: look now rather than at the next poll."""
+    def kick(self, delivery_ids: Iterable[str] = ()) -> None:
+        """New deliveries were recorded: send them now rather than at the next poll.
+
+        Their ids are read by ``_id`` (cheap on any database); the scan for due deliveries
+        (retries, other instances' records, a restart) runs once per poll interval, because on
+        FerretDB every query but one by ``_id`` reads the whole collection.
+        """
+        self._fresh.update(delivery_ids)
         self._wake.set()
 
     def start(self) -> None:
@@ -116,7 +124,7 @@ class Sender:
         if free <= 0:
             return 0
         started = 0
-        for d in await self._store.due(utcnow(), limit=free + len(self._inflight)):
+        for d in await self._candidates(free):
             if d.id in self._inflight or started >= free:
                 continue
             self._inflight.add(d.id)
@@ -125,6 +133,19 @@ class Sender:
             task.add_done_callback(lambda t, i=d.id: self._done(t, i))
             started += 1
         return started
+
+    async def _candidates(self, free: int) -> list[Delivery]:
+        """Fresh deliveries by id first; the due-scan only when its interval has passed."""
+        now, loop_time = utcnow(), asyncio.get_running_loop().time()
+        fresh = [i for i in self._fresh if i not in self._inflight][:free]
+        self._fresh.difference_update(fresh)
+        found = [d for d in [await self._store.get(i) for i in fresh] if d and is_due(d, now)]
+        if loop_time >= self._next_scan:
+            self._next_scan = loop_time + self._s.sender_poll_interval_s
+            known = {d.id for d in found}
+            due = await self._store.due(now, limit=free + len(self._inflight))
+            found += [d for d in due if d.id not in known]
+        return found
 
     def _done(self, task: asyncio.Task[None], delivery_id: str) -> None:
         self._tasks.discard(task)

@@ -70,7 +70,8 @@ async def register_user(s: Services, form: SignUp) -> dict[str, Any]:
         "roles": [],
         "registered_at": now,
     }
-    await _refuse_taken(s, doc)
+    # No look-up before hashing: the unique indexes decide (and the collision names the field);
+    # on FerretDB each look-up by username, email or document would read every user.
     password_hash, answer_hash = await asyncio.gather(
         s.hasher.hash(form.password),
         s.hasher.hash(identity.normalise_answer(form.security_answer)),
@@ -96,13 +97,6 @@ async def register_user(s: Services, form: SignUp) -> dict[str, Any]:
     await s.users.insert(doc, event)
     s.runtime.kick()
     return {"user_id": doc["_id"], "username": form.username, "status": PENDING}
-
-
-async def _refuse_taken(s: Services, doc: dict[str, Any]) -> None:
-    """Answer 409 before spending two argon2 hashes; the unique indexes still decide races."""
-    field = await s.users.taken_field(doc, None)
-    if field:
-        raise Taken(field)
 
 
 async def spend_link(s: Services, hash_field: str, token: str) -> dict[str, Any]:
