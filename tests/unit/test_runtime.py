@@ -24,3 +24,28 @@ def test_a_callers_correlation_id_is_kept_only_when_safe_to_log() -> None:
     fresh = accept_correlation_id("bad id\n{json}")
     assert fresh != "bad id\n{json}" and len(fresh) == 32
     assert accept_correlation_id(None) != accept_correlation_id(None)
+
+
+def test_only_acknowledgeable_writes_by_id_that_leave_events_pending_are_hinted() -> None:
+    from secop_runtime.outbox_hints import hints_of
+
+    insert = {"insert": "users", "documents": [{"_id": "a", "_outbox_pending": True}, {"_id": "b"}]}
+    update = {
+        "update": "cases",
+        "updates": [
+            {"q": {"_id": "c"}, "u": {"$set": {"_outbox_pending": True, "x": 1}}},
+            {"q": {"_id": {"$in": ["d"]}}, "u": {"$set": {"_outbox_pending": True}}},
+            {"q": {"email": "e"}, "u": {"$set": {"_outbox_pending": True}}},
+            {"q": {"_id": "f"}, "u": {"$set": {"x": 2}}},
+            {"q": {"_id": "g"}, "u": [{"$set": {"_outbox_pending": True}}]},
+        ],
+    }
+    modify = {
+        "findAndModify": "deliveries",
+        "query": {"_id": "h"},
+        "update": {"$set": {"_outbox_pending": True}},
+    }
+    assert list(hints_of(insert)) == [("users", "a")]
+    assert list(hints_of(update)) == [("cases", "c")]
+    assert list(hints_of(modify)) == [("deliveries", "h")]
+    assert list(hints_of({"delete": "users", "deletes": []})) == []

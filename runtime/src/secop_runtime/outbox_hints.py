@@ -33,7 +33,12 @@ def _scalar_id(query: Any) -> Any:
 
 def hints_of(command: dict[str, Any]) -> Iterator[Hint]:
     """The (collection, _id) pairs a write command leaves pending (if it succeeds)."""
-    if "insert" in command:
+    # findAndModify first: its command also has an "update" member (the change itself).
+    if "findAndModify" in command:
+        update, doc_id = command.get("update"), _scalar_id(command.get("query"))
+        if doc_id is not None and isinstance(update, dict) and _pending(update.get("$set")):
+            yield command["findAndModify"], doc_id
+    elif "insert" in command:
         for doc in command.get("documents") or ():
             if _pending(doc) and "_id" in doc:
                 yield command["insert"], doc["_id"]
@@ -42,10 +47,6 @@ def hints_of(command: dict[str, Any]) -> Iterator[Hint]:
             update, doc_id = change.get("u"), _scalar_id(change.get("q"))
             if doc_id is not None and isinstance(update, dict) and _pending(update.get("$set")):
                 yield command["update"], doc_id
-    elif "findAndModify" in command:
-        update, doc_id = command.get("update"), _scalar_id(command.get("query"))
-        if doc_id is not None and isinstance(update, dict) and _pending(update.get("$set")):
-            yield command["findAndModify"], doc_id
 
 
 class OutboxHints(monitoring.CommandListener):
