@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from secop_contracts import Event
 from secop_contracts.registration import (
     PasswordChanged,
@@ -15,6 +14,8 @@ from secop_contracts.registration import (
     UserRegistered,
     UserRegisteredPayload,
 )
+
+from tests.support.kafka import create_topic
 
 
 def user_registered(i: int, tag: str) -> UserRegistered:
@@ -57,13 +58,7 @@ def password_changed(i: int, tag: str) -> PasswordChanged:
 async def preload(
     bootstrap: str, topic: str, count: int, make: Callable[[int], Event], partitions: int = 3
 ) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        if topic not in await admin.list_topics():
-            await admin.create_topics([NewTopic(topic, partitions, 1)])
-    finally:
-        await admin.close()
+    await create_topic(bootstrap, topic, partitions)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=5)
     await producer.start()
     try:
