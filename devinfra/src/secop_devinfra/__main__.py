@@ -65,6 +65,13 @@ def run_test_phases() -> int:
         )
         if result.returncode != 0:
             failed.append(title)
+    if len(phases) > 1:  # leave nothing running: containers, networks, the podman API service
+        from secop_devinfra.containers import down
+
+        try:
+            down()  # the images stay cached for the next run
+        except Exception as exc:
+            print(f"warning: could not tidy containers up: {exc}", flush=True)
     if failed:
         print(f"\nFAILED phases: {', '.join(failed)}", flush=True)
     return 1 if failed else 0
