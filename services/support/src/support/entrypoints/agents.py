@@ -42,7 +42,7 @@ async def queue(
         str | None, Query(description="An agent's user id, 'me', or 'none' (unassigned)")
     ] = None,
     overdue: bool | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Cases to skip.")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> QueueOut:
     """Most urgent first: cases still awaiting the desk's answer, by first-response due date.
