@@ -25,6 +25,7 @@ from tests.support.kafka import produce_raw, read_topic
 pytestmark = pytest.mark.e2e
 
 EXAMPLES = os.environ.get("SECOP_FUZZ_EXAMPLES", "10")
+SEED = os.environ.get("SECOP_FUZZ_SEED", "7")
 POISON = (
     b"\xff\xfe not json at all",
     b'{"event_type": "UserRegistered", "producer": "x", "payload": {"user_id": 1}}',
@@ -62,7 +63,7 @@ async def test_every_http_api_survives_fuzzing_from_its_own_openapi(
             "-n",
             EXAMPLES,
             "--seed",
-            "7",
+            SEED,
             "--phases",
             "examples,coverage,fuzzing",
             "--workers",
