@@ -7,12 +7,15 @@ afresh and an unchanged one costs nothing.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
 from secop_devinfra.paths import RECIPES, local_dir
+
+FERRETDB_MODULE = "github.com/FerretDB/FerretDB@v1.24.2"
 
 
 class InstallError(RuntimeError):
@@ -73,7 +76,7 @@ def kafka_classpath() -> Path:
 
 
 def ferretdb_binary() -> Path:
-    """FerretDB 1.24 with its SQLite backend, built from the Go module proxy."""
+    """FerretDB 1.24 with its SQLite backend, built from the Go module proxy (and patched)."""
     recipe = RECIPES / "ferretdb"
     target = local_dir() / "bin" / f"ferretdb-{_recipe_hash(recipe)}"
     if target.exists():
@@ -86,8 +89,9 @@ def ferretdb_binary() -> Path:
     env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"}
     # The recipe folder may be read-only (installed package): build from a copy.
     work = local_dir() / "build" / "ferretdb"
-    shutil.rmtree(work, ignore_errors=True)
+    _rmtree_writable(work)
     shutil.copytree(recipe, work)
+    _patch_ferretdb(go, work, env, json.loads((recipe / "patches.json").read_text()))
     _run(
         [go, "build", "-trimpath", "-o", str(target) + ".partial", "."],
         work,
@@ -96,6 +100,53 @@ def ferretdb_binary() -> Path:
     )
     Path(str(target) + ".partial").rename(target)
     return target
+
+
+def _patch_ferretdb(
+    go: str, work: Path, env: dict[str, str], patches: list[dict[str, str]]
+) -> None:
+    """Build against a patched copy of the FerretDB module (``patches.json`` says why).
+
+    Each patch replaces one exact text; a text not found fails the build, so a version bump
+    cannot silently drop a fix.
+    """
+    listing = subprocess.run(
+        [go, "mod", "download", "-json", FERRETDB_MODULE],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if listing.returncode != 0:
+        raise InstallError(f"downloading {FERRETDB_MODULE} failed:\n{listing.stderr[-3000:]}")
+    source = Path(json.loads(listing.stdout)["Dir"])
+    copy = work / "third_party" / "ferretdb"
+    shutil.copytree(source, copy)
+    for path in [copy, *copy.rglob("*")]:  # the module cache is read-only
+        path.chmod(path.stat().st_mode | 0o200)
+    for patch in patches:
+        file = copy / patch["file"]
+        text = file.read_text()
+        if text.count(patch["old"]) != 1:
+            raise InstallError(
+                f"FerretDB patch no longer applies to {patch['file']}: {patch['old']}"
+            )
+        file.write_text(text.replace(patch["old"], patch["new"]))
+    _run(
+        [go, "mod", "edit", f"-replace={FERRETDB_MODULE}=./third_party/ferretdb"],
+        work,
+        "pointing the build at the patched FerretDB",
+        env,
+    )
+
+
+def _rmtree_writable(path: Path) -> None:
+    if path.exists():
+        for p in [path, *path.rglob("*")]:
+            if not p.is_symlink():
+                p.chmod(p.stat().st_mode | 0o200)
+        shutil.rmtree(path)
 
 
 def install_all() -> dict[str, Path]:
