@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from secop_devinfra.cluster import SERVICES, ServiceProcs
 from secop_devinfra.infra import Endpoints, LocalInfra, Ports
 from secop_devinfra.installs import install_all
@@ -103,3 +105,40 @@ def report(name: str, figures: dict[str, Any]) -> None:
     for key, value in figures.items():
         shown = f"{value:.3f}" if isinstance(value, float) else value
         print(f"  {key:<{width}}  {shown}")
+
+
+def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """A service's ``/metrics`` as {(sample name, labels): value}."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def counter(
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
+) -> float:
+    """Sum of a metric's samples whose labels include ``labels``."""
+    return sum(
+        value
+        for (sample, have), value in samples.items()
+        if sample == name and set(labels.items()) <= set(have)
+    )
+
+
+def db_time(url: str, top: int = 8) -> list[str]:
+    """Where a service's database time went (``secop_db_command_seconds``), costliest first."""
+    samples = scrape(url)
+    rows: dict[tuple[str, str], list[float]] = {}
+    for (name, labels), value in samples.items():
+        if name in ("secop_db_command_seconds_sum", "secop_db_command_seconds_count"):
+            key = (dict(labels)["collection"], dict(labels)["command"])
+            row = rows.setdefault(key, [0.0, 0.0])
+            row[0 if name.endswith("_sum") else 1] += value
+    ordered = sorted(rows.items(), key=lambda kv: -kv[1][0])[:top]
+    return [
+        f"{seconds:7.2f} s {int(n):7d} x {seconds / max(n, 1) * 1000:6.2f} ms  {coll} {cmd}"
+        for (coll, cmd), (seconds, n) in ordered
+    ]

@@ -17,7 +17,7 @@ import aiosmtplib
 import httpx
 
 from benchmarks._events import password_changed, preload
-from benchmarks._harness import report, running_cluster
+from benchmarks._harness import db_time, report, running_cluster
 
 
 async def raw_smtp_rate(host: str, port: int, count: int) -> float:
@@ -56,6 +56,9 @@ async def run(count: int) -> None:
                 if total >= count:
                     break
                 await asyncio.sleep(0.2)
+        print(
+            "notification's database time:", *db_time(bench.cluster.url("notification")), sep="\n  "
+        )
     started = next((t, n) for t, n in arrivals if n > 0)
     finished = arrivals[-1]
     rate = (finished[1] - started[1]) / max(finished[0] - started[0], 1e-9)

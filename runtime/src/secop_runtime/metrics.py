@@ -19,3 +19,9 @@ HANDLER_SECONDS = Histogram("secop_handler_seconds", "Time to handle one event",
 HTTP_REQUESTS = Counter("secop_http_requests_total", "HTTP requests", ["method", "route", "status"])
 HTTP_SECONDS = Histogram("secop_http_request_seconds", "HTTP request latency", ["method", "route"])
 READY = Gauge("secop_ready", "1 when the database and Kafka answer")
+DB_SECONDS = Histogram(
+    "secop_db_command_seconds",
+    "Database command latency by collection, command and outcome",
+    ["collection", "command", "outcome"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
