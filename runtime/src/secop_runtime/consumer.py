@@ -96,6 +96,8 @@ class Route:
     event_type: type[Event]
     handler: Handler[Any]
     description: str
+    #: The handler's effect is idempotent by the event's id: no processed mark is kept.
+    keyed_by_event: bool = False
 
 
 def subscribe_all(
@@ -147,7 +149,7 @@ def subscribe_all(
             return
         inbox = Inbox(get_db(), settings.consumer_group)
         with working_on(event.correlation_id, event.event_id):
-            if await _until_done(lambda: inbox.seen(event)):
+            if not route.keyed_by_event and await _until_done(lambda: inbox.seen(event)):
                 metrics.EVENTS_CONSUMED.labels(topic=topic, outcome="duplicate").inc()
                 return
             started = time.perf_counter()
@@ -168,7 +170,8 @@ def subscribe_all(
                         extra={"topic": topic, "attempt": attempt},
                     )
                     await asyncio.sleep(settings.consumer_retry_backoff_s * 2 ** (attempt - 1))
-            await _until_done(lambda: inbox.mark(event))
+            if not route.keyed_by_event:
+                await _until_done(lambda: inbox.mark(event))
             metrics.HANDLER_SECONDS.labels(topic=topic).observe(time.perf_counter() - started)
             metrics.EVENTS_CONSUMED.labels(topic=topic, outcome="applied").inc()
 

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from secop_contracts import Event
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 
 OUTBOX = "_outbox"
 PENDING = "_outbox_pending"
+#: When the latest events were added: the periodic scan leaves fresh ones to their writer's hint.
+PENDING_SINCE = "_outbox_since"
 CLAIMS = "outbox_claims"
 
 #: Events with no aggregate document of their own (analytics facts) wait here, one per document.
@@ -51,7 +54,7 @@ def with_events(update: dict[str, Any], *events: Event) -> dict[str, Any]:
         return update
     merged = {op: dict(fields) for op, fields in update.items()}
     merged.setdefault("$push", {})[OUTBOX] = {"$each": [stored(e) for e in events]}
-    merged.setdefault("$set", {})[PENDING] = True
+    merged.setdefault("$set", {}).update({PENDING: True, PENDING_SINCE: datetime.now(UTC)})
     return merged
 
 
@@ -59,7 +62,12 @@ def new_document(document: dict[str, Any], *events: Event) -> dict[str, Any]:
     """A document to insert together with the events its creation causes."""
     if not events:
         return document
-    return {**document, OUTBOX: [stored(e) for e in events], PENDING: True}
+    return {
+        **document,
+        OUTBOX: [stored(e) for e in events],
+        PENDING: True,
+        PENDING_SINCE: datetime.now(UTC),
+    }
 
 
 async def ensure_outbox_indexes(db: AsyncDatabase, collections: Iterable[str]) -> None:
@@ -83,6 +91,7 @@ class OutboxRelay:
         lease_s: float = 30.0,
         poll_interval_s: float = 0.5,
         scan_interval_s: float = 5.0,
+        scan_grace_s: float = 2.0,
         batch: int = 64,
     ) -> None:
         self._db = db
@@ -93,6 +102,7 @@ class OutboxRelay:
         self._poll = poll_interval_s
         self._batch = batch
         self._scan_every = scan_interval_s
+        self._scan_grace = timedelta(seconds=scan_grace_s)
         self._hinted: set[tuple[str, Any]] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -118,12 +128,13 @@ class OutboxRelay:
             await self._task
         self._task = None
 
-    async def drain(self) -> int:
-        """Publish everything pending now; returns how many events went out."""
+    async def drain(self, older_than: timedelta = timedelta(0)) -> int:
+        """Publish everything pending (for at least ``older_than``); returns how many events
+        went out."""
         total = 0
         for name in self._collections:
             while True:
-                claimed = await self._claim(name)
+                claimed = await self._claim(name, datetime.now(UTC) - older_than)
                 if not claimed:
                     break
                 counts = await asyncio.gather(*(self._relay_document(name, d) for d in claimed))
@@ -139,7 +150,9 @@ class OutboxRelay:
                 if self._hinted:
                     await self._drain_hinted()
                 if loop.time() >= next_scan:
-                    await self.drain()
+                    # Documents pending for less than the grace are being published through
+                    # their writer's hint: claiming them too would only race it.
+                    await self.drain(older_than=self._scan_grace)
                     next_scan = loop.time() + self._scan_every
             except asyncio.CancelledError:
                 raise
@@ -167,10 +180,15 @@ class OutboxRelay:
         counts = await asyncio.gather(*(self._relay_document(n, d) for n, d in ready))
         return sum(counts)
 
-    async def _claim(self, name: str) -> list[dict[str, Any]]:
+    async def _claim(self, name: str, settled_before: datetime) -> list[dict[str, Any]]:
         """Take up to ``batch`` pending documents whose events nobody else is publishing."""
         now = datetime.now(UTC)
-        candidates = await self._db[name].find({PENDING: True}).limit(self._batch).to_list()
+        query = {
+            PENDING: True,
+            # Documents stored before PENDING_SINCE existed have no such field.
+            "$or": [{PENDING_SINCE: {"$lte": settled_before}}, {PENDING_SINCE: {"$exists": False}}],
+        }
+        candidates = await self._db[name].find(query).limit(self._batch).to_list()
         claimed: list[dict[str, Any]] = []
         for doc in candidates:
             taken = await self._claim_doc(name, doc, now)
@@ -239,10 +257,11 @@ class OutboxRelay:
         # filter, and spends milliseconds of CPU per write). Events appended meanwhile stay;
         # seeing any, we raise the flag again (their writer's hint also finds them: hinted
         # documents are judged by their events, not by the flag).
-        await collection.update_one(
-            {"_id": doc["_id"]}, {"$pullAll": {OUTBOX: events}, "$unset": {PENDING: ""}}
+        after = await collection.find_one_and_update(
+            {"_id": doc["_id"]},
+            {"$pullAll": {OUTBOX: events}, "$unset": {PENDING: ""}},
+            return_document=ReturnDocument.AFTER,
         )
-        after = await collection.find_one({"_id": doc["_id"]})
         if after is not None and after.get(OUTBOX):
             await collection.update_one({"_id": doc["_id"]}, {"$set": {PENDING: True}})
         elif after is not None and name == STANDALONE_COLLECTION:

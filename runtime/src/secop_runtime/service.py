@@ -80,14 +80,26 @@ class ServiceRuntime:
         return hook
 
     def subscribe(
-        self, events: Sequence[type[E]], handler: Callable[[E], Awaitable[None]], description: str
+        self,
+        events: Sequence[type[E]],
+        handler: Callable[[E], Awaitable[None]],
+        description: str,
+        *,
+        keyed_by_event: bool = False,
     ) -> None:
-        """Handle ``events`` (one topic each); all of a service's topics share one consumer."""
+        """Handle ``events`` (one topic each); all of a service's topics share one consumer.
+
+        ``keyed_by_event``: the handler's only effect is an insert whose ``_id`` derives from
+        the event's id, so a redelivery is already a no-op; the consumer then skips the
+        processed-event bookkeeping (two database round trips per event).
+        """
         for event_type in events:
             topic = self.settings.topic(event_type.TOPIC)
             if topic in self._routes:
                 raise ValueError(f"{topic} already has a handler in {self.settings.service_name}")
-            self._routes[topic] = consumer.Route(event_type, handler, description)
+            self._routes[topic] = consumer.Route(
+                event_type, handler, description, keyed_by_event=keyed_by_event
+            )
             self.consumed.append(event_type)
 
     def _lazy_db(self) -> AsyncDatabase:

@@ -46,7 +46,12 @@ class Settings(ServiceSettings):
     retry_backoff_base_s: float = Field(default=30.0, gt=0)
     retry_backoff_max_s: float = Field(default=3600.0, gt=0)
     send_lease_s: float = Field(default=120.0, gt=0)
-    sender_poll_interval_s: float = Field(default=1.0, gt=0)
+    sender_poll_interval_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often to look for due deliveries (retries, other instances' records); "
+        "new ones are sent at once. The look is a query over all deliveries.",
+    )
 
     seal_private_key: SecretStr = Field(
         description="Base64 X25519 private key that opens tokens sealed for this service."

@@ -45,8 +45,8 @@ async def account_for_member(uow: Uow, principal: Principal, account_id: str) ->
     if not await uow.memberships.accepted(account_id, str(principal.user_id)):
         raise ApiError(403, "only the account's members may see its form")
     documents = await uow.documents.of_account(account_id)
-    hidden = {"_id", "search_key", "_outbox_pending"}
-    form = {k: v for k, v in account.items() if k not in hidden}
+    # "_"-prefixed fields are storage bookkeeping (the outbox's), never part of the form.
+    form = {k: v for k, v in account.items() if k != "search_key" and not k.startswith("_")}
     return {
         "account_id": account_id,
         **form,

@@ -8,13 +8,14 @@ FerretDB applies them as query-then-replace, so two could both succeed.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 from secop_contracts import Event
 from secop_runtime.outbox import new_document, with_events
 
@@ -112,46 +113,59 @@ class Claim:
 
 
 class SendClaims:
-    """The right to act on one delivery for a while: one holder at a time, across instances."""
+    """The right to act on one delivery for a while: one holder at a time, across instances.
+
+    Generation ``n`` of a delivery's claim is the document ``<delivery_id>:<n>``; every read and
+    write is by ``_id`` (on FerretDB any other filter reads the whole collection, and claims
+    accumulate one per attempt).
+    """
+
+    #: Generations walked before giving up (each attempt or takeover adds one).
+    MAX_GENERATIONS = 1000
 
     def __init__(self, db: AsyncDatabase, owner: str) -> None:
         self._col = db[CLAIMS]
         self._owner = owner
 
     async def ensure_indexes(self) -> None:
-        await self._col.create_index([("delivery_id", ASCENDING), ("n", DESCENDING)], name="latest")
+        """Nothing beyond ``_id``: claims are only ever read and written by it. An index from
+        an earlier version only slowed writes, so it goes."""
+        with contextlib.suppress(OperationFailure):
+            await self._col.drop_index("latest")
 
     async def take(self, delivery_id: str, now: datetime, lease: timedelta) -> Claim | None:
-        """Insert the next generation unless a live, unreleased claim exists.
+        """Insert the first generation that is free, unless a live, unreleased one comes first.
 
-        Two takers that read the same latest generation insert the same ``_id``: exactly one
+        Two takers that find the same free generation insert the same ``_id``: exactly one
         wins. A holder that died leaves a claim that stops counting when its lease ends.
         """
-        cursor = self._col.find({"delivery_id": delivery_id}).sort("n", DESCENDING).limit(1)
-        latest = await cursor.to_list()
-        n = 0
-        if latest:
-            head = latest[0]
-            if not head.get("released") and head["until"] > now:
+        for n in range(self.MAX_GENERATIONS):
+            claim = Claim(f"{delivery_id}:{n}", delivery_id, n)
+            head = await self._col.find_one({"_id": claim.id})
+            if head is not None:
+                if not head.get("released") and head["until"] > now:
+                    return None
+                continue
+            try:
+                await self._col.insert_one(
+                    {
+                        "_id": claim.id,
+                        "delivery_id": delivery_id,
+                        "n": n,
+                        "owner": self._owner,
+                        "until": now + lease,
+                        "released": False,
+                    }
+                )
+            except DuplicateKeyError:
                 return None
-            n = head["n"] + 1
-        claim = Claim(f"{delivery_id}:{n}", delivery_id, n)
-        try:
-            await self._col.insert_one(
-                {
-                    "_id": claim.id,
-                    "delivery_id": delivery_id,
-                    "n": n,
-                    "owner": self._owner,
-                    "until": now + lease,
-                    "released": False,
-                }
-            )
-        except DuplicateKeyError:
-            return None
-        return claim
+            return claim
+        raise RuntimeError(f"delivery {delivery_id} has {self.MAX_GENERATIONS} claims")
 
     async def release(self, claim: Claim) -> None:
-        """Done (result recorded): the next attempt need not wait for the lease to end."""
+        """Done (result recorded): the next attempt need not wait for the lease to end.
+
+        The generation stays, marked released, so the next taker walks past it to ``n + 1``;
+        deleting it would let a taker reuse ``n`` while a later generation is still held.
+        """
         await self._col.update_one({"_id": claim.id}, {"$set": {"released": True}})
-        await self._col.delete_many({"delivery_id": claim.delivery_id, "n": {"$lt": claim.n}})

@@ -30,4 +30,7 @@ def register(
             parts.sender.kick(created)
 
     for event_type in PLANS:
-        runtime.subscribe([event_type], on_event, f"{event_type.TOPIC}: {DESCRIPTION}")
+        # Each delivery's _id derives from the event's id: a redelivery inserts nothing.
+        runtime.subscribe(
+            [event_type], on_event, f"{event_type.TOPIC}: {DESCRIPTION}", keyed_by_event=True
+        )

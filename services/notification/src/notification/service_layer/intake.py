@@ -41,12 +41,12 @@ def deliveries_for(event: Event, now: datetime, max_attempts: int) -> list[Deliv
     ]
 
 
-async def accept_event(store: DeliveryStore, event: Event, max_attempts: int) -> list[str]:
-    """Record the emails ``event`` causes; returns the ids of the records that are new."""
-    created: list[str] = []
+async def accept_event(store: DeliveryStore, event: Event, max_attempts: int) -> list[Delivery]:
+    """Record the emails ``event`` causes; returns the records that are new."""
+    created: list[Delivery] = []
     for d in deliveries_for(event, datetime.now(UTC), max_attempts):
         if await store.add(d):
-            created.append(d.id)
+            created.append(d)
             log.info(
                 "email queued",
                 extra={"delivery_id": d.id, "template": d.template, "event": event.event_type},

@@ -37,9 +37,11 @@ async def retry_delivery(
 ) -> Delivery:
     """Back to ``queued`` with a fresh attempt budget; taken under a claim like any send, so
     it never races a sender writing the same record."""
-    if await store.get(delivery_id) is None:
+    current = await store.get(delivery_id)
+    if current is None:
         raise DeliveryNotFound(delivery_id)
     now = datetime.now(UTC)
+    requeue(current, now, max_attempts)  # refuses what is not retryable before claiming
     claim = await claims.take(delivery_id, now, timedelta(seconds=30))
     if claim is None:
         raise DeliveryBusy(delivery_id)

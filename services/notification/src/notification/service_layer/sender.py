@@ -68,18 +68,18 @@ class Sender:
         self._loop_task: asyncio.Task[None] | None = None
         self._outage_delay = 0.0
         self._paused_until = 0.0
-        self._fresh: set[str] = set()
+        self._fresh: dict[str, Delivery] = {}
         self._next_scan = 0.0
 
     # -- lifecycle ------------------------------------------------------------------------
-    def kick(self, delivery_ids: Iterable[str] = ()) -> None:
+    def kick(self, created: Iterable[Delivery] = ()) -> None:
         """New deliveries were recorded: send them now rather than at the next poll.
 
-        Their ids are read by ``_id`` (cheap on any database); the scan for due deliveries
-        (retries, other instances' records, a restart) runs once per poll interval, because on
-        FerretDB every query but one by ``_id`` reads the whole collection.
+        They need no read here (the claim holder re-reads each before sending); the scan for
+        due deliveries (retries, other instances' records, a restart) runs once per poll
+        interval, because on FerretDB every query but one by ``_id`` reads the whole collection.
         """
-        self._fresh.update(delivery_ids)
+        self._fresh.update((d.id, d) for d in created)
         self._wake.set()
 
     def start(self) -> None:
@@ -138,8 +138,7 @@ class Sender:
         """Fresh deliveries by id first; the due-scan only when its interval has passed."""
         now, loop_time = utcnow(), asyncio.get_running_loop().time()
         fresh = [i for i in self._fresh if i not in self._inflight][:free]
-        self._fresh.difference_update(fresh)
-        found = [d for d in [await self._store.get(i) for i in fresh] if d and is_due(d, now)]
+        found = [d for d in (self._fresh.pop(i) for i in fresh) if is_due(d, now)]
         if loop_time >= self._next_scan:
             self._next_scan = loop_time + self._s.sender_poll_interval_s
             known = {d.id for d in found}
@@ -183,17 +182,22 @@ class Sender:
         claim = await self._claims.take(d.id, utcnow(), self._lease)
         if claim is None:
             return  # another instance holds it
+        sent = False
         try:
             fresh = await self._store.get(d.id)
             now = utcnow()
             if fresh is None or not is_due(fresh, now):
                 return  # someone finished it between our read and our claim
             with working_on(fresh.correlation_id):
-                await self._send(fresh, conn, now)
+                sent = await self._send(fresh, conn, now)
         finally:
-            await self._claims.release(claim)
+            # A sent email is final: its claim stays held for good (one write fewer per
+            # email), and nothing, an operator's retry included, may act on it again.
+            if not sent:
+                await self._claims.release(claim)
 
-    async def _send(self, d: Delivery, conn: Any, now: datetime) -> None:
+    async def _send(self, d: Delivery, conn: Any, now: datetime) -> bool:
+        """One attempt; True once the relay accepted the message and that is recorded."""
         if d.state == "sending":
             log.warning("taking over a send whose lease ended", extra={"delivery_id": d.id})
         attempt = start_attempt(d, now, self._lease)
@@ -201,17 +205,18 @@ class Sender:
             message = build_message(d, self._renderer.render(d), self._s.smtp_from, now)
         except RenderError as exc:
             await self._record_failure(attempt, str(exc), permanent=True)
-            return
+            return False
         await self._store.save(attempt)
         try:
             await self._pool.send(conn, message, d.recipient)
         except SendFailed as exc:
             await self._record_failure(attempt, exc.reason, permanent=exc.permanent)
-            return
+            return False
         done = succeed(attempt, utcnow())
         await self._record(done, self._sent_event(done))
         EMAILS.labels(d.template, "sent").inc()
         log.info("email sent", extra={"delivery_id": d.id, "template": d.template})
+        return True
 
     async def _record_failure(self, d: Delivery, error: str, *, permanent: bool) -> None:
         failed = fail(
