@@ -136,16 +136,12 @@ class SendClaims:
     async def take(self, delivery_id: str, now: datetime, lease: timedelta) -> Claim | None:
         """Insert the first generation that is free, unless a live, unreleased one comes first.
 
-        Two takers that find the same free generation insert the same ``_id``: exactly one
+        Two takers that reach the same free generation insert the same ``_id``: exactly one
         wins. A holder that died leaves a claim that stops counting when its lease ends.
+        Winning generation 0 means nobody ever acted on the delivery before.
         """
         for n in range(self.MAX_GENERATIONS):
             claim = Claim(f"{delivery_id}:{n}", delivery_id, n)
-            head = await self._col.find_one({"_id": claim.id})
-            if head is not None:
-                if not head.get("released") and head["until"] > now:
-                    return None
-                continue
             try:
                 await self._col.insert_one(
                     {
@@ -157,9 +153,12 @@ class SendClaims:
                         "released": False,
                     }
                 )
+                return claim
             except DuplicateKeyError:
-                return None
-            return claim
+                head = await self._col.find_one({"_id": claim.id})
+            if head is not None and not head.get("released") and head["until"] > now:
+                return None  # held right now
+            # Released, or its holder's lease ended (or it vanished): the next generation.
         raise RuntimeError(f"delivery {delivery_id} has {self.MAX_GENERATIONS} claims")
 
     async def release(self, claim: Claim) -> None:

@@ -184,7 +184,10 @@ class Sender:
             return  # another instance holds it
         sent = False
         try:
-            fresh = await self._store.get(d.id)
+            # Every change to a delivery after its creation is made under a claim: the first
+            # claim ever (generation 0) finds it exactly as created, which ``d`` is. Later
+            # generations re-read it, as a stale view could send an email already sent.
+            fresh = d if claim.n == 0 else await self._store.get(d.id)
             now = utcnow()
             if fresh is None or not is_due(fresh, now):
                 return  # someone finished it between our read and our claim
