@@ -1,7 +1,7 @@
 """At-least-once, idempotent consumption with dead letters.
 
-Every subscriber names its consumer group and ``AckPolicy.ACK``: the offset is committed after
-the handler returns. The wrapper below decides what "returns" means:
+Every subscriber names its consumer group; the offset of a message is committed (its partition
+only) once the wrapper below is done with it, which means:
 
 - a message that is not an event we accept (bad JSON, wrong schema, unknown type) goes to the
   topic's dead-letter topic at once, with the error in its headers;
@@ -27,10 +27,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from aiokafka import TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaConnectionError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from faststream.message import StreamMessage
+from faststream.message import AckStatus, StreamMessage
 from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -138,6 +140,10 @@ def subscribe_all(
         )
 
     async def on_message(body: bytes, msg: KafkaMessage) -> None:
+        await handle(body, msg)
+        await _commit(msg)
+
+    async def handle(body: bytes, msg: KafkaMessage) -> None:
         topic = str(getattr(msg.raw_message, "topic", ""))
         route = routes.get(topic)
         try:
@@ -181,13 +187,44 @@ def subscribe_all(
     broker.subscriber(
         *sorted(routes),
         group_id=settings.consumer_group,
-        ack_policy=AckPolicy.ACK,
+        # We commit ourselves, after handling, and only the message's own partition:
+        # FastStream's ACK commits every assigned partition's position on every message.
+        ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         heartbeat_interval_ms=HEARTBEAT_MS,
         decoder=_raw_body,
         description=description,
         title=f"{settings.service_name}:events",
     )(on_message)
+
+
+async def _commit(msg: KafkaMessage) -> None:
+    """Commit past this message, on its partition only (it has been handled).
+
+    A commit refused because the group rebalanced is harmless: the partition's new owner gets
+    the message again and the handler's idempotence absorbs it.
+    """
+    record = msg.raw_message
+    consumer = getattr(msg, "consumer", None)
+    if consumer is None or isinstance(record, tuple):
+        await msg.ack()
+        return
+    offsets = {TopicPartition(record.topic, record.partition): record.offset + 1}
+    delay = 0.2
+    while True:
+        try:
+            await consumer.commit(offsets)
+            break
+        except (CommitFailedError, IllegalStateError) as exc:
+            log.warning(
+                "offset commit refused; the message may come again", extra={"error": str(exc)}
+            )
+            break
+        except KafkaConnectionError as exc:
+            log.warning("offset commit failed; retrying", extra={"error": str(exc)})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_BACKOFF_S)
+    msg.committed = AckStatus.ACKED
 
 
 async def _until_done(step: Callable[[], Awaitable[Any]]) -> Any:

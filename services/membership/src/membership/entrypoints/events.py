@@ -56,11 +56,25 @@ def register(runtime: ServiceRuntime) -> None:
     async def on_mixed_profile_decided(event: MixedProfileDecided) -> None:
         await lifecycle.apply_mixed_profile(Uow.of(runtime), event)
 
+    # A user fact's _id is its event's id: a redelivery inserts nothing, no processed mark needed.
     runtime.subscribe(
-        [UserRegistered], on_user_registered, "Local view of each new user (name, email)."
+        [UserRegistered],
+        on_user_registered,
+        "Local view of each new user (name, email).",
+        keyed_by_event=True,
     )
-    runtime.subscribe([UserConfirmed], on_user_confirmed, "The user's registration is confirmed.")
-    runtime.subscribe([UserProfileUpdated], on_profile_updated, "Follow name and email changes.")
+    runtime.subscribe(
+        [UserConfirmed],
+        on_user_confirmed,
+        "The user's registration is confirmed.",
+        keyed_by_event=True,
+    )
+    runtime.subscribe(
+        [UserProfileUpdated],
+        on_profile_updated,
+        "Follow name and email changes.",
+        keyed_by_event=True,
+    )
     runtime.subscribe(
         [AccountActivationDecided],
         on_activation_decided,
