@@ -14,11 +14,12 @@ import sys
 import time
 import uuid
 
+import httpx
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 
 from benchmarks._events import preload, user_registered
-from benchmarks._harness import report, running_cluster
+from benchmarks._harness import counter, db_time, report, running_cluster, scrape
 
 
 async def bare_consumer_rate(bootstrap: str, topic: str, count: int) -> float:
@@ -49,11 +50,14 @@ async def run(count: int) -> None:
         ceiling = await bare_consumer_rate(bench.infra.kafka_bootstrap, topic, count)
 
         bench.cluster.start("membership")
-        client: AsyncMongoClient = AsyncMongoClient(bench.infra.mongodb_uri)
-        users = client[f"{prefix}_membership"]["user_facts"]  # one fact per applied event
+        url = bench.cluster.url("membership")
+        # Progress from membership's own counter: polling the database would compete with it.
         first = last = None
         while True:
-            n = await users.count_documents({})
+            try:
+                n = counter(scrape(url), "secop_events_consumed_total", topic=topic)
+            except httpx.HTTPError:
+                n = 0  # not listening yet
             now = time.perf_counter()
             if n and first is None:
                 first = (now, n)
@@ -61,7 +65,11 @@ async def run(count: int) -> None:
                 last = (now, n)
                 break
             await asyncio.sleep(0.05)
+        client: AsyncMongoClient = AsyncMongoClient(bench.infra.mongodb_uri)
+        facts = await client[f"{prefix}_membership"]["user_facts"].count_documents({})
         await client.close()
+        assert facts == count, f"{facts} user facts stored for {count} events"
+        print("membership's database time:", *db_time(bench.cluster.url("membership")), sep="\n  ")
     rate = (last[1] - first[1]) / (last[0] - first[0])
     report(
         "events",

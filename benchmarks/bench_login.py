@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer
 from secop_runtime.sealing import open_sealed
 
 from benchmarks._ceilings import argon2_rate
-from benchmarks._harness import percentiles, report, running_cluster
+from benchmarks._harness import db_time, percentiles, report, running_cluster
 from benchmarks.bench_signup import signup_body
 
 USERS = 40
@@ -77,6 +77,9 @@ async def run(n: int, concurrency: int) -> None:
             start = time.perf_counter()
             await asyncio.gather(*(one(i) for i in range(n)))
             elapsed = time.perf_counter() - start
+        print(
+            "registration's database time:", *db_time(bench.cluster.url("registration")), sep="\n  "
+        )
     rate = n / elapsed
     report(
         "login",
