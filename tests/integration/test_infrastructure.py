@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from email.message import EmailMessage
 from typing import Any
@@ -61,6 +62,11 @@ async def test_each_service_is_ready_with_docs_and_metrics(start_service: Any, n
     assert "/health/ready" in (await service.client.get("/openapi.json")).json()["paths"]
     metrics = await service.client.get("/metrics")
     assert "secop_http_requests_total" in metrics.text
+    # The readiness check reached the database: its time is accounted for by command.
+    timed = re.findall(
+        r'secop_db_command_seconds_count\{[^}]*command="(\w+)"[^}]*\} (\S+)', metrics.text
+    )
+    assert any(float(n) >= 1 for _, n in timed), metrics.text[-2000:]
 
 
 async def test_a_request_keeps_the_callers_correlation_id(start_service: Any) -> None:
