@@ -234,3 +234,32 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_after_its_attempts(
         assert await times_applied(consumer, bad.event_id) == 0
     assert dead[0].value == bad.to_json()
     assert b"this user cannot be handled" in dict(dead[0].headers)["dlt-error"]
+
+
+async def test_an_event_our_bookkeeping_cannot_finish_is_dead_lettered_not_skipped(
+    infra: Endpoints, uid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The handler succeeded but the processed mark was refused (not an outage): the message is
+    committed past only once it is safe in the dead-letter topic, and the next one is handled."""
+    from pymongo.errors import OperationFailure
+    from secop_runtime import consumer as consumer_module
+
+    stuck, good = user_registered(), user_registered()
+    real_mark = consumer_module.Inbox.mark
+
+    async def refusing_mark(self: Any, event: Any) -> None:
+        if event.event_id == stuck.event_id:
+            raise OperationFailure("document failed validation", code=121)
+        await real_mark(self, event)
+
+    monkeypatch.setattr(consumer_module.Inbox, "mark", refusing_mark)
+    consumer = counting_consumer(infra, uid)
+    topic = consumer.settings.topic(UserRegistered.TOPIC)
+    async with running(consumer):
+        await produce_raw(infra.kafka_bootstrap, topic, stuck.to_json())
+        await produce_raw(infra.kafka_bootstrap, topic, good.to_json())
+        await eventually(lambda: times_applied(consumer, good.event_id))
+        dead = await read_topic(infra.kafka_bootstrap, dead_letter_topic(topic), at_least=1)
+    assert [r.value for r in dead] == [stuck.to_json()]
+    errors = [value for key, value in dead[0].headers if key == "dlt-error"]
+    assert errors and errors[0].startswith(b"OperationFailure")

@@ -140,7 +140,18 @@ def subscribe_all(
         )
 
     async def on_message(body: bytes, msg: KafkaMessage) -> None:
-        await handle(body, msg)
+        try:
+            await handle(body, msg)
+        except Exception as exc:
+            # Not the handler's failure (that is retried, then dead-lettered, inside): ours,
+            # e.g. the processed mark refused. Committing past the message would lose it, so it
+            # goes to the dead-letter topic; if even that fails, the partition is rewound to it.
+            log.exception("event could not be handled; dead-lettering it")
+            try:
+                await dead_letter(body, msg, exc)
+            except Exception:
+                await msg.nack()
+                raise
         await _commit(msg)
 
     async def handle(body: bytes, msg: KafkaMessage) -> None:
