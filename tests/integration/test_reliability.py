@@ -17,8 +17,10 @@ from uuid import uuid4
 import pytest
 from membership.adapters.users import UserDirectory
 from pymongo import AsyncMongoClient
+from pymongo.errors import OperationFailure
 from secop_contracts.registration import UserRegistered, UserRegisteredPayload
 from secop_devinfra.infra import Endpoints
+from secop_runtime import consumer as consumer_module
 from secop_runtime.kafka import dead_letter_topic
 from secop_runtime.outbox import OutboxRelay, new_document
 from secop_runtime.service import ServiceRuntime
@@ -241,9 +243,6 @@ async def test_an_event_our_bookkeeping_cannot_finish_is_dead_lettered_not_skipp
 ) -> None:
     """The handler succeeded but the processed mark was refused (not an outage): the message is
     committed past only once it is safe in the dead-letter topic, and the next one is handled."""
-    from pymongo.errors import OperationFailure
-    from secop_runtime import consumer as consumer_module
-
     stuck, good = user_registered(), user_registered()
     real_mark = consumer_module.Inbox.mark
 
@@ -261,5 +260,4 @@ async def test_an_event_our_bookkeeping_cannot_finish_is_dead_lettered_not_skipp
         await eventually(lambda: times_applied(consumer, good.event_id))
         dead = await read_topic(infra.kafka_bootstrap, dead_letter_topic(topic), at_least=1)
     assert [r.value for r in dead] == [stuck.to_json()]
-    errors = [value for key, value in dead[0].headers if key == "dlt-error"]
-    assert errors and errors[0].startswith(b"OperationFailure")
+    assert dict(dead[0].headers)["dlt-error"].startswith(b"OperationFailure")

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from aiokafka import TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaConnectionError
+from aiokafka.errors import CommitFailedError, IllegalStateError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -212,29 +212,22 @@ def subscribe_all(
 async def _commit(msg: KafkaMessage) -> None:
     """Commit past this message, on its partition only (it has been handled).
 
-    A commit refused because the group rebalanced is harmless: the partition's new owner gets
-    the message again and the handler's idempotence absorbs it.
+    A broker outage is waited out like any other step. A commit refused because the group
+    rebalanced is harmless: the partition's new owner gets the message again and the handler's
+    idempotence absorbs it.
     """
     record = msg.raw_message
-    consumer = getattr(msg, "consumer", None)
-    if consumer is None or isinstance(record, tuple):
-        await msg.ack()
-        return
     offsets = {TopicPartition(record.topic, record.partition): record.offset + 1}
-    delay = 0.2
-    while True:
+
+    async def commit() -> None:
         try:
-            await consumer.commit(offsets)
-            break
+            await msg.consumer.commit(offsets)  # type: ignore[call-arg]  # aiokafka's signature
         except (CommitFailedError, IllegalStateError) as exc:
             log.warning(
                 "offset commit refused; the message may come again", extra={"error": str(exc)}
             )
-            break
-        except KafkaConnectionError as exc:
-            log.warning("offset commit failed; retrying", extra={"error": str(exc)})
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, MAX_BACKOFF_S)
+
+    await _until_done(commit)
     msg.committed = AckStatus.ACKED
 
 
