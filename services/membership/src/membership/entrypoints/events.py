@@ -6,6 +6,8 @@ only apply to an account still in the status they were meant for.
 
 from __future__ import annotations
 
+from typing import Any
+
 from secop_contracts.registration import UserConfirmed, UserProfileUpdated, UserRegistered
 from secop_contracts.support import AccountActivationDecided, MixedProfileDecided
 from secop_runtime.service import ServiceRuntime, track_revocations
@@ -15,40 +17,37 @@ from membership.service_layer import lifecycle
 from membership.service_layer.common import Uow
 
 
+def _identity(p: Any) -> dict[str, Any]:
+    """The identity fields every user event carries (the newest fact's value wins)."""
+    return {
+        "username": p.username,
+        "full_name": p.full_name,
+        "email": p.email,
+        "time_zone": p.time_zone,
+    }
+
+
 def register(runtime: ServiceRuntime) -> None:
     async def on_user_registered(event: UserRegistered) -> None:
         p = event.payload
         fields = {
-            "username": p.username,
-            "full_name": p.full_name,
-            "email": p.email,
+            **_identity(p),
             "document_type": p.document_type,
             "document_number": p.document_number,
-            "time_zone": p.time_zone,
         }
         await UserDirectory(runtime.db).record(event.event_id, p.user_id, event.occurred_at, fields)
 
     async def on_user_confirmed(event: UserConfirmed) -> None:
         p = event.payload
-        fields = {
-            "username": p.username,
-            "full_name": p.full_name,
-            "email": p.email,
-            "time_zone": p.time_zone,
-        }
         await UserDirectory(runtime.db).record(
-            event.event_id, p.user_id, event.occurred_at, fields, confirmed=True
+            event.event_id, p.user_id, event.occurred_at, _identity(p), confirmed=True
         )
 
     async def on_profile_updated(event: UserProfileUpdated) -> None:
         p = event.payload
-        fields = {
-            "username": p.username,
-            "full_name": p.full_name,
-            "email": p.email,
-            "time_zone": p.time_zone,
-        }
-        await UserDirectory(runtime.db).record(event.event_id, p.user_id, event.occurred_at, fields)
+        await UserDirectory(runtime.db).record(
+            event.event_id, p.user_id, event.occurred_at, _identity(p)
+        )
 
     async def on_activation_decided(event: AccountActivationDecided) -> None:
         await lifecycle.apply_activation_decision(Uow.of(runtime), event)
