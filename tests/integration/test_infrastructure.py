@@ -9,8 +9,10 @@ from typing import Any
 
 import aiosmtplib
 import pytest
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, IndexModel
+from pymongo.errors import DuplicateKeyError
 from secop_devinfra.infra import Endpoints
+from secop_runtime.mongo import ensure_indexes, only_id_lookups_use_indexes
 
 from tests.support.mailbox import Mailbox
 
@@ -30,6 +32,33 @@ async def test_a_document_round_trips_through_the_database(infra: Endpoints, uid
             "name": "Ñandú",
             "tags": ["x", "y"],
         }
+    finally:
+        await client.close()
+
+
+async def test_indexes_are_built_where_the_database_can_use_them(
+    infra: Endpoints, uid: str
+) -> None:
+    client: AsyncMongoClient = AsyncMongoClient(infra.mongodb_uri, tz_aware=True)
+    try:
+        collection = client[f"{uid}_indexes"]["things"]
+        await collection.insert_one({"_id": "a", "name": "uno", "kind": "x"})
+        # As an earlier version left it: a secondary index FerretDB never reads.
+        await collection.create_index("kind", name="by_kind")
+        wanted = (
+            IndexModel("name", unique=True, name="uniq_name"),
+            IndexModel("kind", name="by_kind"),
+        )
+        await ensure_indexes(collection, *wanted)
+        await ensure_indexes(collection, *wanted)  # idempotent: a restart changes nothing
+
+        names = {doc["name"] async for doc in await collection.list_indexes()}
+        if await only_id_lookups_use_indexes(collection):
+            assert names == {"_id_", "uniq_name"}
+        else:
+            assert names == {"_id_", "uniq_name", "by_kind"}
+        with pytest.raises(DuplicateKeyError):  # the rule holds on every database
+            await collection.insert_one({"_id": "b", "name": "uno"})
     finally:
         await client.close()
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
-from pymongo import AsyncMongoClient, monitoring
+from pymongo import AsyncMongoClient, IndexModel, monitoring
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import (
     AutoReconnect,
     ConnectionFailure,
@@ -15,6 +17,8 @@ from pymongo.errors import (
 )
 
 from secop_runtime import metrics
+
+log = logging.getLogger(__name__)
 
 #: Failures that say "the database is unreachable right now", not "this request is wrong".
 TRANSIENT_DB_ERRORS: tuple[type[Exception], ...] = (
@@ -83,3 +87,39 @@ def make_client(
         connect=False,
         event_listeners=[CommandTimings(), *(listeners or [])],
     )
+
+
+async def only_id_lookups_use_indexes(collection: AsyncCollection) -> bool:
+    """True on FerretDB 1.x: it answers every query but ``{_id: value}`` by reading the whole
+    collection, whatever indexes exist (its SQLite backend pushes down nothing else)."""
+    info = await collection.database.command("buildInfo")
+    if "ferretdbVersion" not in info:
+        return False  # MongoDB
+    # A build from the module proxy says "unknown"; 2.x (on DocumentDB) uses its indexes.
+    return not str(info["ferretdbVersion"]).lstrip("v").startswith(("2.", "3."))
+
+
+async def ensure_indexes(collection: AsyncCollection, *indexes: IndexModel) -> None:
+    """Create the indexes a collection's queries and rules need, where they can serve.
+
+    Unique indexes always: they enforce rules. On a server whose queries never use secondary
+    indexes (FerretDB 1.x, the development database) the others would only slow every write
+    (each one re-reads the stored JSON), so they are not built, and any an earlier version
+    built is dropped. MongoDB gets them all.
+    """
+    if not await only_id_lookups_use_indexes(collection):
+        await collection.create_indexes(list(indexes))
+        return
+    for index in indexes:
+        if index.document.get("unique"):
+            # One at a time: FerretDB 1.24 panics on a createIndexes of several when some exist.
+            await collection.create_indexes([index])
+    existing = {doc["name"] async for doc in await collection.list_indexes()}
+    for index in indexes:
+        name = index.document["name"]
+        if not index.document.get("unique") and name in existing:
+            await collection.drop_index(name)
+            log.info(
+                "index dropped: this database never uses it",
+                extra={"collection": collection.name, "index": name},
+            )

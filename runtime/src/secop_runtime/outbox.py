@@ -17,13 +17,14 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from secop_contracts import Event
 
 from secop_runtime import metrics
 from secop_runtime.context import working_on
+from secop_runtime.mongo import ensure_indexes
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def new_document(document: dict[str, Any], *events: Event) -> dict[str, Any]:
 
 async def ensure_outbox_indexes(db: AsyncDatabase, collections: Iterable[str]) -> None:
     for name in [*collections, STANDALONE_COLLECTION]:
-        await db[name].create_index(PENDING, name="outbox_pending")
+        await ensure_indexes(db[name], IndexModel(PENDING, name="outbox_pending"))
 
 
 Publish = Callable[[dict[str, Any]], Awaitable[None]]

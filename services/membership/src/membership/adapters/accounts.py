@@ -11,8 +11,10 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pymongo import IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from secop_runtime.mongo import ensure_indexes
 
 from membership.adapters.settle import update_settled
 
@@ -34,10 +36,12 @@ class AccountStore:
 
     @staticmethod
     async def ensure_indexes(db: AsyncDatabase) -> None:
-        col = db[ACCOUNTS]
-        await col.create_index("nit", name="nit")
-        await col.create_index("search_key", name="search_key")
-        await col.create_index([("kind", 1), ("status", 1)], name="kind_status")
+        await ensure_indexes(
+            db[ACCOUNTS],
+            IndexModel("nit", name="nit"),
+            IndexModel("search_key", name="search_key"),
+            IndexModel([("kind", 1), ("status", 1)], name="kind_status"),
+        )
 
     async def claim_nit(self, nit: str, account_id: str) -> None:
         """Take the NIT for ``account_id``, or raise ``NitTaken`` naming the live holder."""

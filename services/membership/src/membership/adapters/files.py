@@ -16,7 +16,9 @@ from typing import Any, BinaryIO
 from bson import ObjectId
 from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
+from pymongo import IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
+from secop_runtime.mongo import ensure_indexes
 
 BUCKET, DOCUMENTS = "documents", "account_documents"
 CHUNK = 255 * 1024
@@ -29,7 +31,7 @@ class DocumentStore:
 
     @staticmethod
     async def ensure_indexes(db: AsyncDatabase) -> None:
-        await db[DOCUMENTS].create_index("account_id", name="by_account")
+        await ensure_indexes(db[DOCUMENTS], IndexModel("account_id", name="by_account"))
 
     async def upload(
         self, filename: str, source: BinaryIO, metadata: dict[str, Any]

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pymongo import IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
+from secop_runtime.mongo import ensure_indexes
 
 from membership.adapters.settle import update_settled
 from membership.domain.memberships import ACCEPTED, ADMINISTRATOR, LIVE
@@ -29,10 +31,12 @@ class MembershipStore:
 
     @staticmethod
     async def ensure_indexes(db: AsyncDatabase) -> None:
-        col = db[MEMBERSHIPS]
-        await col.create_index("live_key", unique=True, name="one_live_membership")
-        await col.create_index([("account_id", 1), ("status", 1)], name="by_account")
-        await col.create_index([("user_id", 1), ("requested_at", -1)], name="by_user")
+        await ensure_indexes(
+            db[MEMBERSHIPS],
+            IndexModel("live_key", unique=True, name="one_live_membership"),
+            IndexModel([("account_id", 1), ("status", 1)], name="by_account"),
+            IndexModel([("user_id", 1), ("requested_at", -1)], name="by_user"),
+        )
 
     async def insert(self, doc: dict[str, Any]) -> None:
         """Raises ``DuplicateKeyError`` when the user already has a live membership there."""

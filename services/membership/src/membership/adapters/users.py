@@ -19,8 +19,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from pymongo import IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from secop_runtime.mongo import ensure_indexes
 
 USER_FACTS = "user_facts"
 
@@ -31,7 +33,9 @@ class UserDirectory:
 
     @staticmethod
     async def ensure_indexes(db: AsyncDatabase) -> None:
-        await db[USER_FACTS].create_index([("user_id", 1), ("occurred_at", 1)], name="by_user")
+        await ensure_indexes(
+            db[USER_FACTS], IndexModel([("user_id", 1), ("occurred_at", 1)], name="by_user")
+        )
 
     async def record(
         self,

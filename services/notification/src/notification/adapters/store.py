@@ -13,10 +13,11 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure
 from secop_contracts import Event
+from secop_runtime.mongo import ensure_indexes
 from secop_runtime.outbox import new_document, with_events
 
 from notification.domain.delivery import ACTIVE, Delivery, State
@@ -57,13 +58,12 @@ class DeliveryStore:
         self._col = db[DELIVERIES]
 
     async def ensure_indexes(self) -> None:
-        await self._col.create_index(
-            [("state", ASCENDING), ("next_attempt_at", ASCENDING)], name="due"
+        await ensure_indexes(
+            self._col,
+            IndexModel([("state", ASCENDING), ("next_attempt_at", ASCENDING)], name="due"),
+            IndexModel([("recipient", ASCENDING), ("queued_at", DESCENDING)], name="by_recipient"),
+            IndexModel([("queued_at", DESCENDING)], name="by_time"),
         )
-        await self._col.create_index(
-            [("recipient", ASCENDING), ("queued_at", DESCENDING)], name="by_recipient"
-        )
-        await self._col.create_index([("queued_at", DESCENDING)], name="by_time")
 
     async def add(self, d: Delivery) -> bool:
         """Create the record; ``False`` when it exists (redelivery, another instance)."""

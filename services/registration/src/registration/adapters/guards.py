@@ -12,9 +12,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from secop_runtime.mongo import ensure_indexes
 
 LOGIN_GUARDS = "login_guards"
 IP_HITS = "ip_hits"
@@ -52,7 +53,7 @@ class IpLimiter:
         self._col = db[IP_HITS]
 
     async def create_indexes(self) -> None:
-        await self._col.create_index([("until", ASCENDING)], name="until")
+        await ensure_indexes(self._col, IndexModel([("until", ASCENDING)], name="until"))
 
     async def hit(self, scope: str, ip: str, window: int, window_s: int) -> int:
         """Count one request; returns the window's count so far."""
@@ -81,7 +82,9 @@ class EmailSends:
         self._col = db[EMAIL_SENDS]
 
     async def create_indexes(self) -> None:
-        await self._col.create_index([("user_id", ASCENDING), ("kind", ASCENDING)], name="user")
+        await ensure_indexes(
+            self._col, IndexModel([("user_id", ASCENDING), ("kind", ASCENDING)], name="user")
+        )
 
     async def recent(self, user_id: str, kind: str) -> list[datetime]:
         docs = await self._col.find({"user_id": user_id, "kind": kind}).to_list()

@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pymongo import DESCENDING
+from pymongo import DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from secop_contracts import Event
+from secop_runtime.mongo import ensure_indexes
 from secop_runtime.outbox import with_events
 
 SESSIONS = "sessions"
@@ -20,7 +21,7 @@ class SessionStore:
         self._col = db[SESSIONS]
 
     async def create_indexes(self) -> None:
-        await self._col.create_index("user_id", name="user_id")
+        await ensure_indexes(self._col, IndexModel("user_id", name="user_id"))
 
     async def open(self, sid: str, user_id: str, issued_at: datetime, expires_at: datetime) -> None:
         await self._col.insert_one(
@@ -53,8 +54,9 @@ class AccessHistory:
         self._col = db[HISTORY]
 
     async def create_indexes(self) -> None:
-        await self._col.create_index(
-            [("user_id", 1), ("at", DESCENDING), ("_id", DESCENDING)], name="user_at"
+        await ensure_indexes(
+            self._col,
+            IndexModel([("user_id", 1), ("at", DESCENDING), ("_id", DESCENDING)], name="user_at"),
         )
 
     async def record(

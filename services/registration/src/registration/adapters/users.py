@@ -12,10 +12,11 @@ import logging
 import re
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure
 from secop_contracts import Event
+from secop_runtime.mongo import ensure_indexes
 from secop_runtime.outbox import CLAIMS, OUTBOX, new_document, with_events
 
 USERS = "users"
@@ -48,10 +49,17 @@ class UserStore:
         self._col = db[USERS]
 
     async def create_indexes(self) -> None:
-        for key in UNIQUE_FIELDS:
-            await self._col.create_index([(key, ASCENDING)], unique=True, name=f"uniq_{key}")
-        for key in ("confirm_hash", "reset_hash", "document_number", "mobile_phone"):
-            await self._col.create_index([(key, ASCENDING)], name=key)
+        await ensure_indexes(
+            self._col,
+            *(
+                IndexModel([(key, ASCENDING)], unique=True, name=f"uniq_{key}")
+                for key in UNIQUE_FIELDS
+            ),
+            *(
+                IndexModel([(key, ASCENDING)], name=key)
+                for key in ("confirm_hash", "reset_hash", "document_number", "mobile_phone")
+            ),
+        )
 
     async def get(self, user_id: str) -> dict[str, Any] | None:
         return await self._col.find_one({"_id": user_id})

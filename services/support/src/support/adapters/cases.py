@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from secop_contracts import Event
+from secop_runtime.mongo import ensure_indexes
 from secop_runtime.outbox import OUTBOX, PENDING, new_document
 
 from support.domain.cases import Case, Change
@@ -53,16 +54,19 @@ class CaseStore:
         self._history = db[HISTORY]
 
     async def ensure_indexes(self) -> None:
-        await self._cases.create_index([("year", ASCENDING), ("seq", DESCENDING)], unique=True)
-        await self._cases.create_index("source_key", unique=True)
-        await self._cases.create_index(
-            [("awaiting_response", DESCENDING), ("first_response_due", 1)]
+        await ensure_indexes(
+            self._cases,
+            IndexModel([("year", ASCENDING), ("seq", DESCENDING)], unique=True),
+            IndexModel("source_key", unique=True),
+            IndexModel([("awaiting_response", DESCENDING), ("first_response_due", 1)]),
+            IndexModel("status"),
+            IndexModel("account_id"),
+            IndexModel("nit"),
+            IndexModel("source_event_ids"),
         )
-        await self._cases.create_index("status")
-        await self._cases.create_index("account_id")
-        await self._cases.create_index("nit")
-        await self._cases.create_index("source_event_ids")
-        await self._history.create_index([("case_number", ASCENDING), ("version", ASCENDING)])
+        await ensure_indexes(
+            self._history, IndexModel([("case_number", ASCENDING), ("version", ASCENDING)])
+        )
 
     # -- opening ---------------------------------------------------------------------------
     async def highest_seq(self, year: int) -> int:

@@ -13,7 +13,9 @@ import math
 import uuid
 from datetime import datetime, timedelta
 
+from pymongo import IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
+from secop_runtime.mongo import ensure_indexes
 
 HITS = "rate_limit_hits"
 
@@ -23,7 +25,7 @@ class RateLimiter:
         self._hits = db[HITS]
 
     async def ensure_indexes(self) -> None:
-        await self._hits.create_index([("key", 1), ("at", 1)])
+        await ensure_indexes(self._hits, IndexModel([("key", 1), ("at", 1)]))
 
     async def hit(self, key: str, limit: int, window_s: int, now: datetime) -> str | int:
         """Count an attempt: the hit's id if allowed, else the seconds until one is allowed."""
