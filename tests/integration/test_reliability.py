@@ -15,6 +15,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from membership.adapters.users import UserDirectory
 from pymongo import AsyncMongoClient
 from pymongo.errors import OperationFailure
@@ -26,7 +27,7 @@ from secop_runtime.outbox import OutboxRelay, new_document
 from secop_runtime.service import ServiceRuntime
 from secop_runtime.settings import ServiceSettings
 
-from tests.support.kafka import produce_raw, read_topic
+from tests.support.kafka import create_topic, produce_raw, read_topic
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -261,3 +262,75 @@ async def test_an_event_our_bookkeeping_cannot_finish_is_dead_lettered_not_skipp
         dead = await read_topic(infra.kafka_bootstrap, dead_letter_topic(topic), at_least=1)
     assert [r.value for r in dead] == [stuck.to_json()]
     assert dict(dead[0].headers)["dlt-error"].startswith(b"OperationFailure")
+
+
+async def test_a_batch_keeps_each_partitions_order_and_a_stuck_record_holds_only_its_own(
+    infra: Endpoints, uid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three partitions are applied side by side, each in order. A record that can be neither
+    applied nor dead-lettered (the dead-letter topic refused, not an outage) stops its own
+    partition there: it is read again and dead-lettered, nothing after it is skipped, and the
+    other partitions go on. A restarted consumer finds everything committed."""
+    stuck = user_registered()
+    events = [user_registered() for _ in range(24)]
+    events[7] = stuck
+    partition_of = {e.event_id: i % 3 for i, e in enumerate(events)}
+    applied: list[Any] = []
+    refusals = 0
+    real_dead_letter_topic = consumer_module.dead_letter_topic
+
+    def refusing_once(topic: str) -> str:
+        nonlocal refusals
+        if refusals == 0:
+            refusals += 1
+            raise RuntimeError("the dead-letter topic is refused")
+        return real_dead_letter_topic(topic)
+
+    monkeypatch.setattr(consumer_module, "dead_letter_topic", refusing_once)
+
+    def recording_consumer() -> ServiceRuntime:
+        settings = probe_settings(infra, uid, "ordered").model_copy(
+            update={"kafka_topic_partitions": 3}
+        )
+        runtime = ServiceRuntime(settings, publishes=[], outbox_collections=[])
+
+        async def record(event: UserRegistered) -> None:
+            if event.event_id == stuck.event_id:
+                raise ValueError("this one cannot be applied")
+            applied.append(event.event_id)
+
+        runtime.subscribe([UserRegistered], record, "Record the order of application.")
+        return runtime
+
+    consumer = recording_consumer()
+    topic = consumer.settings.topic(UserRegistered.TOPIC)
+    await create_topic(infra.kafka_bootstrap, topic, partitions=3)
+    await create_topic(infra.kafka_bootstrap, dead_letter_topic(topic), partitions=3)
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        for e in events:  # produced before the consumer starts: they arrive as batches
+            await producer.send_and_wait(topic, e.to_json(), partition=partition_of[e.event_id])
+    finally:
+        await producer.stop()
+
+    good = [e.event_id for e in events if e is not stuck]
+
+    async def applied_at_least(n: int) -> bool:
+        return len(applied) >= n
+
+    async with running(consumer):
+        await eventually(lambda: applied_at_least(len(good)), timeout=60)
+        dead = await read_topic(infra.kafka_bootstrap, dead_letter_topic(topic), at_least=1)
+    assert refusals == 1
+    assert [r.value for r in dead] == [stuck.to_json()]
+    assert sorted(map(str, applied)) == sorted(map(str, good))  # each exactly once
+    for p in range(3):
+        sent = [i for i in good if partition_of[i] == p]
+        assert [i for i in applied if partition_of[i] == p] == sent  # in order
+
+    late = user_registered()
+    await produce_raw(infra.kafka_bootstrap, topic, late.to_json())
+    async with running(recording_consumer()):
+        await eventually(lambda: applied_at_least(len(good) + 1), timeout=60)
+    assert applied[len(good) :] == [late.event_id]  # nothing before it came again

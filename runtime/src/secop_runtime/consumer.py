@@ -1,7 +1,8 @@
 """At-least-once, idempotent consumption with dead letters.
 
-Every subscriber names its consumer group; the offset of a message is committed (its partition
-only) once the wrapper below is done with it, which means:
+Every service has one consumer group. Records come in batches; each partition's records are
+applied in order (partitions side by side) and the batch's offsets are committed once, each
+partition only as far as it got. Done with a record means:
 
 - a message that is not an event we accept (bad JSON, wrong schema, unknown type) goes to the
   topic's dead-letter topic at once, with the error in its headers;
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from aiokafka import TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -86,9 +87,9 @@ class Inbox:
         return result.deleted_count
 
 
-async def _raw_body(message: StreamMessage[Any]) -> bytes:
-    """Hand handlers the undecoded bytes: decoding errors must reach our dead-letter path."""
-    return message.body
+async def _raw_body(message: StreamMessage[Any]) -> list[bytes]:
+    """Hand the handler the undecoded bytes: decoding errors must reach our dead-letter path."""
+    return message.body  # type: ignore[no-any-return]  # a batch: one bytes per record
 
 
 @dataclass(frozen=True)
@@ -118,51 +119,45 @@ def subscribe_all(
     if not routes:
         return
 
-    async def dead_letter(body: bytes, msg: KafkaMessage, error: BaseException) -> None:
-        raw = msg.raw_message
-        topic = str(getattr(raw, "topic", ""))
-        dlt = dead_letter_topic(topic)
+    async def dead_letter(record: ConsumerRecord, error: BaseException) -> None:
+        dlt = dead_letter_topic(record.topic)
         headers = {
             "dlt-error": f"{type(error).__name__}: {error}"[:2000],
-            "dlt-original-topic": topic,
-            "dlt-original-partition": str(getattr(raw, "partition", "")),
-            "dlt-original-offset": str(getattr(raw, "offset", "")),
+            "dlt-original-topic": record.topic,
+            "dlt-original-partition": str(record.partition),
+            "dlt-original-offset": str(record.offset),
             "dlt-consumer-group": settings.consumer_group,
             "dlt-failed-at": datetime.now(UTC).isoformat(),
         }
         await _until_done(
-            lambda: broker.publish(body, dlt, key=getattr(raw, "key", None), headers=headers)
+            lambda: broker.publish(record.value or b"", dlt, key=record.key, headers=headers)
         )
-        metrics.EVENTS_CONSUMED.labels(topic=topic, outcome="dead_lettered").inc()
+        metrics.EVENTS_CONSUMED.labels(topic=record.topic, outcome="dead_lettered").inc()
         log.error(
             "message dead-lettered",
-            extra={"topic": topic, "dlt": dlt, "error": headers["dlt-error"]},
+            extra={"topic": record.topic, "dlt": dlt, "error": headers["dlt-error"]},
         )
 
-    async def on_message(body: bytes, msg: KafkaMessage) -> None:
+    async def apply(record: ConsumerRecord) -> None:
+        """One record, start to finish; raises only if it could not even be dead-lettered."""
         try:
-            await handle(body, msg)
+            await handle(record)
         except Exception as exc:
             # Not the handler's failure (that is retried, then dead-lettered, inside): ours,
-            # e.g. the processed mark refused. Committing past the message would lose it, so it
-            # goes to the dead-letter topic; if even that fails, the partition is rewound to it.
+            # e.g. the processed mark refused. Committing past the record would lose it, so it
+            # goes to the dead-letter topic; if even that fails, its partition is rewound.
             log.exception("event could not be handled; dead-lettering it")
-            try:
-                await dead_letter(body, msg, exc)
-            except Exception:
-                await msg.nack()
-                raise
-        await _commit(msg)
+            await dead_letter(record, exc)
 
-    async def handle(body: bytes, msg: KafkaMessage) -> None:
-        topic = str(getattr(msg.raw_message, "topic", ""))
+    async def handle(record: ConsumerRecord) -> None:
+        topic = record.topic
         route = routes.get(topic)
         try:
             if route is None:
                 raise UnknownEventError(f"no handler for topic {topic!r}")
-            event = parse_event(body, accept=[route.event_type])
+            event = parse_event(record.value or b"", accept=[route.event_type])
         except (ValueError, ValidationError, UnicodeDecodeError) as exc:
-            await dead_letter(body, msg, exc)
+            await dead_letter(record, exc)
             return
         inbox = Inbox(get_db(), settings.consumer_group)
         with working_on(event.correlation_id, event.event_id):
@@ -178,7 +173,7 @@ def subscribe_all(
                     break
                 except Exception as exc:
                     if attempt >= settings.consumer_max_attempts:
-                        await dead_letter(body, msg, exc)
+                        await dead_letter(record, exc)
                         return
                     metrics.HANDLER_RETRIES.labels(topic=topic).inc()
                     log.warning(
@@ -192,43 +187,88 @@ def subscribe_all(
             metrics.HANDLER_SECONDS.labels(topic=topic).observe(time.perf_counter() - started)
             metrics.EVENTS_CONSUMED.labels(topic=topic, outcome="applied").inc()
 
+    async def apply_in_order(records: list[ConsumerRecord]) -> int:
+        """A partition's records, one after another; the offset to commit (the next to read)."""
+        for done, record in enumerate(records):
+            try:
+                await apply(record)
+            except Exception as exc:
+                raise _Stopped(record, records[done - 1].offset + 1 if done else None) from exc
+        return records[-1].offset + 1
+
+    async def on_batch(bodies: list[bytes], msg: KafkaMessage) -> None:
+        batch: dict[TopicPartition, list[ConsumerRecord]] = {}
+        for record in msg.raw_message:
+            batch.setdefault(TopicPartition(record.topic, record.partition), []).append(record)
+        outcomes = await asyncio.gather(
+            *(apply_in_order(records) for records in batch.values()), return_exceptions=True
+        )
+        offsets: dict[TopicPartition, int] = {}
+        rewind: dict[TopicPartition, int] = {}
+        errors: list[BaseException] = []
+        for (partition, records), outcome in zip(batch.items(), outcomes, strict=True):
+            if isinstance(outcome, int):
+                offsets[partition] = outcome
+            elif isinstance(outcome, _Stopped):
+                # Read again from the record that could be neither applied nor dead-lettered.
+                if outcome.commit is not None:
+                    offsets[partition] = outcome.commit
+                rewind[partition] = outcome.record.offset
+                errors.append(outcome.__cause__ or outcome)
+            else:  # cancelled (shutting down) or a bug: that partition's records all come again
+                rewind[partition] = records[0].offset
+                errors.append(outcome)
+        if offsets:
+            await _commit(msg.consumer, offsets)
+        msg.committed = AckStatus.ACKED
+        for partition, offset in rewind.items():
+            msg.consumer.seek(partition, offset)
+        if errors:
+            raise errors[0]
+
     description = "\n".join(f"{topic}: {r.description}" for topic, r in sorted(routes.items()))
-    on_message.__name__ = f"on_{settings.service_name}_events"
-    on_message.__doc__ = description
+    on_batch.__name__ = f"on_{settings.service_name}_events"
+    on_batch.__doc__ = description
     broker.subscriber(
         *sorted(routes),
         group_id=settings.consumer_group,
-        # We commit ourselves, after handling, and only the message's own partition:
-        # FastStream's ACK commits every assigned partition's position on every message.
+        batch=True,
+        max_records=settings.consumer_batch_max_records,
+        batch_timeout_ms=settings.consumer_batch_wait_ms,
+        # We commit ourselves, after handling, and only the partitions handled:
+        # FastStream's ACK commits every assigned partition's position.
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         heartbeat_interval_ms=HEARTBEAT_MS,
         decoder=_raw_body,
         description=description,
         title=f"{settings.service_name}:events",
-    )(on_message)
+    )(on_batch)
 
 
-async def _commit(msg: KafkaMessage) -> None:
-    """Commit past this message, on its partition only (it has been handled).
+class _Stopped(Exception):
+    """A partition's record could not be applied nor dead-lettered: stop that partition there."""
+
+    def __init__(self, record: ConsumerRecord, commit: int | None) -> None:
+        super().__init__(f"{record.topic}[{record.partition}]@{record.offset}")
+        self.record, self.commit = record, commit
+
+
+async def _commit(consumer: Any, offsets: dict[TopicPartition, int]) -> None:
+    """Commit how far each partition of a batch got (each was applied up to there).
 
     A broker outage is waited out like any other step. A commit refused because the group
-    rebalanced is harmless: the partition's new owner gets the message again and the handler's
-    idempotence absorbs it.
+    rebalanced is harmless: the partition's new owner gets the records again and the handlers'
+    idempotence absorbs them.
     """
-    record = msg.raw_message
-    offsets = {TopicPartition(record.topic, record.partition): record.offset + 1}
 
     async def commit() -> None:
         try:
-            await msg.consumer.commit(offsets)  # type: ignore[call-arg]  # aiokafka's signature
+            await consumer.commit(offsets)
         except (CommitFailedError, IllegalStateError) as exc:
-            log.warning(
-                "offset commit refused; the message may come again", extra={"error": str(exc)}
-            )
+            log.warning("offset commit refused; records may come again", extra={"error": str(exc)})
 
     await _until_done(commit)
-    msg.committed = AckStatus.ACKED
 
 
 async def _until_done(step: Callable[[], Awaitable[Any]]) -> Any:

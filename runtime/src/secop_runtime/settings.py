@@ -40,6 +40,20 @@ class ServiceSettings(BaseSettings):
     )
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_retry_backoff_s: float = Field(default=0.2, ge=0)
+    consumer_batch_max_records: int = Field(
+        default=64,
+        ge=1,
+        le=1000,
+        description="Records taken from Kafka at once: partitions are applied side by side, "
+        "each in order, and the batch is committed once.",
+    )
+    consumer_batch_wait_ms: int = Field(
+        default=50,
+        ge=1,
+        le=1000,
+        description="How long an idle consumer waits for records before looking again: the "
+        "most a record arriving at an idle consumer waits.",
+    )
     processed_events_retention_days: int = Field(default=30, ge=1)
 
     jwt_public_keys: str = Field(
