@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -299,7 +299,10 @@ async def test_a_batch_keeps_each_partitions_order_and_a_stuck_record_holds_only
                 raise ValueError("this one cannot be applied")
             applied.append(event.event_id)
 
-        runtime.subscribe([UserRegistered], record, "Record the order of application.")
+        # No processed marks: a record applied twice would show in ``applied``.
+        runtime.subscribe(
+            [UserRegistered], record, "Record the order of application.", keyed_by_event=True
+        )
         return runtime
 
     consumer = recording_consumer()
@@ -334,3 +337,91 @@ async def test_a_batch_keeps_each_partitions_order_and_a_stuck_record_holds_only
     async with running(recording_consumer()):
         await eventually(lambda: applied_at_least(len(good) + 1), timeout=60)
     assert applied[len(good) :] == [late.event_id]  # nothing before it came again
+
+
+async def test_a_bulk_route_applies_a_partitions_records_at_once_and_falls_back_per_record(
+    infra: Endpoints, uid: str
+) -> None:
+    """A route with a bulk handler gets a partition's records of a batch in one call; a batch
+    holding a record that is not an event goes one by one, so that record alone is
+    dead-lettered and every event is still applied."""
+    settings = probe_settings(infra, uid, "bulk").model_copy(update={"kafka_topic_partitions": 3})
+    runtime = ServiceRuntime(settings, publishes=[], outbox_collections=[])
+    together: list[list[Any]] = []
+    alone: list[Any] = []
+
+    async def one(event: UserRegistered) -> None:
+        alone.append(event.event_id)
+
+    async def many(events: Sequence[UserRegistered]) -> None:
+        together.append([e.event_id for e in events])
+
+    runtime.subscribe(
+        [UserRegistered], one, "Record how events arrive.", keyed_by_event=True, bulk=many
+    )
+    topic = settings.topic(UserRegistered.TOPIC)
+    await create_topic(infra.kafka_bootstrap, topic, partitions=3)
+    events = [user_registered() for _ in range(18)]
+    poison = b"{ not an event"
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        for i, e in enumerate(events):
+            await producer.send_and_wait(topic, e.to_json(), partition=i % 3)
+            if i == 6:
+                await producer.send_and_wait(topic, poison, partition=0)
+    finally:
+        await producer.stop()
+
+    async def all_applied() -> bool:
+        return len(alone) + sum(map(len, together)) >= len(events)
+
+    async with running(runtime):
+        await eventually(all_applied, timeout=60)
+        dead = await read_topic(infra.kafka_bootstrap, dead_letter_topic(topic), at_least=1)
+    applied = alone + [i for call in together for i in call]
+    assert sorted(map(str, applied)) == sorted(str(e.event_id) for e in events)  # once each
+    assert any(len(call) > 1 for call in together)  # partitions without the poison: at once
+    assert [r.value for r in dead] == [poison]
+    assert {e.event_id for e in events[0::3]} & set(alone)  # the poison's batch: one by one
+
+
+async def test_a_batch_out_of_time_commits_what_it_applied_and_reads_the_rest_again(
+    infra: Endpoints, uid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slow handlers must not hold a batch past the poll interval: with no time budget at all,
+    each batch applies one record per partition, and every event still comes once, in order."""
+    monkeypatch.setattr(consumer_module, "BATCH_BUDGET_S", 0.0)
+    settings = probe_settings(infra, uid, "slow").model_copy(update={"kafka_topic_partitions": 3})
+    runtime = ServiceRuntime(settings, publishes=[], outbox_collections=[])
+    applied: list[Any] = []
+
+    async def record(event: UserRegistered) -> None:
+        applied.append(event.event_id)
+
+    # No processed marks: a record applied twice would show in ``applied``.
+    runtime.subscribe(
+        [UserRegistered], record, "Record the order of application.", keyed_by_event=True
+    )
+    topic = settings.topic(UserRegistered.TOPIC)
+    await create_topic(infra.kafka_bootstrap, topic, partitions=3)
+    events = [user_registered() for _ in range(15)]
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        for i, e in enumerate(events):
+            await producer.send_and_wait(topic, e.to_json(), partition=i % 3)
+    finally:
+        await producer.stop()
+
+    async def all_applied() -> bool:
+        return len(applied) >= len(events)
+
+    async with running(runtime):
+        await eventually(all_applied, timeout=60)
+        await asyncio.sleep(1.0)  # room for a repeat to show up
+    assert len(applied) == len(events)
+    for p in range(3):
+        assert [i for i in applied if i in {e.event_id for e in events[p::3]}] == [
+            e.event_id for e in events[p::3]
+        ]

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -49,10 +49,14 @@ log = logging.getLogger(__name__)
 
 E = TypeVar("E", bound=Event)
 Handler = Callable[[E], Awaitable[None]]
+BulkHandler = Callable[[Sequence[E]], Awaitable[None]]
 
 PROCESSED = "processed_events"
 MAX_BACKOFF_S = 30.0
 HEARTBEAT_MS = 500
+#: A batch stops taking records one by one after this long (the rest are read again), well
+#: inside the consumer's poll interval (aiokafka's default, 300 s).
+BATCH_BUDGET_S = 60.0
 
 
 class Inbox:
@@ -101,6 +105,8 @@ class Route:
     description: str
     #: The handler's effect is idempotent by the event's id: no processed mark is kept.
     keyed_by_event: bool = False
+    #: Applies several of these events in one call (idempotent by id, order-insensitive).
+    bulk: BulkHandler[Any] | None = None
 
 
 def subscribe_all(
@@ -187,37 +193,74 @@ def subscribe_all(
             metrics.HANDLER_SECONDS.labels(topic=topic).observe(time.perf_counter() - started)
             metrics.EVENTS_CONSUMED.labels(topic=topic, outcome="applied").inc()
 
-    async def apply_in_order(records: list[ConsumerRecord]) -> int:
-        """A partition's records, one after another; the offset to commit (the next to read)."""
+    async def apply_in_order(records: list[ConsumerRecord], deadline: float) -> _Progress:
+        """A partition's records, one after another, until done, stuck or out of time."""
+        loop = asyncio.get_running_loop()
         for done, record in enumerate(records):
+            commit = records[done - 1].offset + 1 if done else None
+            if done and loop.time() > deadline:
+                # Slow handlers (retries, outages) must not keep the batch past the poll
+                # interval, or the group would drop this consumer and the work would repeat.
+                return _Progress(commit, resume_at=record.offset)
             try:
                 await apply(record)
             except Exception as exc:
-                raise _Stopped(record, records[done - 1].offset + 1 if done else None) from exc
-        return records[-1].offset + 1
+                # Neither applied nor dead-lettered: read it again, never skip it.
+                return _Progress(commit, resume_at=record.offset, error=exc)
+        return _Progress(records[-1].offset + 1)
+
+    async def apply_partition(records: list[ConsumerRecord], deadline: float) -> _Progress:
+        """A partition's records of one batch (one topic): together if its route can, else in
+        order."""
+        route = routes.get(records[0].topic)
+        bulk = route.bulk if route is not None and len(records) > 1 else None
+        if route is not None and bulk is not None and await apply_together(route, bulk, records):
+            return _Progress(records[-1].offset + 1)
+        return await apply_in_order(records, deadline)
+
+    async def apply_together(
+        route: Route, bulk: BulkHandler[Any], records: list[ConsumerRecord]
+    ) -> bool:
+        """Through the route's bulk handler; False means "take them one by one" (which also
+        dead-letters exactly the record at fault, and is safe: bulk effects are idempotent)."""
+        topic = records[0].topic
+        try:
+            events = [parse_event(r.value or b"", accept=[route.event_type]) for r in records]
+        except (ValueError, ValidationError, UnicodeDecodeError):
+            return False
+        started = time.perf_counter()
+        try:
+            await _until_done(lambda: bulk(events))
+        except Exception:
+            log.warning("bulk handler failed; applying one by one", exc_info=True)
+            return False
+        share = (time.perf_counter() - started) / len(events)
+        for _ in events:
+            metrics.HANDLER_SECONDS.labels(topic=topic).observe(share)
+        metrics.EVENTS_CONSUMED.labels(topic=topic, outcome="applied").inc(len(events))
+        return True
 
     async def on_batch(bodies: list[bytes], msg: KafkaMessage) -> None:
         batch: dict[TopicPartition, list[ConsumerRecord]] = {}
         for record in msg.raw_message:
             batch.setdefault(TopicPartition(record.topic, record.partition), []).append(record)
+        deadline = asyncio.get_running_loop().time() + BATCH_BUDGET_S
         outcomes = await asyncio.gather(
-            *(apply_in_order(records) for records in batch.values()), return_exceptions=True
+            *(apply_partition(records, deadline) for records in batch.values()),
+            return_exceptions=True,
         )
         offsets: dict[TopicPartition, int] = {}
         rewind: dict[TopicPartition, int] = {}
         errors: list[BaseException] = []
         for (partition, records), outcome in zip(batch.items(), outcomes, strict=True):
-            if isinstance(outcome, int):
-                offsets[partition] = outcome
-            elif isinstance(outcome, _Stopped):
-                # Read again from the record that could be neither applied nor dead-lettered.
-                if outcome.commit is not None:
-                    offsets[partition] = outcome.commit
-                rewind[partition] = outcome.record.offset
-                errors.append(outcome.__cause__ or outcome)
-            else:  # cancelled (shutting down) or a bug: that partition's records all come again
-                rewind[partition] = records[0].offset
-                errors.append(outcome)
+            if not isinstance(outcome, _Progress):  # cancelled (shutting down), or a bug
+                outcome = _Progress(None, resume_at=records[0].offset, error=outcome)
+            if outcome.commit is not None:
+                offsets[partition] = outcome.commit
+            if outcome.resume_at is not None:
+                rewind[partition] = outcome.resume_at
+            if outcome.error is not None:
+                errors.append(outcome.error)
         if offsets:
             await _commit(msg.consumer, offsets)
         msg.committed = AckStatus.ACKED
@@ -246,12 +289,14 @@ def subscribe_all(
     )(on_batch)
 
 
-class _Stopped(Exception):
-    """A partition's record could not be applied nor dead-lettered: stop that partition there."""
+@dataclass(frozen=True)
+class _Progress:
+    """How far a partition got in a batch: the offset to commit (the next record to read) and
+    where to read again, with the error that stopped it if any."""
 
-    def __init__(self, record: ConsumerRecord, commit: int | None) -> None:
-        super().__init__(f"{record.topic}[{record.partition}]@{record.offset}")
-        self.record, self.commit = record, commit
+    commit: int | None
+    resume_at: int | None = None
+    error: BaseException | None = None
 
 
 async def _commit(consumer: Any, offsets: dict[TopicPartition, int]) -> None:

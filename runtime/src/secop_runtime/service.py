@@ -86,19 +86,26 @@ class ServiceRuntime:
         description: str,
         *,
         keyed_by_event: bool = False,
+        bulk: Callable[[Sequence[E]], Awaitable[None]] | None = None,
     ) -> None:
         """Handle ``events`` (one topic each); all of a service's topics share one consumer.
 
         ``keyed_by_event``: the handler's only effect is an insert whose ``_id`` derives from
         the event's id, so a redelivery is already a no-op; the consumer then skips the
         processed-event bookkeeping (two database round trips per event).
+
+        ``bulk`` (only with ``keyed_by_event``): the same effect for several events in one
+        call, e.g. one ``insert_many``; it gets a partition's records of a batch, so it must
+        not depend on their order. ``handler`` stays the fallback, one event at a time.
         """
+        if bulk is not None and not keyed_by_event:
+            raise ValueError("a bulk handler must be idempotent by event id (keyed_by_event)")
         for event_type in events:
             topic = self.settings.topic(event_type.TOPIC)
             if topic in self._routes:
                 raise ValueError(f"{topic} already has a handler in {self.settings.service_name}")
             self._routes[topic] = consumer.Route(
-                event_type, handler, description, keyed_by_event=keyed_by_event
+                event_type, handler, description, keyed_by_event=keyed_by_event, bulk=bulk
             )
             self.consumed.append(event_type)
 

@@ -41,9 +41,9 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_retry_backoff_s: float = Field(default=0.2, ge=0)
     consumer_batch_max_records: int = Field(
-        default=64,
+        default=500,
         ge=1,
-        le=1000,
+        le=5000,
         description="Records taken from Kafka at once: partitions are applied side by side, "
         "each in order, and the batch is committed once.",
     )

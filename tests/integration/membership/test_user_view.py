@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from membership.adapters.users import UserDirectory
 from secop_contracts.registration import UserProfileUpdated
 
 from tests.integration.membership.conftest import (
@@ -66,3 +67,21 @@ async def test_reordered_and_redelivered_user_events_leave_one_right_view(
     assert [(m["full_name"], m["email"]) for m in members] == [
         ("Ana Pérez Gómez", "ana@new.example.co")
     ]
+
+
+async def test_user_facts_recorded_again_in_a_batch_are_left_as_they_were(start_service):
+    svc = await start_service("membership")
+    directory = UserDirectory(svc.db)
+    user_id = uuid.uuid4()
+    now = datetime.now(UTC)
+    first, second, third = (
+        UserDirectory.fact(uuid.uuid4(), user_id, now + timedelta(seconds=i), {"full_name": n})
+        for i, n in enumerate(("Ana", "Ana María", "Ana María Pérez"))
+    )
+    assert await directory.record(first, second) == 2
+    changed = {**second, "fields": {"full_name": "tampered"}}
+    assert await directory.record(changed, third) == 1  # only the new fact is stored
+    view = await directory.get(user_id)
+    assert view is not None and view["full_name"] == "Ana María Pérez"
+    stored = await svc.db["user_facts"].find_one({"_id": second["_id"]})
+    assert stored["fields"] == {"full_name": "Ana María"}

@@ -21,10 +21,11 @@ from uuid import UUID
 
 from pymongo import IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 from secop_runtime.mongo import ensure_indexes
 
 USER_FACTS = "user_facts"
+DUPLICATE_KEY = 11000
 
 
 class UserDirectory:
@@ -37,28 +38,35 @@ class UserDirectory:
             db[USER_FACTS], IndexModel([("user_id", 1), ("occurred_at", 1)], name="by_user")
         )
 
-    async def record(
-        self,
+    @staticmethod
+    def fact(
         event_id: UUID,
         user_id: UUID,
         occurred_at: datetime,
         fields: dict[str, Any],
         *,
         confirmed: bool = False,
-    ) -> bool:
-        """Store one fact about a user; False when this event was already recorded."""
-        doc = {
+    ) -> dict[str, Any]:
+        """One fact about a user, keyed by the event that told it."""
+        return {
             "_id": str(event_id),
             "user_id": str(user_id),
             "occurred_at": occurred_at,
             "fields": fields,
             "confirmed": confirmed,
         }
+
+    async def record(self, *facts: dict[str, Any]) -> int:
+        """Store facts (any order: the view merges them by time); returns how many were new.
+        A fact already recorded (the same event again) is left as it is."""
+        if not facts:
+            return 0
         try:
-            await self._col.insert_one(doc)
-        except DuplicateKeyError:
-            return False
-        return True
+            return len((await self._col.insert_many(list(facts), ordered=False)).inserted_ids)
+        except BulkWriteError as exc:
+            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                raise
+            return int(exc.details.get("nInserted", 0))
 
     async def get(self, user_id: UUID | str) -> dict[str, Any] | None:
         """The merged view of one user, or None when no fact about them has arrived yet."""

@@ -6,6 +6,7 @@ only apply to an account still in the status they were meant for.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from secop_contracts.registration import UserConfirmed, UserProfileUpdated, UserRegistered
@@ -27,27 +28,30 @@ def _identity(p: Any) -> dict[str, Any]:
     }
 
 
+UserEvent = UserRegistered | UserConfirmed | UserProfileUpdated
+
+
+def _fact(event: UserEvent) -> dict[str, Any]:
+    """What a user event tells membership's local view of that user."""
+    p = event.payload
+    fields = _identity(p)
+    if isinstance(event, UserRegistered):
+        fields |= {"document_type": p.document_type, "document_number": p.document_number}
+    return UserDirectory.fact(
+        event.event_id,
+        p.user_id,
+        event.occurred_at,
+        fields,
+        confirmed=isinstance(event, UserConfirmed),
+    )
+
+
 def register(runtime: ServiceRuntime) -> None:
-    async def on_user_registered(event: UserRegistered) -> None:
-        p = event.payload
-        fields = {
-            **_identity(p),
-            "document_type": p.document_type,
-            "document_number": p.document_number,
-        }
-        await UserDirectory(runtime.db).record(event.event_id, p.user_id, event.occurred_at, fields)
+    async def on_user_event(event: UserEvent) -> None:
+        await UserDirectory(runtime.db).record(_fact(event))
 
-    async def on_user_confirmed(event: UserConfirmed) -> None:
-        p = event.payload
-        await UserDirectory(runtime.db).record(
-            event.event_id, p.user_id, event.occurred_at, _identity(p), confirmed=True
-        )
-
-    async def on_profile_updated(event: UserProfileUpdated) -> None:
-        p = event.payload
-        await UserDirectory(runtime.db).record(
-            event.event_id, p.user_id, event.occurred_at, _identity(p)
-        )
+    async def on_user_events(events: Sequence[UserEvent]) -> None:
+        await UserDirectory(runtime.db).record(*(_fact(e) for e in events))
 
     async def on_activation_decided(event: AccountActivationDecided) -> None:
         await lifecycle.apply_activation_decision(Uow.of(runtime), event)
@@ -55,25 +59,16 @@ def register(runtime: ServiceRuntime) -> None:
     async def on_mixed_profile_decided(event: MixedProfileDecided) -> None:
         await lifecycle.apply_mixed_profile(Uow.of(runtime), event)
 
-    # A user fact's _id is its event's id: a redelivery inserts nothing, no processed mark needed.
-    runtime.subscribe(
-        [UserRegistered],
-        on_user_registered,
-        "Local view of each new user (name, email).",
-        keyed_by_event=True,
-    )
-    runtime.subscribe(
-        [UserConfirmed],
-        on_user_confirmed,
-        "The user's registration is confirmed.",
-        keyed_by_event=True,
-    )
-    runtime.subscribe(
-        [UserProfileUpdated],
-        on_profile_updated,
-        "Follow name and email changes.",
-        keyed_by_event=True,
-    )
+    # A user fact's _id is its event's id: a redelivery inserts nothing, no processed mark is
+    # needed, and a batch of them is one insert (the view merges facts by time, not arrival).
+    for events, description in (
+        ([UserRegistered], "Local view of each new user (name, email)."),
+        ([UserConfirmed], "The user's registration is confirmed."),
+        ([UserProfileUpdated], "Follow name and email changes."),
+    ):
+        runtime.subscribe(
+            events, on_user_event, description, keyed_by_event=True, bulk=on_user_events
+        )
     runtime.subscribe(
         [AccountActivationDecided],
         on_activation_decided,
