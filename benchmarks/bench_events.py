@@ -1,8 +1,9 @@
 """Event handling: events per second membership applies from a preloaded topic.
 
 Ceiling: a bare FastStream consumer (its own group, default policy, no work) on the same topic.
-Target >= 0.5 of it. Membership's handler decodes and validates the event, checks and records
-the processed mark, upserts its local user view, and commits after each message.
+Target >= 0.5 of it. Membership decodes and validates each event, stores each partition's
+user facts of a batch with one insert (a fact's _id is its event's id: no processed marks),
+and commits once per batch.
 
     uv run python benchmarks/bench_events.py [M]
 """

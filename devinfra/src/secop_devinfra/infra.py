@@ -83,7 +83,7 @@ class KafkaServer:
                     "transaction.state.log.min.isr=1",
                     "group.initial.rebalance.delay.ms=0",
                     # Kafka 4's group coordinator holds each offset commit up to 5 ms to batch
-                    # it with others; our consumers commit after every message and wait for it.
+                    # it with others; our consumers commit after every batch and wait for it.
                     "group.coordinator.append.linger.ms=0",
                     "auto.create.topics.enable=false",
                     f"num.partitions={self.partitions}",

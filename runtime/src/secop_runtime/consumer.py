@@ -15,6 +15,10 @@ partition only as far as it got. Done with a record means:
 
 Handlers must still be idempotent for the window between their effect and the processed mark
 (a crash there redelivers): make effects upserts or conditional updates keyed by ids.
+
+A route with a bulk handler (idempotent by event id, order-insensitive) gets a partition's
+records of a batch in one call; if any record is not an event, or the call fails, they go one by
+one as above. A batch taken one by one stops after ``BATCH_BUDGET_S`` and reads the rest again.
 """
 
 from __future__ import annotations
@@ -119,7 +123,7 @@ def subscribe_all(
 
     One consumer per service (not per topic) keeps start-up to a single group join: with one
     consumer per topic, each join made the members already there rebalance again. ``get_db``
-    is called per message, as the database is connected in the lifespan, after this
+    is called per record, as the database is connected in the lifespan, after this
     declaration.
     """
     if not routes:

@@ -120,7 +120,7 @@ class KafkaContainer(_Waiting):
             "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR": "1",
             "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR": "1",
             "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS": "0",
-            # Our consumers commit after every message and wait: no 5 ms batching of commits.
+            # Our consumers commit after every batch and wait: no 5 ms batching of commits.
             "KAFKA_GROUP_COORDINATOR_APPEND_LINGER_MS": "0",
         }
         for key, value in settings.items():
