@@ -253,6 +253,12 @@ class OutboxRelay:
             with working_on(item.get("correlation_id")):
                 await self._publish(item)
             metrics.EVENTS_PUBLISHED.labels(topic=item["topic"]).inc()
+        if name == STANDALONE_COLLECTION:
+            # One event per document, which nothing ever appends to: it simply goes.
+            await collection.delete_one({"_id": doc["_id"]})
+            if doc["_claim"] is not None:
+                await self._db[CLAIMS].delete_one({"_id": doc["_claim"]})
+            return len(events)
         # Remove exactly what went out ($pullAll on the stored values) and the flag, in one
         # write addressed by _id alone (FerretDB scans the whole collection for any other
         # filter, and spends milliseconds of CPU per write). Events appended meanwhile stay;
@@ -265,8 +271,6 @@ class OutboxRelay:
         )
         if after is not None and after.get(OUTBOX):
             await collection.update_one({"_id": doc["_id"]}, {"$set": {PENDING: True}})
-        elif after is not None and name == STANDALONE_COLLECTION:
-            await collection.delete_one({"_id": doc["_id"]})
         if doc["_claim"] is not None:
             await self._db[CLAIMS].delete_one({"_id": doc["_claim"]})
         return len(events)

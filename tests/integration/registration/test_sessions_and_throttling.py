@@ -21,6 +21,7 @@ from tests.integration.registration.helpers import (
     wait_events,
 )
 from tests.support.services import run_service, settings_for
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -52,6 +53,11 @@ async def test_login_gives_a_verifiable_token_and_logout_ends_its_session(
     assert out["payload"]["session_id"] == claims["sid"]
     signed_in = await wait_events(svc, "UserSignedIn", user_id, 1)
     assert "password" not in json.dumps(signed_in)
+
+    async def published_and_gone() -> bool:  # analytics facts leave nothing behind
+        return await svc.db["outbox_events"].count_documents({}) == 0
+
+    await eventually(published_and_gone)
 
     history = (
         await svc.client.get(

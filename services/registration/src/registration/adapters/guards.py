@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from secop_runtime.mongo import ensure_indexes
@@ -59,16 +59,22 @@ class IpLimiter:
         """Count one request; returns the window's count so far."""
         key = f"{scope}:{ip}:{window}"
         until = datetime.fromtimestamp(window + window_s, UTC)
+        doc: dict[str, Any] | None = None
         for _ in range(2):  # two first hits racing: one upsert inserts, the other retries
             with contextlib.suppress(DuplicateKeyError):
-                await self._col.update_one(
-                    {"_id": key}, {"$inc": {"n": 1}, "$set": {"until": until}}, upsert=True
+                # One round trip: the count comes back with the increment.
+                doc = await self._col.find_one_and_update(
+                    {"_id": key},
+                    {"$inc": {"n": 1}, "$set": {"until": until}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
                 )
                 break
         if random.random() < 0.02:  # no TTL indexes on the development database
             await self._col.delete_many({"until": {"$lt": datetime.now(UTC)}})
-        doc = await self._col.find_one({"_id": key}) or {}
-        return int(doc.get("n", 1))
+        if doc is None:  # both tries lost a race: read what the winners counted
+            doc = await self._col.find_one({"_id": key})
+        return int((doc or {}).get("n", 1))
 
 
 class EmailSends:
