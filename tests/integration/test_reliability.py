@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -425,3 +426,57 @@ async def test_a_batch_out_of_time_commits_what_it_applied_and_reads_the_rest_ag
         assert [i for i in applied if i in {e.event_id for e in events[p::3]}] == [
             e.event_id for e in events[p::3]
         ]
+
+
+async def test_relay_scans_back_off_while_they_find_nothing_and_return_when_they_do(
+    infra: Endpoints, uid: str
+) -> None:
+    """Hints publish everything in steady state, and on FerretDB each scan reads every document,
+    so empty scans space out; a document no hint announced (a crash, another process) is still
+    found, and scans come back to the base interval."""
+    settings = probe_settings(infra, uid, "registration")
+    client: AsyncMongoClient = AsyncMongoClient(infra.mongodb_uri, tz_aware=True)
+    db = client[settings.database_name]
+    scans: list[tuple[float, int]] = []
+    published: list[str] = []
+
+    class CountingRelay(OutboxRelay):
+        async def drain(self, older_than: timedelta = timedelta(0)) -> int:
+            found = await super().drain(older_than)
+            scans.append((asyncio.get_running_loop().time(), found))
+            return found
+
+    async def record(item: dict[str, Any]) -> None:
+        published.append(item["event_id"])
+
+    relay = CountingRelay(
+        db,
+        ["users"],
+        record,
+        owner="scanner",
+        poll_interval_s=0.05,
+        scan_interval_s=0.2,
+        scan_interval_max_s=1.6,
+        scan_grace_s=0,
+    )
+    relay.start()
+    try:
+        await asyncio.sleep(3.0)
+        gaps = [b[0] - a[0] for a, b in itertools.pairwise(scans)]
+        assert len(scans) <= 6, gaps  # 0.4, 0.8, 1.6 apart, not every 0.2 s (15 scans)
+        assert gaps[-1] >= 1.0, gaps
+
+        event = user_registered()  # stored without a hint: only a scan can find it
+        await db["users"].insert_one(new_document({"_id": str(event.payload.user_id)}, event))
+
+        async def scanned_after_finding() -> bool:
+            hits = [i for i, (_, found) in enumerate(scans) if found]
+            return bool(hits) and len(scans) > hits[0] + 1
+
+        await eventually(scanned_after_finding, timeout=15)
+        assert published == [str(event.event_id)]
+        hit = next(i for i, (_, found) in enumerate(scans) if found)
+        assert scans[hit + 1][0] - scans[hit][0] < 1.0  # back to the base interval
+    finally:
+        await relay.stop()
+        await client.close()

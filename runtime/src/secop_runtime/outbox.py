@@ -92,6 +92,7 @@ class OutboxRelay:
         lease_s: float = 30.0,
         poll_interval_s: float = 0.5,
         scan_interval_s: float = 5.0,
+        scan_interval_max_s: float = 60.0,
         scan_grace_s: float = 2.0,
         batch: int = 64,
     ) -> None:
@@ -103,6 +104,7 @@ class OutboxRelay:
         self._poll = poll_interval_s
         self._batch = batch
         self._scan_every = scan_interval_s
+        self._scan_max = max(scan_interval_max_s, scan_interval_s)
         self._scan_grace = timedelta(seconds=scan_grace_s)
         self._hinted: set[tuple[str, Any]] = set()
         self._wake = asyncio.Event()
@@ -143,9 +145,16 @@ class OutboxRelay:
         return total
 
     async def _run(self) -> None:
-        """Publish hinted documents at once; scan every collection now and then for the rest."""
+        """Publish hinted documents at once; scan every collection now and then for the rest.
+
+        A scan that finds nothing doubles the wait before the next (up to the maximum): in
+        steady state hints publish everything, and on FerretDB each scan reads every document
+        of every outbox collection, a cost that grows with the data. Anything found, and any
+        failure (hints lost to a broker outage, say), brings scans back to the base interval.
+        """
         loop = asyncio.get_running_loop()
         next_scan = 0.0
+        interval = self._scan_every
         while True:
             try:
                 if self._hinted:
@@ -153,12 +162,15 @@ class OutboxRelay:
                 if loop.time() >= next_scan:
                     # Documents pending for less than the grace are being published through
                     # their writer's hint: claiming them too would only race it.
-                    await self.drain(older_than=self._scan_grace)
-                    next_scan = loop.time() + self._scan_every
+                    found = await self.drain(older_than=self._scan_grace)
+                    interval = self._scan_every if found else min(interval * 2, self._scan_max)
+                    next_scan = loop.time() + interval
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("outbox relay pass failed; retrying")
+                interval = self._scan_every
+                next_scan = min(next_scan, loop.time() + interval)
                 await asyncio.sleep(1.0)
             self._wake.clear()
             if self._hinted:

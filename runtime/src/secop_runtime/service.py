@@ -156,6 +156,7 @@ class ServiceRuntime:
             lease_s=s.outbox_lease_s,
             poll_interval_s=s.outbox_poll_interval_s,
             scan_interval_s=s.outbox_scan_interval_s,
+            scan_interval_max_s=s.outbox_scan_interval_max_s,
         )
         hints.sink = self.relay.hint
         self.relay.start()

@@ -38,6 +38,11 @@ class ServiceSettings(BaseSettings):
     outbox_scan_interval_s: float = Field(
         default=5.0, gt=0, description="Full scan for pending events not hinted by this process."
     )
+    outbox_scan_interval_max_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Scans that find nothing back off up to this (hints publish the rest).",
+    )
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_retry_backoff_s: float = Field(default=0.2, ge=0)
     consumer_batch_max_records: int = Field(
