@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from typing import Any
 
 from pymongo import AsyncMongoClient, IndexModel, monitoring
@@ -89,14 +90,23 @@ def make_client(
     )
 
 
+#: The server behind each client does not change: asked once, not per collection at start-up.
+_ONLY_ID_LOOKUPS: weakref.WeakKeyDictionary[AsyncMongoClient, bool] = weakref.WeakKeyDictionary()
+
+
 async def only_id_lookups_use_indexes(collection: AsyncCollection) -> bool:
     """True on FerretDB 1.x: it answers every query but ``{_id: value}`` by reading the whole
     collection, whatever indexes exist (its SQLite backend pushes down nothing else)."""
-    info = await collection.database.command("buildInfo")
-    if "ferretdbVersion" not in info:
-        return False  # MongoDB
-    # A build from the module proxy says "unknown"; 2.x (on DocumentDB) uses its indexes.
-    return not str(info["ferretdbVersion"]).lstrip("v").startswith(("2.", "3."))
+    client = collection.database.client
+    if client not in _ONLY_ID_LOOKUPS:
+        info = await collection.database.command("buildInfo")
+        # MongoDB has no ferretdbVersion; a FerretDB build from the module proxy says
+        # "unknown"; 2.x (on DocumentDB) uses its indexes.
+        version = info.get("ferretdbVersion")
+        _ONLY_ID_LOOKUPS[client] = version is not None and not str(version).lstrip("v").startswith(
+            ("2.", "3.")
+        )
+    return _ONLY_ID_LOOKUPS[client]
 
 
 async def ensure_indexes(collection: AsyncCollection, *indexes: IndexModel) -> None:
