@@ -16,7 +16,6 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from membership.adapters.users import UserDirectory
 from pymongo import AsyncMongoClient
 from pymongo.errors import OperationFailure
@@ -28,20 +27,20 @@ from secop_runtime.outbox import OutboxRelay, new_document
 from secop_runtime.service import ServiceRuntime
 from secop_runtime.settings import ServiceSettings
 
-from tests.support.kafka import create_topic, produce_raw, read_topic
+from tests.support.kafka import produce_raw, produce_to_partitions, read_topic
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
 
-def probe_settings(infra: Endpoints, uid: str, name: str) -> ServiceSettings:
+def probe_settings(infra: Endpoints, uid: str, name: str, partitions: int = 1) -> ServiceSettings:
     return ServiceSettings(
         service_name=name,
         kafka_bootstrap_servers=infra.kafka_bootstrap,
         mongodb_uri=infra.mongodb_uri,
         mongodb_database=f"{uid}_{name}",
         kafka_topic_prefix=f"{uid}.",
-        kafka_topic_partitions=1,
+        kafka_topic_partitions=partitions,
         outbox_poll_interval_s=0.2,
         consumer_max_attempts=3,
         consumer_retry_backoff_s=0.01,
@@ -290,9 +289,7 @@ async def test_a_batch_keeps_each_partitions_order_and_a_stuck_record_holds_only
     monkeypatch.setattr(consumer_module, "dead_letter_topic", refusing_once)
 
     def recording_consumer() -> ServiceRuntime:
-        settings = probe_settings(infra, uid, "ordered").model_copy(
-            update={"kafka_topic_partitions": 3}
-        )
+        settings = probe_settings(infra, uid, "ordered", partitions=3)
         runtime = ServiceRuntime(settings, publishes=[], outbox_collections=[])
 
         async def record(event: UserRegistered) -> None:
@@ -308,15 +305,12 @@ async def test_a_batch_keeps_each_partitions_order_and_a_stuck_record_holds_only
 
     consumer = recording_consumer()
     topic = consumer.settings.topic(UserRegistered.TOPIC)
-    await create_topic(infra.kafka_bootstrap, topic, partitions=3)
-    await create_topic(infra.kafka_bootstrap, dead_letter_topic(topic), partitions=3)
-    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, enable_idempotence=True)
-    await producer.start()
-    try:
-        for e in events:  # produced before the consumer starts: they arrive as batches
-            await producer.send_and_wait(topic, e.to_json(), partition=partition_of[e.event_id])
-    finally:
-        await producer.stop()
+    await produce_to_partitions(
+        infra.kafka_bootstrap,
+        topic,
+        [(e.to_json(), partition_of[e.event_id]) for e in events],
+        partitions=3,
+    )
 
     good = [e.event_id for e in events if e is not stuck]
 
@@ -346,7 +340,7 @@ async def test_a_bulk_route_applies_a_partitions_records_at_once_and_falls_back_
     """A route with a bulk handler gets a partition's records of a batch in one call; a batch
     holding a record that is not an event goes one by one, so that record alone is
     dead-lettered and every event is still applied."""
-    settings = probe_settings(infra, uid, "bulk").model_copy(update={"kafka_topic_partitions": 3})
+    settings = probe_settings(infra, uid, "bulk", partitions=3)
     runtime = ServiceRuntime(settings, publishes=[], outbox_collections=[])
     together: list[list[Any]] = []
     alone: list[Any] = []
@@ -361,18 +355,11 @@ async def test_a_bulk_route_applies_a_partitions_records_at_once_and_falls_back_
         [UserRegistered], one, "Record how events arrive.", keyed_by_event=True, bulk=many
     )
     topic = settings.topic(UserRegistered.TOPIC)
-    await create_topic(infra.kafka_bootstrap, topic, partitions=3)
     events = [user_registered() for _ in range(18)]
     poison = b"{ not an event"
-    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, enable_idempotence=True)
-    await producer.start()
-    try:
-        for i, e in enumerate(events):
-            await producer.send_and_wait(topic, e.to_json(), partition=i % 3)
-            if i == 6:
-                await producer.send_and_wait(topic, poison, partition=0)
-    finally:
-        await producer.stop()
+    records = [(e.to_json(), i % 3) for i, e in enumerate(events)]
+    records.insert(7, (poison, 0))  # on partition 0, after events[6]
+    await produce_to_partitions(infra.kafka_bootstrap, topic, records, partitions=3)
 
     async def all_applied() -> bool:
         return len(alone) + sum(map(len, together)) >= len(events)
@@ -393,7 +380,7 @@ async def test_a_batch_out_of_time_commits_what_it_applied_and_reads_the_rest_ag
     """Slow handlers must not hold a batch past the poll interval: with no time budget at all,
     each batch applies one record per partition, and every event still comes once, in order."""
     monkeypatch.setattr(consumer_module, "BATCH_BUDGET_S", 0.0)
-    settings = probe_settings(infra, uid, "slow").model_copy(update={"kafka_topic_partitions": 3})
+    settings = probe_settings(infra, uid, "slow", partitions=3)
     runtime = ServiceRuntime(settings, publishes=[], outbox_collections=[])
     applied: list[Any] = []
 
@@ -405,15 +392,13 @@ async def test_a_batch_out_of_time_commits_what_it_applied_and_reads_the_rest_ag
         [UserRegistered], record, "Record the order of application.", keyed_by_event=True
     )
     topic = settings.topic(UserRegistered.TOPIC)
-    await create_topic(infra.kafka_bootstrap, topic, partitions=3)
     events = [user_registered() for _ in range(15)]
-    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, enable_idempotence=True)
-    await producer.start()
-    try:
-        for i, e in enumerate(events):
-            await producer.send_and_wait(topic, e.to_json(), partition=i % 3)
-    finally:
-        await producer.stop()
+    await produce_to_partitions(
+        infra.kafka_bootstrap,
+        topic,
+        [(e.to_json(), i % 3) for i, e in enumerate(events)],
+        partitions=3,
+    )
 
     async def all_applied() -> bool:
         return len(applied) >= len(events)

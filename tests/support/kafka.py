@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -37,6 +38,21 @@ async def produce_raw(
     await producer.start()
     try:
         await producer.send_and_wait(topic, value, key=key, headers=headers)
+    finally:
+        await producer.stop()
+
+
+async def produce_to_partitions(
+    bootstrap: str, topic: str, records: Iterable[tuple[bytes, int]], partitions: int
+) -> None:
+    """Create ``topic`` with ``partitions`` (if missing), then write each value to its
+    partition, in order, before any consumer runs: they reach it as batches."""
+    await create_topic(bootstrap, topic, partitions)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        for value, partition in records:
+            await producer.send_and_wait(topic, value, partition=partition)
     finally:
         await producer.stop()
 
