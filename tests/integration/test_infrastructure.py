@@ -12,7 +12,7 @@ import pytest
 from pymongo import AsyncMongoClient, IndexModel
 from pymongo.errors import DuplicateKeyError
 from secop_devinfra.infra import Endpoints
-from secop_runtime.mongo import ensure_indexes, only_id_lookups_use_indexes
+from secop_runtime.mongo import ensure_indexes, only_unique_indexes_serve
 
 from tests.support.mailbox import Mailbox
 
@@ -53,12 +53,56 @@ async def test_indexes_are_built_where_the_database_can_use_them(
         await ensure_indexes(collection, *wanted)  # idempotent: a restart changes nothing
 
         names = {doc["name"] async for doc in await collection.list_indexes()}
-        if await only_id_lookups_use_indexes(collection):
+        if await only_unique_indexes_serve(collection):
             assert names == {"_id_", "uniq_name"}
         else:
             assert names == {"_id_", "uniq_name", "by_kind"}
         with pytest.raises(DuplicateKeyError):  # the rule holds on every database
             await collection.insert_one({"_id": "b", "name": "uno"})
+    finally:
+        await client.close()
+
+
+async def test_lookups_by_id_and_unique_keys_find_exactly_their_documents(
+    infra: Endpoints, uid: str
+) -> None:
+    """FerretDB is patched to narrow such look-ups with an index (it read every row): the
+    narrowing must keep every match, whatever the characters, and the handler the rest."""
+    client: AsyncMongoClient = AsyncMongoClient(infra.mongodb_uri, tz_aware=True)
+    try:
+        collection = client[f"{uid}_lookups"]["things"]
+        await ensure_indexes(collection, IndexModel("name", unique=True, name="uniq_name"))
+        names = ["uno", "Ñandú", 'comillas "dobles" y \\ barra', "<a&b>", "O'Brien", "😀", "1"]
+        await collection.insert_many(
+            [{"_id": f"id-{i}", "name": n, "kind": i % 2} for i, n in enumerate(names)]
+            + [{"_id": "number", "name": 1}, {"_id": "nameless"}]
+        )
+        for i, name in enumerate(names):
+            assert await collection.find_one({"name": name}) == {
+                "_id": f"id-{i}",
+                "name": name,
+                "kind": i % 2,
+            }
+            # the other conditions of the filter still apply
+            assert await collection.find_one({"name": name, "kind": 1 - i % 2}) is None
+            assert await collection.count_documents({"_id": f"id-{i}", "kind": i % 2}) == 1
+            assert await collection.count_documents({"_id": f"id-{i}", "kind": 9}) == 0
+        assert await collection.find_one({"name": "dos"}) is None
+        assert [d["_id"] async for d in collection.find({"name": 1})] == ["number"]
+        assert [d["_id"] async for d in collection.find({"name": "1"})] == ["id-6"]
+        # writes find their document the same way
+        updated = await collection.update_one({"name": "O'Brien", "kind": 0}, {"$set": {"x": 1}})
+        assert updated.modified_count == 1
+        assert (await collection.find_one({"_id": "id-4"}) or {}).get("x") == 1
+        assert (await collection.delete_one({"_id": "id-0", "kind": 0})).deleted_count == 1
+        assert await collection.count_documents({}) == len(names) + 1
+
+        if await only_unique_indexes_serve(collection):
+            for query in ({"name": "Ñandú", "kind": 1}, {"_id": "id-1", "kind": 1}):
+                plan = await collection.database.command(
+                    "explain", {"find": "things", "filter": query}
+                )
+                assert plan["filterPushdown"] is True, plan
     finally:
         await client.close()
 

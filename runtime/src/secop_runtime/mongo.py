@@ -91,33 +91,34 @@ def make_client(
 
 
 #: The server behind each client does not change: asked once, not per collection at start-up.
-_ONLY_ID_LOOKUPS: weakref.WeakKeyDictionary[AsyncMongoClient, bool] = weakref.WeakKeyDictionary()
+_ONLY_UNIQUE_SERVE: weakref.WeakKeyDictionary[AsyncMongoClient, bool] = weakref.WeakKeyDictionary()
 
 
-async def only_id_lookups_use_indexes(collection: AsyncCollection) -> bool:
-    """True on FerretDB 1.x: it answers every query but ``{_id: value}`` by reading the whole
-    collection, whatever indexes exist (its SQLite backend pushes down nothing else)."""
+async def only_unique_indexes_serve(collection: AsyncCollection) -> bool:
+    """True on FerretDB 1.x: no query uses a non-unique index. Our build (devinfra's patches)
+    narrows a query by ``_id`` or by a unique index's first field and reads the whole
+    collection for anything else; an unpatched 1.x narrows only ``{_id: value}``."""
     client = collection.database.client
-    if client not in _ONLY_ID_LOOKUPS:
+    if client not in _ONLY_UNIQUE_SERVE:
         info = await collection.database.command("buildInfo")
         # MongoDB has no ferretdbVersion; a FerretDB build from the module proxy says
         # "unknown"; 2.x (on DocumentDB) uses its indexes.
         version = info.get("ferretdbVersion")
-        _ONLY_ID_LOOKUPS[client] = version is not None and not str(version).lstrip("v").startswith(
-            ("2.", "3.")
-        )
-    return _ONLY_ID_LOOKUPS[client]
+        _ONLY_UNIQUE_SERVE[client] = version is not None and not str(version).lstrip(
+            "v"
+        ).startswith(("2.", "3."))
+    return _ONLY_UNIQUE_SERVE[client]
 
 
 async def ensure_indexes(collection: AsyncCollection, *indexes: IndexModel) -> None:
     """Create the indexes a collection's queries and rules need, where they can serve.
 
-    Unique indexes always: they enforce rules. On a server whose queries never use secondary
-    indexes (FerretDB 1.x, the development database) the others would only slow every write
+    Unique indexes always: they enforce rules. On a server whose queries never use the others
+    (FerretDB 1.x, the development database) those would only slow every write
     (each one re-reads the stored JSON), so they are not built, and any an earlier version
     built is dropped. MongoDB gets them all.
     """
-    if not await only_id_lookups_use_indexes(collection):
+    if not await only_unique_indexes_serve(collection):
         await collection.create_indexes(list(indexes))
         return
     for index in indexes:
