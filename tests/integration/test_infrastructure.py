@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from email.message import EmailMessage
@@ -105,6 +106,36 @@ async def test_lookups_by_id_and_unique_keys_find_exactly_their_documents(
                 assert plan["filterPushdown"] is True, plan
     finally:
         await client.close()
+
+
+async def test_concurrent_updates_of_one_document_all_apply(infra: Endpoints, uid: str) -> None:
+    """Counters and claims rely on each update applying atomically, as MongoDB does (FerretDB
+    is patched for it: it read and wrote in two steps, and racing increments counted once)."""
+    clients = [AsyncMongoClient(infra.mongodb_uri, tz_aware=True) for _ in range(4)]
+    try:
+        cols = [c[f"{uid}_atomic"]["counters"] for c in clients]
+        await cols[0].insert_one({"_id": "c", "n": 0, "owner": None})
+
+        async def bump(i: int) -> None:
+            col = cols[i % len(cols)]
+            if i % 2:
+                await col.update_one({"_id": "c"}, {"$inc": {"n": 1}})
+            else:
+                await col.find_one_and_update({"_id": "c"}, {"$inc": {"n": 1}})
+
+        await asyncio.gather(*(bump(i) for i in range(60)))
+        assert (await cols[0].find_one({"_id": "c"}) or {})["n"] == 60
+
+        async def claim(i: int) -> bool:
+            won = await cols[i % len(cols)].find_one_and_update(
+                {"_id": "c", "owner": None}, {"$set": {"owner": i}}
+            )
+            return won is not None
+
+        assert sum(await asyncio.gather(*(claim(i) for i in range(20)))) == 1
+    finally:
+        for client in clients:
+            await client.close()
 
 
 async def test_an_email_reaches_the_smtp_sink_and_can_be_read(
