@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -116,6 +117,43 @@ async def test_failed_logins_lock_the_account_and_the_lock_survives_a_restart(
         assert (await again.client.post("/sessions", json=attempt)).status_code == 401
         doubled = await again.client.post("/sessions", json=attempt)
         assert doubled.status_code == 429 and 110 <= int(doubled.headers["Retry-After"]) <= 120
+
+
+async def test_parallel_guesses_get_no_more_tries_than_sequential_ones(
+    start_service, dev_keys: DevKeys, uid: str
+) -> None:
+    """Guesses sent at once must not all pass the gate before the first failure counts: one
+    password check per user runs at a time, the others are told to retry."""
+    svc = await start_service("registration", ip_limit_per_minute=1000)
+    form = sign_up_form(uid)
+    user_id = await confirmed_user(svc, dev_keys, form)
+    attempt = {"username": form["username"], "password": "Wrong#pass1"}
+    answers: list[int] = []
+
+    async def burst(payload: dict[str, str]) -> list[int]:
+        responses = await asyncio.gather(
+            *(svc.client.post("/sessions", json=payload) for _ in range(12))
+        )
+        assert all(r.headers.get("Retry-After") for r in responses if r.status_code == 429)
+        return [r.status_code for r in responses]
+
+    while answers.count(401) < 5 and len(answers) < 100:
+        answers += await burst(attempt)
+    answers += await burst(attempt)  # the account now waits: nothing more is checked
+    assert set(answers) <= {401, 429}
+    checked = answers.count(401)
+    assert checked == 5  # FAILURES_BEFORE_WAIT, however the guesses were sent
+    guard = await svc.db["login_guards"].find_one({"_id": user_id})
+    assert guard is not None and guard["failures"] == checked
+    refused = await svc.client.post(
+        "/sessions", json={"username": form["username"], "password": PASSWORD}
+    )
+    assert refused.status_code == 429 and "wait" in refused.json()["detail"]
+
+    # An unknown username answers the same way under the same burst.
+    ghost = {"username": f"{uid}.nadie", "password": "Wrong#pass1"}
+    assert set(await burst(ghost)) <= {401, 429}
+    assert await svc.db["login_guards"].count_documents({"_id": {"$regex": "^unknown:"}}) == 0
 
 
 async def test_one_hundred_failures_lock_until_a_password_reset(

@@ -1,7 +1,6 @@
 """Throttling state in the database: it survives restarts and is shared by every instance.
 
-Counters use plain updates: under a race a failure may go uncounted (approximate is fine for
-throttling), but nothing here ever resets a counter except a success or a password reset.
+Every change is one atomic update or a unique insert, so racing requests are all counted.
 """
 
 from __future__ import annotations
@@ -23,8 +22,14 @@ EMAIL_SENDS = "email_sends"
 USED_TOKENS = "used_tokens"
 
 
+class LoginBusy(Exception):
+    """Another login of the same user holds the lease."""
+
+
 class LoginGuards:
-    """Consecutive failed logins per user."""
+    """Consecutive failed logins per user, and a lease so that one password check per user
+    runs at a time: parallel guesses would otherwise all pass the gate before the first
+    failure is counted. The document exists only while a lease is held or failures count."""
 
     def __init__(self, db: AsyncDatabase) -> None:
         self._col = db[LOGIN_GUARDS]
@@ -33,16 +38,42 @@ class LoginGuards:
         doc = await self._col.find_one({"_id": user_id}) or {}
         return int(doc.get("failures", 0)), doc.get("last_failure_at")
 
+    async def begin(
+        self, user_id: str, now: datetime, lease_s: float
+    ) -> tuple[int, datetime | None]:
+        """Take the user's lease (one left by a crashed process expires after ``lease_s``);
+        returns the failures so far. Raises :class:`LoginBusy` while another holds it."""
+        try:
+            doc = await self._col.find_one_and_update(
+                {"_id": user_id, "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}]},
+                {"$set": {"lease_until": now + timedelta(seconds=lease_s)}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:  # the document exists and its lease is held
+            raise LoginBusy from None
+        return int(doc.get("failures", 0)), doc.get("last_failure_at")
+
     async def failed(self, user_id: str, now: datetime) -> int:
-        await self._col.update_one(
+        """Count a failure and end the lease; returns the consecutive failures."""
+        doc = await self._col.find_one_and_update(
             {"_id": user_id},
-            {"$inc": {"failures": 1}, "$set": {"last_failure_at": now}},
+            {
+                "$inc": {"failures": 1},
+                "$set": {"last_failure_at": now},
+                "$unset": {"lease_until": ""},
+            },
             upsert=True,
+            return_document=ReturnDocument.AFTER,
         )
-        failures, _ = await self.get(user_id)
-        return failures
+        return int(doc.get("failures", 1))
+
+    async def release(self, user_id: str) -> None:
+        """End the lease without counting anything (the gate refused, or the check broke)."""
+        await self._col.update_one({"_id": user_id}, {"$unset": {"lease_until": ""}})
 
     async def clear(self, user_id: str) -> None:
+        """A success or a password reset: no failures, no lease."""
         await self._col.delete_one({"_id": user_id})
 
 

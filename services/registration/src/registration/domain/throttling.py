@@ -17,6 +17,9 @@ FIRST_WAIT_S = 60
 MAX_WAIT_S = 15 * 60
 #: What Retry-After says for an account locked until its password is reset.
 LOCKED_RETRY_AFTER_S = 3600
+#: How long one login may hold its user's lease before another may take it (a crashed
+#: process's lease ends then; a live check takes well under a second).
+LOGIN_LEASE_S = 30
 
 
 def wait_after(failures: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import uuid
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from typing import Any
 from secop_contracts.registration import SignInFailed, UserSignedIn, UserSignedOut
 from secop_runtime.auth import Principal, TokenError
 
+from registration.adapters.guards import LoginBusy
 from registration.domain import identity, throttling
 from registration.service_layer.context import Client, Services
 from registration.service_layer.errors import (
@@ -21,6 +23,9 @@ from registration.service_layer.errors import (
     Throttled,
 )
 from registration.service_layer.signup import PENDING
+
+log = logging.getLogger(__name__)
+BUSY = "another login to this account is in progress: try again"
 
 
 @dataclass(frozen=True)
@@ -51,35 +56,73 @@ async def sign_in(s: Services, username: str, password: str, client: Client) -> 
         key = None
     user = await s.users.find_one(username=key) if key else None
     if user is None:
-        # The same work as a wrong password: a throttle read and a full argon2 verification.
-        await s.guards.get(f"unknown:{key}")
-        await s.hasher.verify(None, password)
+        await _as_if_checked(s, key, password, now)
         await _failed(s, "unknown", "bad_credentials", client, now)
         raise BadCredentials
     user_id = user["_id"]
-    failures, last_failure = await s.guards.get(user_id)
-    gate = throttling.login_gate(failures, last_failure, now)
-    if not gate.open:
-        await _failed(s, user_id, "locked", client, now)
-        message = (
-            "account locked after too many failed logins: reset your password"
-            if gate.locked
-            else "too many failed logins: wait before trying again"
-        )
-        raise Throttled(gate.retry_after_s, message)
-    if not await s.hasher.verify(user.get("password_hash"), password):
-        count = await s.guards.failed(user_id, now)
-        await s.record(user_id, "login_failed", client, now)
-        if throttling.starts_lock(count):
-            await s.record(user_id, "locked", client, now)
-        await _failed(s, user_id, "bad_credentials", client, now)
+    if not await _password_checked(s, user, password, client, now):
         raise BadCredentials
-    if failures:
-        await s.guards.clear(user_id)
     if user["status"] == PENDING:
         await _failed(s, user_id, "not_confirmed", client, now)
         raise NotConfirmed
     return await _open_session(s, user, password, client)
+
+
+async def _as_if_checked(s: Services, key: str | None, password: str, now: datetime) -> None:
+    """For an unknown username, the work of a wrong password (a lease, a full argon2
+    verification, its end), so that the time taken does not tell which usernames exist."""
+    if key is None:  # not a username at all: nothing to hide
+        await s.hasher.verify(None, password)
+        return
+    ghost = f"unknown:{key}"
+    try:
+        await s.guards.begin(ghost, now, throttling.LOGIN_LEASE_S)
+    except LoginBusy:
+        raise Throttled(1, BUSY) from None
+    try:
+        await s.hasher.verify(None, password)
+    finally:
+        await s.guards.clear(ghost)
+
+
+async def _password_checked(
+    s: Services, user: dict[str, Any], password: str, client: Client, now: datetime
+) -> bool:
+    """Check the password under the user's login lease: the failures read at the gate are
+    all there are until this check is counted, whatever runs in parallel."""
+    user_id = user["_id"]
+    try:
+        failures, last_failure = await s.guards.begin(user_id, now, throttling.LOGIN_LEASE_S)
+    except LoginBusy:
+        log.info(
+            "login refused: another login of the user is in progress", extra={"user_id": user_id}
+        )
+        raise Throttled(1, BUSY) from None
+    counted = False
+    try:
+        gate = throttling.login_gate(failures, last_failure, now)
+        if not gate.open:
+            await _failed(s, user_id, "locked", client, now)
+            message = (
+                "account locked after too many failed logins: reset your password"
+                if gate.locked
+                else "too many failed logins: wait before trying again"
+            )
+            raise Throttled(gate.retry_after_s, message)
+        if await s.hasher.verify(user.get("password_hash"), password):
+            await s.guards.clear(user_id)
+            counted = True
+            return True
+        count = await s.guards.failed(user_id, now)
+        counted = True
+    finally:
+        if not counted:
+            await s.guards.release(user_id)
+    await s.record(user_id, "login_failed", client, now)
+    if throttling.starts_lock(count):
+        await s.record(user_id, "locked", client, now)
+    await _failed(s, user_id, "bad_credentials", client, now)
+    return False
 
 
 async def _open_session(
