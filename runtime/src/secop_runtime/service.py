@@ -61,6 +61,7 @@ class ServiceRuntime:
         self.consumed: list[type[Event]] = []
         self.verify_tokens = verify_tokens
         self._setup_hooks: list[Hook] = []
+        self._stop_hooks: list[Hook] = []
         self._routes: dict[str, consumer.Route] = {}
         self._client: AsyncMongoClient | None = None
         self._db: AsyncDatabase | None = None
@@ -77,6 +78,12 @@ class ServiceRuntime:
     def on_startup(self, hook: Hook) -> Hook:
         """Run once the database is connected (create indexes, load reference data)."""
         self._setup_hooks.append(hook)
+        return hook
+
+    def on_shutdown(self, hook: Hook) -> Hook:
+        """Run once consumers and relay have stopped, before the database closes (release
+        what the service holds, e.g. worker threads)."""
+        self._stop_hooks.append(hook)
         return hook
 
     def subscribe(
@@ -169,6 +176,11 @@ class ServiceRuntime:
             self._maintenance.cancel()
         if self.relay:
             await self.relay.stop()
+        for hook in self._stop_hooks:
+            try:
+                await hook(self)
+            except Exception:
+                log.warning("a shutdown hook failed", exc_info=True)
         if self._client is not None:
             await self._client.close()
         log.info("service stopped")

@@ -209,3 +209,14 @@ async def test_too_many_logins_from_one_address_are_refused(
     assert codes[0] == 401 and 429 in codes
     refused = await events_on(svc, "SignInFailed", at_least=4)
     assert "ip_throttled" in {e["payload"]["reason"] for e in refused}
+
+
+async def test_stopping_the_service_ends_its_hashing_threads(
+    infra: Endpoints, dev_keys: DevKeys, uid: str
+) -> None:
+    settings = settings_for("registration", infra, dev_keys, uid)
+    async with run_service("registration", settings) as svc:
+        hasher = svc.app.state.registration.hasher
+        assert await hasher.verify(await hasher.hash(PASSWORD), PASSWORD)
+    with pytest.raises(RuntimeError, match="shutdown"):
+        await hasher.hash(PASSWORD)

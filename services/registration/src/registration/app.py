@@ -38,6 +38,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await store.create_indexes()
         holder["services"] = app.state.registration = Services.build(rt, settings)
 
+    @runtime.on_shutdown
+    async def release(rt: ServiceRuntime) -> None:
+        if "services" in holder:
+            holder["services"].hasher.close()  # its argon2 threads would outlive the app
+
     events.register(runtime, services)
     app = build(runtime, title="SECOP registration", description=DESCRIPTION, routers=http.routers)
     errors.install(app)
