@@ -105,16 +105,22 @@ async def test_changing_password_and_username_needs_the_current_password(
     assert changed["payload"]["via"] == "profile"
 
     page1 = (
-        await svc.client.get("/users/me/access-history", params={"size": 2}, headers=fresh)
+        await svc.client.get("/users/me/access-history", params={"size": 3}, headers=fresh)
     ).json()
     page2 = (
         await svc.client.get(
-            "/users/me/access-history", params={"size": 2, "page": 2}, headers=fresh
+            "/users/me/access-history", params={"size": 3, "page": 2}, headers=fresh
         )
     ).json()
     kinds = [i["kind"] for i in page1["items"] + page2["items"]]
-    assert kinds == ["login", "password_changed", "username_changed", "login"]
-    assert page1["total"] == 4 and page1["items"][0]["ip"] is not None
+    assert kinds == [
+        "login",
+        "password_changed",
+        "username_changed",
+        "password_check_failed",  # the wrong current password, counted as a failed login
+        "login",
+    ]
+    assert page1["total"] == 5 and page1["items"][0]["ip"] is not None
 
 
 async def test_the_operator_command_grants_a_role_carried_from_the_next_login(

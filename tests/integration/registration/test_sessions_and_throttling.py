@@ -156,6 +156,41 @@ async def test_parallel_guesses_get_no_more_tries_than_sequential_ones(
     assert await svc.db["login_guards"].count_documents({"_id": {"$regex": "^unknown:"}}) == 0
 
 
+async def test_a_signed_in_session_cannot_guess_the_password_past_the_login_throttle(
+    start_service, dev_keys: DevKeys, uid: str
+) -> None:
+    """Changing the password or username asks for the current one: those checks count with
+    failed logins, or a stolen session could guess it without limit and take the account."""
+    svc = await start_service("registration", ip_limit_per_minute=1000)
+    form = sign_up_form(uid)
+    await confirmed_user(svc, dev_keys, form)
+    headers = await log_in(svc, form["username"])
+    guess = {
+        "current_password": "Wrong#pass1",
+        "new_password": NEW_PASSWORD,
+        "new_password_confirmation": NEW_PASSWORD,
+    }
+    answers = [
+        (await svc.client.put("/users/me/password", json=guess, headers=headers)).status_code
+        for _ in range(4)
+    ]
+    rename = {"current_password": "Wrong#pass2", "new_username": f"{uid}.otro"}
+    answers.append(
+        (await svc.client.put("/users/me/username", json=rename, headers=headers)).status_code
+    )
+    assert answers == [400] * 5
+    gated = await svc.client.put("/users/me/password", json=guess, headers=headers)
+    assert gated.status_code == 429 and int(gated.headers["Retry-After"]) > 0
+    # the same gate as logins: even the right password waits now
+    right = await svc.client.post(
+        "/sessions", json={"username": form["username"], "password": PASSWORD}
+    )
+    assert right.status_code == 429
+    history = (await svc.client.get("/users/me/access-history", headers=headers)).json()
+    kinds = [i["kind"] for i in history["items"]]
+    assert kinds.count("password_check_failed") == 5 and "locked" in kinds
+
+
 async def test_one_hundred_failures_lock_until_a_password_reset(
     start_service, dev_keys: DevKeys, uid: str
 ) -> None:

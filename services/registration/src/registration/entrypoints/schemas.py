@@ -125,6 +125,7 @@ class HistoryItem(BaseModel):
         "login",
         "logout",
         "login_failed",
+        "password_check_failed",
         "locked",
         "password_changed",
         "username_changed",

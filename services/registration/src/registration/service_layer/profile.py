@@ -7,11 +7,12 @@ from typing import Any
 from secop_contracts.registration import ConfirmationRequested, UserProfileUpdated
 
 from registration.adapters.users import Taken
-from registration.domain import identity
+from registration.domain import identity, throttling
 from registration.domain.passwords import password_problem
 from registration.domain.tokens import issue
 from registration.service_layer.context import Client, Services
 from registration.service_layer.errors import Invalid
+from registration.service_layer.password_checks import check_password
 from registration.service_layer.recovery import replace_password
 from registration.service_layer.signup import person
 
@@ -97,15 +98,25 @@ async def update_profile(s: Services, user: dict[str, Any], changes: dict[str, A
         s.runtime.kick()
 
 
-async def _check_current(s: Services, user: dict[str, Any], current_password: str) -> None:
-    if not await s.hasher.verify(user.get("password_hash"), current_password):
-        raise Invalid("current_password", "the current password is not correct", status=400)
+async def _check_current(
+    s: Services, user: dict[str, Any], current_password: str, client: Client
+) -> None:
+    """Counted with the user's logins (same gate and lease): a signed-in session must not be a
+    way around the login throttle to guess the password."""
+    now = s.now()
+    checked = await check_password(s, user, current_password, now)
+    if checked.right:
+        return
+    await s.record(user["_id"], "password_check_failed", client, now)
+    if throttling.starts_lock(checked.failures):
+        await s.record(user["_id"], "locked", client, now)
+    raise Invalid("current_password", "the current password is not correct", status=400)
 
 
 async def change_password(
     s: Services, user: dict[str, Any], current_password: str, new_password: str, client: Client
 ) -> None:
-    await _check_current(s, user, current_password)
+    await _check_current(s, user, current_password, client)
     problem = password_problem(
         new_password, s.policy, username=user["username"], email=user["email"]
     )
@@ -117,7 +128,7 @@ async def change_password(
 async def change_username(
     s: Services, user: dict[str, Any], current_password: str, new_username: str, client: Client
 ) -> None:
-    await _check_current(s, user, current_password)
+    await _check_current(s, user, current_password, client)
     if new_username == user["username"]:
         return
     event = _updated(s, {**user, "username": new_username}, ["username"])

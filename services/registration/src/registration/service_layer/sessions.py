@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import uuid
 from dataclasses import dataclass
@@ -13,7 +12,6 @@ from typing import Any
 from secop_contracts.registration import SignInFailed, UserSignedIn, UserSignedOut
 from secop_runtime.auth import Principal, TokenError
 
-from registration.adapters.guards import LoginBusy
 from registration.domain import identity, throttling
 from registration.service_layer.context import Client, Services
 from registration.service_layer.errors import (
@@ -22,10 +20,8 @@ from registration.service_layer.errors import (
     NotConfirmed,
     Throttled,
 )
+from registration.service_layer.password_checks import Gated, check_password, check_unknown
 from registration.service_layer.signup import PENDING
-
-log = logging.getLogger(__name__)
-BUSY = "another login to this account is in progress: try again"
 
 
 @dataclass(frozen=True)
@@ -56,7 +52,7 @@ async def sign_in(s: Services, username: str, password: str, client: Client) -> 
         key = None
     user = await s.users.find_one(username=key) if key else None
     if user is None:
-        await _as_if_checked(s, key, password, now)
+        await check_unknown(s, key, password, now)
         await _failed(s, "unknown", "bad_credentials", client, now)
         raise BadCredentials
     user_id = user["_id"]
@@ -68,58 +64,20 @@ async def sign_in(s: Services, username: str, password: str, client: Client) -> 
     return await _open_session(s, user, password, client)
 
 
-async def _as_if_checked(s: Services, key: str | None, password: str, now: datetime) -> None:
-    """For an unknown username, the work of a wrong password (a lease, a full argon2
-    verification, its end), so that the time taken does not tell which usernames exist."""
-    if key is None:  # not a username at all: nothing to hide
-        await s.hasher.verify(None, password)
-        return
-    ghost = f"unknown:{key}"
-    try:
-        await s.guards.begin(ghost, now, throttling.LOGIN_LEASE_S)
-    except LoginBusy:
-        raise Throttled(1, BUSY) from None
-    try:
-        await s.hasher.verify(None, password)
-    finally:
-        await s.guards.clear(ghost)
-
-
 async def _password_checked(
     s: Services, user: dict[str, Any], password: str, client: Client, now: datetime
 ) -> bool:
-    """Check the password under the user's login lease: the failures read at the gate are
-    all there are until this check is counted, whatever runs in parallel."""
+    """The shared password check, reported as a login (access history and SignInFailed)."""
     user_id = user["_id"]
     try:
-        failures, last_failure = await s.guards.begin(user_id, now, throttling.LOGIN_LEASE_S)
-    except LoginBusy:
-        log.info(
-            "login refused: another login of the user is in progress", extra={"user_id": user_id}
-        )
-        raise Throttled(1, BUSY) from None
-    counted = False
-    try:
-        gate = throttling.login_gate(failures, last_failure, now)
-        if not gate.open:
-            await _failed(s, user_id, "locked", client, now)
-            message = (
-                "account locked after too many failed logins: reset your password"
-                if gate.locked
-                else "too many failed logins: wait before trying again"
-            )
-            raise Throttled(gate.retry_after_s, message)
-        if await s.hasher.verify(user.get("password_hash"), password):
-            await s.guards.clear(user_id)
-            counted = True
-            return True
-        count = await s.guards.failed(user_id, now)
-        counted = True
-    finally:
-        if not counted:
-            await s.guards.release(user_id)
+        checked = await check_password(s, user, password, now)
+    except Gated:
+        await _failed(s, user_id, "locked", client, now)
+        raise
+    if checked.right:
+        return True
     await s.record(user_id, "login_failed", client, now)
-    if throttling.starts_lock(count):
+    if throttling.starts_lock(checked.failures):
         await s.record(user_id, "locked", client, now)
     await _failed(s, user_id, "bad_credentials", client, now)
     return False
