@@ -25,7 +25,7 @@ from secop_devinfra.cluster import SERVICES, ServiceProcs
 from secop_devinfra.infra import Endpoints, LocalInfra, Ports
 from secop_devinfra.installs import install_all
 from secop_devinfra.keys import generate
-from secop_devinfra.procs import free_port
+from secop_devinfra.procs import free_ports
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -44,13 +44,14 @@ def running_cluster(
     """Local infrastructure and the chosen services as processes, on free ports."""
     install_all()
     data = Path(tempfile.mkdtemp(prefix="secop-bench-"))
-    local = LocalInfra(data, Ports(*(free_port() for _ in range(5))))
+    ports = free_ports(5 + len(SERVICES))
+    local = LocalInfra(data, Ports(*ports[:5]))
     endpoints = local.start()
     cluster = ServiceProcs(
         endpoints,
         generate(),
         data / "logs",
-        ports={n: free_port() for n in SERVICES},
+        ports=dict(zip(SERVICES, ports[5:], strict=True)),
         prefix="b" + uuid.uuid4().hex[:6],
         extra_env={"LOG_LEVEL": "WARNING", **(extra_env or {})},
     )

@@ -18,7 +18,7 @@ import pytest
 from secop_devinfra.cluster import SERVICES, ServiceProcs
 from secop_devinfra.infra import LocalInfra, Ports
 from secop_devinfra.keys import DevKeys
-from secop_devinfra.procs import free_port
+from secop_devinfra.procs import free_ports
 
 from tests.support.mailbox import Mailbox
 
@@ -26,7 +26,7 @@ from tests.support.mailbox import Mailbox
 @pytest.fixture(scope="session")
 def local_infra() -> Iterator[LocalInfra]:
     data = Path(tempfile.mkdtemp(prefix="secop-e2e-"))
-    infra = LocalInfra(data, Ports(*(free_port() for _ in range(5))))
+    infra = LocalInfra(data, Ports(*free_ports(5)))
     infra.start()
     try:
         yield infra
@@ -42,7 +42,7 @@ def cluster(
         local_infra.endpoints,
         dev_keys,
         Path(tmp_path_factory.mktemp("cluster-logs")),
-        ports={name: free_port() for name in SERVICES},
+        ports=dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True)),
         prefix="e2e" + uuid.uuid4().hex[:8],
         # One recovery email per user per EMAIL_MIN_INTERVAL_S: shortened so the journey that
         # asks twice need not wait a minute. Every "person" here shares one IP address.

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from secop_devinfra.infra import Endpoints, LocalInfra, Ports
-from secop_devinfra.procs import free_port
+from secop_devinfra.procs import free_ports
 
 ENV_KEYS = ("KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URI", "SMTP_HOST", "SMTP_PORT", "MAILBOX_URL")
 
@@ -76,7 +76,7 @@ def _containers() -> Iterator[Endpoints]:
 @contextlib.contextmanager
 def _local() -> Iterator[Endpoints]:
     data = Path(tempfile.mkdtemp(prefix="secop-test-"))
-    infra = LocalInfra(data, Ports(*(free_port() for _ in range(5))))
+    infra = LocalInfra(data, Ports(*free_ports(5)))
     try:
         yield infra.start()
     finally:

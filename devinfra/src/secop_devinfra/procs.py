@@ -18,9 +18,20 @@ class StartError(RuntimeError):
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports. Each socket stays bound until all are chosen: asked one
+    at a time, the kernel may hand the same port out twice (seen once: FerretDB and Kafka's
+    controller were given one port)."""
+    with contextlib.ExitStack() as stack:
+        ports = []
+        for _ in range(count):
+            s = stack.enter_context(socket.socket())
+            s.bind(("127.0.0.1", 0))
+            ports.append(int(s.getsockname()[1]))
+        return ports
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
