@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import logging
+
 import pytest
 from pymongo.errors import AutoReconnect, DuplicateKeyError, OperationFailure
 from secop_runtime.context import accept_correlation_id
+from secop_runtime.logs import configure_logging
 from secop_runtime.mongo import is_transient_db_error
 
 pytestmark = pytest.mark.unit
@@ -49,3 +53,26 @@ def test_only_acknowledgeable_writes_by_id_that_leave_events_pending_are_hinted(
     assert list(hints_of(update)) == [("cases", "c")]
     assert list(hints_of(modify)) == [("deliveries", "h")]
     assert list(hints_of({"delete": "users", "deletes": []})) == []
+
+
+def test_kafka_errors_that_aiokafka_retries_reach_operators_as_warnings(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        configure_logging("probe", "i-1")
+        coordinator = logging.getLogger("aiokafka.consumer.group_coordinator")
+        coordinator.error(
+            "Group Coordinator Request failed: %s", "[Error 15] GroupCoordinatorNotAvailableError"
+        )
+        coordinator.error("Attempt to join group failed due to fatal error: %s", "boom")
+        logging.getLogger("secop.probe").error("Unable connect to the moon")  # not aiokafka
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    finally:
+        root.handlers[:], root.level = saved
+    assert [(line["level"], line["logger"]) for line in lines] == [
+        ("WARNING", "aiokafka.consumer.group_coordinator"),
+        ("ERROR", "aiokafka.consumer.group_coordinator"),
+        ("ERROR", "secop.probe"),
+    ]

@@ -22,9 +22,39 @@ class _ContextFilter(logging.Filter):
         return True
 
 
+#: aiokafka logs these at ERROR, then retries and recovers on its own: a broker starting or
+#: restarting, a group moving between coordinators. They reach operators as WARNING; what is
+#: left at ERROR needs a person. Readiness (503 while Kafka is unreachable) shows the lasting case.
+TRANSIENT_KAFKA = (
+    "GroupCoordinatorNotAvailable",
+    "NotCoordinatorForGroup",
+    "CoordinatorLoadInProgress",
+    "RebalanceInProgress",
+    "NodeNotReady",
+    "RequestTimedOut",
+    "KafkaConnectionError",
+    "Unable connect to",
+    "Unable to update metadata",
+    "Failed fetch messages from",
+    "Failed fetch offsets from",
+    "FindCoordinator Request failed",
+    "Heartbeat session expired",
+)
+
+
+class _TransientKafkaErrors(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and record.name.startswith("aiokafka"):
+            text = record.getMessage()
+            if any(marker in text for marker in TRANSIENT_KAFKA):
+                record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def configure_logging(service: str, instance: str, level: str = "INFO", fmt: str = "json") -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.addFilter(_ContextFilter(service, instance))
+    handler.addFilter(_TransientKafkaErrors())
     if fmt == "json":
         handler.setFormatter(
             JsonFormatter(
