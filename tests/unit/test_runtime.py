@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import pytest
 from pymongo.errors import AutoReconnect, DuplicateKeyError, OperationFailure
@@ -49,9 +50,10 @@ def test_only_acknowledgeable_writes_by_id_that_leave_events_pending_are_hinted(
         "query": {"_id": "h"},
         "update": {"$set": {"_outbox_pending": True}},
     }
-    assert list(hints_of(insert)) == [("users", "a")]
-    assert list(hints_of(update)) == [("cases", "c")]
-    assert list(hints_of(modify)) == [("deliveries", "h")]
+    # an insert's hint carries the document as written; an update's cannot
+    assert list(hints_of(insert)) == [("users", "a", {"_id": "a", "_outbox_pending": True})]
+    assert list(hints_of(update)) == [("cases", "c", None)]
+    assert list(hints_of(modify)) == [("deliveries", "h", None)]
     assert list(hints_of({"delete": "users", "deletes": []})) == []
 
 
@@ -76,3 +78,24 @@ def test_kafka_errors_that_aiokafka_retries_reach_operators_as_warnings(
         ("ERROR", "aiokafka.consumer.group_coordinator"),
         ("ERROR", "secop.probe"),
     ]
+
+
+def test_an_insert_the_server_refused_is_read_back_not_published_as_written() -> None:
+    """A unique collision (sign-up racing another for the same username) comes back as a
+    success with writeErrors: the document as written never existed, so no hint carries it."""
+    from types import SimpleNamespace
+
+    from secop_runtime.outbox_hints import OutboxHints
+
+    got: list[Any] = []
+    listener = OutboxHints()
+    listener.sink = got.extend
+    command = {"insert": "users", "documents": [{"_id": "a", "_outbox_pending": True}]}
+    for request_id, reply in ((1, {"ok": 1, "n": 1}), (2, {"ok": 1, "n": 0, "writeErrors": [{}]})):
+        started = SimpleNamespace(
+            command_name="insert", command=command, connection_id=("h", 1), request_id=request_id
+        )
+        listener.started(started)  # type: ignore[arg-type]
+        done = SimpleNamespace(connection_id=("h", 1), request_id=request_id, reply=reply)
+        listener.succeeded(done)  # type: ignore[arg-type]
+    assert got == [("users", "a", {"_id": "a", "_outbox_pending": True}), ("users", "a", None)]

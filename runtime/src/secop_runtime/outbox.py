@@ -106,7 +106,8 @@ class OutboxRelay:
         self._scan_every = scan_interval_s
         self._scan_max = max(scan_interval_max_s, scan_interval_s)
         self._scan_grace = timedelta(seconds=scan_grace_s)
-        self._hinted: set[tuple[str, Any]] = set()
+        #: (collection, _id) -> the document as inserted, or None: read it back.
+        self._hinted: dict[tuple[str, Any], dict[str, Any] | None] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -114,10 +115,14 @@ class OutboxRelay:
         """Something was just stored: publish now rather than at the next poll."""
         self._wake.set()
 
-    def hint(self, hints: list[tuple[str, Any]]) -> None:
+    def hint(self, hints: Sequence[tuple[str, Any, dict[str, Any] | None]]) -> None:
         """These documents were just stored with pending events (see ``outbox_hints``)."""
         managed = set(self._collections)
-        self._hinted.update(h for h in hints if h[0] in managed)
+        for name, doc_id, written in hints:
+            if name in managed:
+                key = (name, doc_id)
+                # Hinted twice before a drain: it changed since it was written, so read it.
+                self._hinted[key] = None if key in self._hinted else written
         self._wake.set()
 
     def start(self) -> None:
@@ -187,8 +192,11 @@ class OutboxRelay:
         skip by ``event_id``. Skipping the claim's two writes matters on FerretDB, where a write
         costs milliseconds of CPU and one database's writes run one at a time.
         """
-        hinted, self._hinted = self._hinted, set()
-        docs = [(name, await self._db[name].find_one({"_id": doc_id})) for name, doc_id in hinted]
+        hinted, self._hinted = self._hinted, {}
+        docs = [
+            (name, written or await self._db[name].find_one({"_id": doc_id}))
+            for (name, doc_id), written in hinted.items()
+        ]
         ready = [(name, {**doc, "_claim": None}) for name, doc in docs if doc and doc.get(OUTBOX)]
         counts = await asyncio.gather(*(self._relay_document(n, d) for n, d in ready))
         return sum(counts)

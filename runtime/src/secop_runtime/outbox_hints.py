@@ -4,21 +4,30 @@ FerretDB (the development database) answers only ``{_id: ...}`` lookups without 
 collection, so a relay that looks for pending events by scanning after every write saturates it
 as collections grow. This PyMongo command listener notes, for each successful insert, update or
 findAndModify that sets ``_outbox_pending``, the collection and ``_id`` of the document, and
-hands them to the relay, which then publishes by ``_id``. Writes the listener cannot attribute
-(another process, an update not by ``_id``, a crash) are still found by the relay's periodic
-scan: hints make publishing fast, never correct.
+hands them to the relay, which then publishes by ``_id``. An insert's hint also carries the
+document as written, so the relay need not read back what it already has (unless the server
+reported a write error: then the stored document may be someone else's). Writes the listener
+cannot attribute (another process, an update not by ``_id``, a crash) are still found by the
+relay's periodic scan: hints make publishing fast, never correct.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from pymongo import monitoring
 
 from secop_runtime.outbox import PENDING
 
-Hint = tuple[str, Any]
+
+class Hint(NamedTuple):
+    collection: str
+    doc_id: Any
+    #: The document as inserted (None for updates: only the server knows the result).
+    written: dict[str, Any] | None = None
+
+
 Sink = Callable[[list[Hint]], None]
 
 
@@ -37,16 +46,16 @@ def hints_of(command: dict[str, Any]) -> Iterator[Hint]:
     if "findAndModify" in command:
         update, doc_id = command.get("update"), _scalar_id(command.get("query"))
         if doc_id is not None and isinstance(update, dict) and _pending(update.get("$set")):
-            yield command["findAndModify"], doc_id
+            yield Hint(command["findAndModify"], doc_id)
     elif "insert" in command:
         for doc in command.get("documents") or ():
             if _pending(doc) and "_id" in doc:
-                yield command["insert"], doc["_id"]
+                yield Hint(command["insert"], doc["_id"], dict(doc))
     elif "update" in command:
         for change in command.get("updates") or ():
             update, doc_id = change.get("u"), _scalar_id(change.get("q"))
             if doc_id is not None and isinstance(update, dict) and _pending(update.get("$set")):
-                yield command["update"], doc_id
+                yield Hint(command["update"], doc_id)
 
 
 class OutboxHints(monitoring.CommandListener):
@@ -67,6 +76,9 @@ class OutboxHints(monitoring.CommandListener):
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         hints = self._waiting.pop((event.connection_id, event.request_id), None)
         if hints and self.sink is not None:
+            reply = event.reply if isinstance(event.reply, dict) else {}
+            if reply.get("writeErrors") or reply.get("writeConcernError"):
+                hints = [h._replace(written=None) for h in hints]  # read what is stored
             self.sink(hints)
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
