@@ -62,6 +62,7 @@ class ServiceRuntime:
         self.verify_tokens = verify_tokens
         self._setup_hooks: list[Hook] = []
         self._stop_hooks: list[Hook] = []
+        self._maintenance_hooks: list[Hook] = []
         self._routes: dict[str, consumer.Route] = {}
         self._client: AsyncMongoClient | None = None
         self._db: AsyncDatabase | None = None
@@ -84,6 +85,12 @@ class ServiceRuntime:
         """Run once consumers and relay have stopped, before the database closes (release
         what the service holds, e.g. worker threads)."""
         self._stop_hooks.append(hook)
+        return hook
+
+    def on_maintenance(self, hook: Hook) -> Hook:
+        """Run hourly, and once at start: deleting what the database would expire by itself
+        if it had TTL indexes (FerretDB has none)."""
+        self._maintenance_hooks.append(hook)
         return hook
 
     def subscribe(
@@ -202,11 +209,21 @@ class ServiceRuntime:
         """Housekeeping the database cannot do itself (no TTL indexes on FerretDB)."""
         inbox = Inbox(self.db, self.settings.consumer_group)
         while True:
-            try:
-                await inbox.prune(self.settings.processed_events_retention_days)
-            except Exception:
-                log.warning("maintenance pass failed", exc_info=True)
+            await self.maintain_once(inbox)
             await asyncio.sleep(3600)
+
+    async def maintain_once(self, inbox: Inbox | None = None) -> None:
+        """One maintenance pass; a failing step is logged and the others still run."""
+        inbox = inbox or Inbox(self.db, self.settings.consumer_group)
+
+        async def prune_inbox(_: ServiceRuntime) -> None:
+            await inbox.prune(self.settings.processed_events_retention_days)
+
+        for step in (prune_inbox, *self._maintenance_hooks):
+            try:
+                await step(self)
+            except Exception:
+                log.warning("maintenance step failed", exc_info=True)
 
     async def readiness(self) -> dict[str, str]:
         checks: dict[str, str] = {}

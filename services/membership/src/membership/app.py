@@ -12,7 +12,7 @@ from membership.adapters import divipola
 from membership.adapters.accounts import ACCOUNTS, AccountStore
 from membership.adapters.files import DocumentStore
 from membership.adapters.memberships import MEMBERSHIPS, MembershipStore
-from membership.adapters.turns import Busy
+from membership.adapters.turns import Busy, Turns
 from membership.adapters.users import UserDirectory
 from membership.config import Settings
 from membership.entrypoints import events, http
@@ -39,6 +39,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def indexes(rt: ServiceRuntime) -> None:
         for store in (AccountStore, MembershipStore, DocumentStore, UserDirectory):
             await store.ensure_indexes(rt.db)
+
+    @runtime.on_maintenance
+    async def prune_turns(rt: ServiceRuntime) -> None:
+        await Turns(rt.db).prune()
 
     events.register(runtime)
     app = build(

@@ -19,6 +19,8 @@ from pymongo.errors import DuplicateKeyError
 
 COUNTERS, CLAIMS = "turn_counters", "turn_claims"
 STALE = timedelta(seconds=30)
+#: Claims older than this are pruned (see ``Turns.prune``).
+FINISHED = timedelta(days=1)
 
 
 class Busy(Exception):
@@ -60,6 +62,13 @@ class Turns:
                 raise Busy(key)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.2)
+
+    async def prune(self, older_than: timedelta = FINISHED) -> int:
+        """Delete turn claims taken before ``older_than``: each key's counter has long moved
+        past them (a turn lasts milliseconds; a dead holder's is taken over after ``STALE``),
+        and nothing reads a claim below its counter."""
+        cutoff = datetime.now(UTC) - max(older_than, STALE * 2)
+        return (await self._db[CLAIMS].delete_many({"at": {"$lt": cutoff}})).deleted_count
 
 
 def _aware(value: datetime) -> datetime:
