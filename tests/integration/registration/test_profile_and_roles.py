@@ -43,15 +43,24 @@ async def test_personal_data_edits_and_a_new_email_waits_for_its_confirmation(
     }  # fmt: skip
     assert "Otro" not in str(updated)
 
-    taken = await svc.client.patch("/users/me", json={"email": other["email"]}, headers=headers)
+    taken = await svc.client.patch(
+        "/users/me", json={"email": other["email"], "current_password": PASSWORD}, headers=headers
+    )
     assert taken.status_code == 409 and taken.json()["detail"][0]["loc"] == ["body", "email"]
     refused = await svc.client.patch("/users/me", json={"username": "x.y.z"}, headers=headers)
     assert refused.status_code == 422
 
     new_email = f"{uid}.nuevo@example.com"
-    assert (
-        await svc.client.patch("/users/me", json={"email": new_email}, headers=headers)
-    ).status_code == 204
+    # Recovery links go to the email: a session alone (perhaps a stolen one) cannot move it.
+    bare = await svc.client.patch("/users/me", json={"email": new_email}, headers=headers)
+    assert bare.status_code == 422
+    assert bare.json()["detail"][0]["loc"] == ["body", "current_password"]
+    wrong = {"email": new_email, "current_password": "Wrong#pass1", "full_name": "Nadie"}
+    assert (await svc.client.patch("/users/me", json=wrong, headers=headers)).status_code == 400
+    me = (await svc.client.get("/users/me", headers=headers)).json()
+    assert me["pending_email"] is None and me["full_name"] == "Ana M. Pérez"  # nothing applied
+    move = {"email": new_email, "current_password": PASSWORD}
+    assert (await svc.client.patch("/users/me", json=move, headers=headers)).status_code == 204
     me = (await svc.client.get("/users/me", headers=headers)).json()
     assert me["email"] == form["email"] and me["pending_email"] == new_email
     [requested] = await wait_events(svc, "ConfirmationRequested", user_id, 1)

@@ -65,11 +65,12 @@ async def me(who: Me) -> dict[str, object]:
 
 
 @router.patch("/users/me", status_code=204, responses=TAKEN, summary="Edit my personal data")
-async def edit_me(body: m.ProfilePatch, who: Me, s: Ctx) -> Response:
-    """Only the fields sent change. A new email takes effect once confirmed by a link sent
-    to it; the current address stays in use until then."""
+async def edit_me(body: m.ProfilePatch, who: Me, s: Ctx, caller: Caller) -> Response:
+    """Only the fields sent change. A new email needs the current password and takes effect
+    once confirmed by a link sent to it; the current address stays in use until then."""
     changes = body.model_dump(exclude_none=True)
-    await profile.update_profile(s, who.user, changes)
+    current_password = changes.pop("current_password", None)
+    await profile.update_profile(s, who.user, changes, current_password, caller)
     return Response(status_code=204)
 
 

@@ -106,6 +106,11 @@ class ProfilePatch(Strict):
     security_question: Text | None = None
     security_answer: Text | None = None
     email: Email | None = Field(None, description="Takes effect once confirmed by link.")
+    current_password: Secret | None = Field(
+        None,
+        description="Required with a new email: recovery links go to that address, so "
+        "changing it is changing a credential.",
+    )
 
 
 class PasswordChangeIn(Strict):

@@ -52,11 +52,24 @@ def _updated(s: Services, user: dict[str, Any], changed: list[str]) -> Any:
     )
 
 
-async def update_profile(s: Services, user: dict[str, Any], changes: dict[str, Any]) -> None:
-    """Apply normalised ``changes``; a new email waits for confirmation from a link sent to it."""
+async def update_profile(
+    s: Services,
+    user: dict[str, Any],
+    changes: dict[str, Any],
+    current_password: str | None,
+    client: Client,
+) -> None:
+    """Apply normalised ``changes``; a new email waits for confirmation from a link sent to it.
+
+    A new email also needs the current password: password recovery sends its links there, so
+    a stolen session could otherwise move the address and then reset the password."""
     now = s.now()
     user_id = user["_id"]
     new_email = changes.pop("email", None)
+    if new_email and identity.email_key(new_email) != user["email_key"]:
+        if current_password is None:
+            raise Invalid("current_password", "changing the email asks for your current password")
+        await _check_current(s, user, current_password, client)
     sets = {k: v for k, v in changes.items() if k != "security_answer" and user.get(k) != v}
     if "document_type" in sets or "document_number" in sets:
         merged = {**user, **sets}
