@@ -24,10 +24,19 @@ from secop_testcontainers.mailbox import Mailbox
 PORTS = {"registration": 8001, "membership": 8002, "support": 8003, "notification": 8004}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+#: Tries at starting the services when a chosen host port was taken in the meantime.
+PORT_TRIES = 3
+
+
+def _free_ports(count: int) -> list[int]:
+    """Distinct free host ports: each socket stays bound until all are chosen."""
+    with contextlib.ExitStack() as stack:
+        ports = []
+        for _ in range(count):
+            s = stack.enter_context(socket.socket())
+            s.bind(("127.0.0.1", 0))
+            ports.append(int(s.getsockname()[1]))
+        return ports
 
 
 class SecopCluster:
@@ -58,7 +67,8 @@ class SecopCluster:
         self.kafka = KafkaContainer(self.images.kafka, self.network)
         self.mongodb = MongoContainer(self.images.mongodb, self.network)
         self.mail = MailboxContainer(self.images.mailbox, self.network)
-        self.host_ports = {name: _free_port() for name in self.services}
+        #: Chosen once the infrastructure runs (its host ports are podman's to choose).
+        self.host_ports: dict[str, int] = {}
         self.containers: dict[str, ServiceContainer] = {}
 
     # --- what tests use ------------------------------------------------------------------------
@@ -123,22 +133,42 @@ class SecopCluster:
             with ThreadPoolExecutor(max_workers=3) as pool:
                 for future in [pool.submit(c.start) for c in (self.kafka, self.mongodb, self.mail)]:
                     future.result()
-            for name in self.services:
-                self.containers[name] = ServiceContainer(
-                    name,
-                    self.images.services[name],
-                    PORTS[name],
-                    self.host_ports[name],
-                    self.env_for(name),
-                    self.network,
-                )
-            with ThreadPoolExecutor(max_workers=len(self.services) or 1) as pool:
-                for future in [pool.submit(c.start) for c in self.containers.values()]:
-                    future.result()
+            for attempt in range(1, PORT_TRIES + 1):
+                try:
+                    self._start_services()
+                    break
+                except Exception as exc:
+                    # A port free when chosen can be taken before the container binds it
+                    # (the engine's own mappings come from the same range): choose again.
+                    if "address already in use" not in str(exc) or attempt == PORT_TRIES:
+                        raise
+                    self._stop_services()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _start_services(self) -> None:
+        # Each service is told its public URL (links in emails), so its port is chosen first.
+        self.host_ports = dict(zip(self.services, _free_ports(len(self.services)), strict=True))
+        for name in self.services:
+            self.containers[name] = ServiceContainer(
+                name,
+                self.images.services[name],
+                PORTS[name],
+                self.host_ports[name],
+                self.env_for(name),
+                self.network,
+            )
+        with ThreadPoolExecutor(max_workers=len(self.services) or 1) as pool:
+            for future in [pool.submit(c.start) for c in self.containers.values()]:
+                future.result()
+
+    def _stop_services(self) -> None:
+        for container in self.containers.values():
+            with contextlib.suppress(Exception):  # never started, or already gone
+                container.stop()
+        self.containers = {}
 
     def stop(self) -> None:
         parts = [*self.containers.values(), self.mail, self.mongodb, self.kafka]
