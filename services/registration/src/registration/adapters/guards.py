@@ -34,10 +34,6 @@ class LoginGuards:
     def __init__(self, db: AsyncDatabase) -> None:
         self._col = db[LOGIN_GUARDS]
 
-    async def get(self, user_id: str) -> tuple[int, datetime | None]:
-        doc = await self._col.find_one({"_id": user_id}) or {}
-        return int(doc.get("failures", 0)), doc.get("last_failure_at")
-
     async def begin(
         self, user_id: str, now: datetime, lease_s: float
     ) -> tuple[int, datetime | None]:

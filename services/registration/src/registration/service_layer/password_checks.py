@@ -8,13 +8,12 @@ no more checks than sequential ones.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from registration.adapters.guards import LoginBusy
 from registration.domain import throttling
-from registration.service_layer.context import Services
+from registration.service_layer.context import Client, Services
 from registration.service_layer.errors import Throttled
 
 log = logging.getLogger(__name__)
@@ -25,25 +24,29 @@ class Gated(Throttled):
     """Too many consecutive failures: wait, or reset the password if locked."""
 
 
-@dataclass(frozen=True)
-class Checked:
-    right: bool
-    #: Consecutive failures after this check (0 when right).
-    failures: int = 0
+async def _lease(s: Services, key: str, now: datetime) -> tuple[int, datetime | None]:
+    """Take ``key``'s lease: the failures so far; :class:`Throttled` while another holds it."""
+    try:
+        return await s.guards.begin(key, now, throttling.LOGIN_LEASE_S)
+    except LoginBusy:
+        log.info("password check refused: another is in progress", extra={"user_id": key})
+        raise Throttled(1, BUSY) from None
 
 
 async def check_password(
-    s: Services, user: dict[str, Any], password: str, now: datetime
-) -> Checked:
+    s: Services,
+    user: dict[str, Any],
+    password: str,
+    client: Client,
+    now: datetime,
+    failure_kind: str,
+) -> bool:
     """Verify under the user's lease: the failures read at the gate are all there are until
-    this check is counted. Raises :class:`Throttled` while another check holds the lease,
-    :class:`Gated` when the failures so far say wait."""
+    this check is counted. A failure goes into the access history as ``failure_kind`` (and
+    ``locked`` when it starts a wait or the lock). Raises :class:`Throttled` while another
+    check holds the lease, :class:`Gated` when the failures so far say wait."""
     user_id = user["_id"]
-    try:
-        failures, last_failure = await s.guards.begin(user_id, now, throttling.LOGIN_LEASE_S)
-    except LoginBusy:
-        log.info("password check refused: another is in progress", extra={"user_id": user_id})
-        raise Throttled(1, BUSY) from None
+    failures, last_failure = await _lease(s, user_id, now)
     counted = False
     try:
         gate = throttling.login_gate(failures, last_failure, now)
@@ -57,13 +60,16 @@ async def check_password(
         if await s.hasher.verify(user.get("password_hash"), password):
             await s.guards.clear(user_id)
             counted = True
-            return Checked(right=True)
+            return True
         failures = await s.guards.failed(user_id, now)
         counted = True
-        return Checked(right=False, failures=failures)
     finally:
         if not counted:
             await s.guards.release(user_id)
+    await s.record(user_id, failure_kind, client, now)
+    if throttling.starts_lock(failures):
+        await s.record(user_id, "locked", client, now)
+    return False
 
 
 async def check_unknown(s: Services, key: str | None, password: str, now: datetime) -> None:
@@ -73,10 +79,7 @@ async def check_unknown(s: Services, key: str | None, password: str, now: dateti
         await s.hasher.verify(None, password)
         return
     ghost = f"unknown:{key}"
-    try:
-        await s.guards.begin(ghost, now, throttling.LOGIN_LEASE_S)
-    except LoginBusy:
-        raise Throttled(1, BUSY) from None
+    await _lease(s, ghost, now)
     try:
         await s.hasher.verify(None, password)
     finally:

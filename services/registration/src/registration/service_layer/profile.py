@@ -7,7 +7,7 @@ from typing import Any
 from secop_contracts.registration import ConfirmationRequested, UserProfileUpdated
 
 from registration.adapters.users import Taken
-from registration.domain import identity, throttling
+from registration.domain import identity
 from registration.domain.passwords import password_problem
 from registration.domain.tokens import issue
 from registration.service_layer.context import Client, Services
@@ -116,14 +116,10 @@ async def _check_current(
 ) -> None:
     """Counted with the user's logins (same gate and lease): a signed-in session must not be a
     way around the login throttle to guess the password."""
-    now = s.now()
-    checked = await check_password(s, user, current_password, now)
-    if checked.right:
-        return
-    await s.record(user["_id"], "password_check_failed", client, now)
-    if throttling.starts_lock(checked.failures):
-        await s.record(user["_id"], "locked", client, now)
-    raise Invalid("current_password", "the current password is not correct", status=400)
+    if not await check_password(
+        s, user, current_password, client, s.now(), "password_check_failed"
+    ):
+        raise Invalid("current_password", "the current password is not correct", status=400)
 
 
 async def change_password(

@@ -12,7 +12,7 @@ from typing import Any
 from secop_contracts.registration import SignInFailed, UserSignedIn, UserSignedOut
 from secop_runtime.auth import Principal, TokenError
 
-from registration.domain import identity, throttling
+from registration.domain import identity
 from registration.service_layer.context import Client, Services
 from registration.service_layer.errors import (
     BadCredentials,
@@ -70,17 +70,13 @@ async def _password_checked(
     """The shared password check, reported as a login (access history and SignInFailed)."""
     user_id = user["_id"]
     try:
-        checked = await check_password(s, user, password, now)
+        right = await check_password(s, user, password, client, now, "login_failed")
     except Gated:
         await _failed(s, user_id, "locked", client, now)
         raise
-    if checked.right:
-        return True
-    await s.record(user_id, "login_failed", client, now)
-    if throttling.starts_lock(checked.failures):
-        await s.record(user_id, "locked", client, now)
-    await _failed(s, user_id, "bad_credentials", client, now)
-    return False
+    if not right:
+        await _failed(s, user_id, "bad_credentials", client, now)
+    return right
 
 
 async def _open_session(
