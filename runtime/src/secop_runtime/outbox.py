@@ -276,21 +276,19 @@ class OutboxRelay:
         if name == STANDALONE_COLLECTION:
             # One event per document, which nothing ever appends to: it simply goes.
             await collection.delete_one({"_id": doc["_id"]})
-            if doc["_claim"] is not None:
-                await self._db[CLAIMS].delete_one({"_id": doc["_claim"]})
-            return len(events)
-        # Remove exactly what went out ($pullAll on the stored values) and the flag, in one
-        # write addressed by _id alone (FerretDB scans the whole collection for any other
-        # filter, and spends milliseconds of CPU per write). Events appended meanwhile stay;
-        # seeing any, we raise the flag again (their writer's hint also finds them: hinted
-        # documents are judged by their events, not by the flag).
-        after = await collection.find_one_and_update(
-            {"_id": doc["_id"]},
-            {"$pullAll": {OUTBOX: events}, "$unset": {PENDING: ""}},
-            return_document=ReturnDocument.AFTER,
-        )
-        if after is not None and after.get(OUTBOX):
-            await collection.update_one({"_id": doc["_id"]}, {"$set": {PENDING: True}})
+        else:
+            # Remove exactly what went out ($pullAll on the stored values) and the flag, in
+            # one write addressed by _id alone (FerretDB scans the whole collection for any
+            # other filter, and spends milliseconds of CPU per write). Events appended
+            # meanwhile stay; seeing any, we raise the flag again (their writer's hint also
+            # finds them: hinted documents are judged by their events, not by the flag).
+            after = await collection.find_one_and_update(
+                {"_id": doc["_id"]},
+                {"$pullAll": {OUTBOX: events}, "$unset": {PENDING: ""}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if after is not None and after.get(OUTBOX):
+                await collection.update_one({"_id": doc["_id"]}, {"$set": {PENDING: True}})
         if doc["_claim"] is not None:
             await self._db[CLAIMS].delete_one({"_id": doc["_claim"]})
         return len(events)
