@@ -207,17 +207,16 @@ class ServiceRuntime:
 
     async def _maintain(self) -> None:
         """Housekeeping the database cannot do itself (no TTL indexes on FerretDB)."""
-        inbox = Inbox(self.db, self.settings.consumer_group)
         while True:
-            await self.maintain_once(inbox)
+            await self.maintain_once()
             await asyncio.sleep(3600)
 
-    async def maintain_once(self, inbox: Inbox | None = None) -> None:
+    async def maintain_once(self) -> None:
         """One maintenance pass; a failing step is logged and the others still run."""
-        inbox = inbox or Inbox(self.db, self.settings.consumer_group)
 
-        async def prune_inbox(_: ServiceRuntime) -> None:
-            await inbox.prune(self.settings.processed_events_retention_days)
+        async def prune_inbox(rt: ServiceRuntime) -> None:
+            inbox = Inbox(rt.db, rt.settings.consumer_group)
+            await inbox.prune(rt.settings.processed_events_retention_days)
 
         for step in (prune_inbox, *self._maintenance_hooks):
             try:
