@@ -1,5 +1,9 @@
 """``python -m secop_devinfra <command>``: what the README's ``./dev`` commands run.
 
+- ``provision``: install the system packages of ``recipes/system-packages.toml`` that are
+  missing (apt-get, as root) and verify each.
+- ``doctor``: every prerequisite and provisioned piece with its version, ``ok`` or ``missing``;
+  exits 1 when something ``./dev test`` needs is missing.
 - ``up``: install what is missing, start Kafka, FerretDB, the SMTP sink and the four services,
   print their URLs; Ctrl-C stops everything.
 - ``infra``: only the infrastructure, printing the variables that point tests and services at it.
@@ -18,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from secop_devinfra import installs
+from secop_devinfra import doctor, installs, system
 from secop_devinfra.cluster import run_cluster
 from secop_devinfra.infra import LocalInfra, Ports
 from secop_devinfra.keys import generate, load_or_create
@@ -77,22 +81,48 @@ def run_test_phases() -> int:
     return 1 if failed else 0
 
 
+def _containers_wanted() -> bool:
+    return os.environ.get("SECOP_SKIP_CONTAINERS") != "1"
+
+
+def _prepare(scopes: tuple[str, ...]) -> None:
+    """System packages, then Kafka and FerretDB: what every command needs before it runs."""
+    system.provision(scopes)
+    installs.install_all()
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; a missing or uninstallable piece ends it with a message, not a trace."""
+    try:
+        return _main(argv)
+    except (system.ProvisionError, installs.InstallError) as exc:
+        print(f"\n{exc}", file=sys.stderr, flush=True)
+        return 1
+
+
+def _main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     command, rest = (args[0], args[1:]) if args else ("help", [])
     # Ctrl-C and SIGTERM both stop everything (SIGINT may arrive ignored from a background shell).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    if command == "provision":
+        installed = system.provision()
+        print(f"installed: {' '.join(installed)}" if installed else "every system package present")
+        return 0
+    if command == "doctor":
+        return 0 if doctor.report(doctor.checks(containers=_containers_wanted())) else 1
     if command == "install":
+        system.provision(("cluster",))
         for name, path in installs.install_all().items():
             print(f"{name}: {path}")
         return 0
     if command == "up":
-        installs.install_all()
+        _prepare(("cluster",))
         run_cluster(local_dir() / "cluster", load_or_create(local_dir() / "keys"))
         return 0
     if command == "infra":
-        installs.install_all()
+        _prepare(("cluster",))
         infra = LocalInfra(local_dir() / "cluster", Ports())
         try:
             for key, value in infra.start().as_env().items():
@@ -109,7 +139,13 @@ def main(argv: list[str] | None = None) -> int:
             print(_dotenv_line(name, value))
         return 0
     if command == "test":
-        installs.install_all()
+        # Chosen tests provision only the cluster's packages: the containers fixtures
+        # provision theirs when a chosen test needs them.
+        containers = _containers_wanted() and not rest
+        _prepare(system.SCOPES if containers else ("cluster",))
+        if not doctor.report(doctor.checks(containers=containers)):
+            print("\n./dev test stops here: install what is missing first.", file=sys.stderr)
+            return 1
         os.chdir(repo_root())
         if rest:  # the caller chose what to run
             os.execv(sys.executable, [sys.executable, "-m", "pytest", *rest])  # noqa: S606

@@ -18,6 +18,11 @@ from secop_devinfra.paths import RECIPES, local_dir
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB@v1.24.2"
 
 
+#: Go is a prerequisite the project does not install (Debian 12's golang is 1.19).
+GO_MINIMUM = (1, 24)
+GO_HINT = "install Go >= 1.24 (go.dev/dl; Debian 12's golang package is too old)"
+
+
 class InstallError(RuntimeError):
     pass
 
@@ -45,14 +50,24 @@ def _run(argv: list[str], cwd: Path, what: str, env: dict[str, str] | None = Non
         )
 
 
+def kafka_classpath_dir() -> Path:
+    """Where the current recipe's Kafka classpath lives (``.complete`` inside once resolved)."""
+    return local_dir() / "kafka" / f"libs-{_recipe_hash(RECIPES / 'kafka')}"
+
+
+def ferretdb_binary_path() -> Path:
+    """Where the current recipe's FerretDB binary lives once built."""
+    return local_dir() / "bin" / f"ferretdb-{_recipe_hash(RECIPES / 'ferretdb')}"
+
+
 def kafka_classpath() -> Path:
     """The folder holding Apache Kafka's broker and its runtime dependencies (jars)."""
     recipe = RECIPES / "kafka"
-    target = local_dir() / "kafka" / f"libs-{_recipe_hash(recipe)}"
+    target = kafka_classpath_dir()
     if (target / ".complete").exists():
         return target
-    mvn = _need("mvn", "install Maven (Debian: apt-get install maven) and a JDK 17")
-    _need("java", "install a JDK 17 (Debian: apt-get install openjdk-17-jdk-headless)")
+    mvn = _need("mvn", "provisioning installs it: ./dev provision")
+    _need("java", "provisioning installs it: ./dev provision")
     tmp = target.with_suffix(".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     _run(
@@ -78,13 +93,10 @@ def kafka_classpath() -> Path:
 def ferretdb_binary() -> Path:
     """FerretDB 1.24 with its SQLite backend, built from the Go module proxy (and patched)."""
     recipe = RECIPES / "ferretdb"
-    target = local_dir() / "bin" / f"ferretdb-{_recipe_hash(recipe)}"
+    target = ferretdb_binary_path()
     if target.exists():
         return target
-    go = _need(
-        "go",
-        "install Go >= 1.24 (https://go.dev/dl is not reachable here: the machine image ships it)",
-    )
+    go = _need("go", GO_HINT)
     target.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"}
     # The recipe folder may be read-only (installed package): build from a copy.

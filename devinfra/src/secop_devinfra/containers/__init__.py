@@ -2,7 +2,8 @@
 
 ``python -m secop_devinfra.containers provision|images|env|down`` (or the functions below):
 
-- ``provision()``: podman, runc and debootstrap (apt, as root, when missing); the project's
+- ``provision()``: the system packages the list names for containers (apt, as root, when
+  missing: podman, runc, the init binary, netavark's DNS, debootstrap); the project's
   podman configuration and storage under ``.local/podman/``; the Docker-API socket
   ``.local/podman/podman.sock`` (``podman system service``, started once in the background); the
   base image. Idempotent and cached: a second run takes about a second.
@@ -21,11 +22,11 @@ import sys
 import time
 from collections.abc import Iterable
 
+from secop_devinfra import system
 from secop_devinfra.containers import images as _images
 from secop_devinfra.containers.podman import (
     ContainerError,
     engine_env,
-    ensure_packages,
     ensure_socket,
     podman,
     socket_answers,
@@ -49,7 +50,7 @@ COMPOSE_PROJECT = "secop-accounts"
 
 def provision() -> dict[str, str]:
     """podman ready to serve the Docker API, and the base image; returns the engine variables."""
-    ensure_packages()
+    system.provision(("containers",))
     write_config()
     ensure_socket()
     _images.base_image()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,7 +17,6 @@ from pathlib import Path
 
 from secop_devinfra.paths import RECIPES, local_dir
 
-PACKAGES = ("podman", "runc", "debootstrap")
 #: Unix socket paths are limited to 107 bytes.
 MAX_SOCKET_PATH = 100
 
@@ -35,24 +33,6 @@ def podman_dir() -> Path:
 
 def socket_path() -> Path:
     return podman_dir() / "podman.sock"
-
-
-def ensure_packages() -> None:
-    """``apt-get install podman runc debootstrap`` when any of them is missing (needs root)."""
-    if all(shutil.which(tool) for tool in ("podman", "runc", "debootstrap")):
-        return
-    if os.geteuid() != 0:
-        raise ContainerError(
-            "podman, runc and debootstrap are needed: run as root or "
-            f"`sudo apt-get install -y {' '.join(PACKAGES)}`"
-        )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", *PACKAGES]
-    if subprocess.run(install, env=env, capture_output=True, check=False).returncode != 0:
-        subprocess.run(["apt-get", "update"], env=env, capture_output=True, check=True)
-        result = subprocess.run(install, env=env, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise ContainerError(f"apt-get install {' '.join(PACKAGES)} failed:\n{result.stderr}")
 
 
 def _storage_driver(folder: Path) -> str:
