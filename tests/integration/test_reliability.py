@@ -223,6 +223,28 @@ async def test_a_poison_message_is_dead_lettered_and_the_consumer_goes_on(
     assert b"ValidationError" in dict(dead[1].headers)["dlt-error"]
 
 
+async def test_an_event_with_a_forged_producer_or_a_future_time_is_dead_lettered(
+    infra: Endpoints, uid: str
+) -> None:
+    consumer = counting_consumer(infra, uid)
+    topic = consumer.settings.topic(UserRegistered.TOPIC)
+    forged = user_registered(producer="notification")  # well-formed, but not registration's
+    ahead = datetime.now(UTC) + timedelta(days=1)
+    future = user_registered().model_copy(update={"occurred_at": ahead})
+    good = user_registered()
+    async with running(consumer):
+        for event in (forged, future, good):
+            await produce_raw(infra.kafka_bootstrap, topic, event.to_json())
+        await eventually(lambda: times_applied(consumer, good.event_id))
+        dead = await read_topic(infra.kafka_bootstrap, dead_letter_topic(topic), at_least=2)
+        assert await times_applied(consumer, forged.event_id) == 0
+        assert await times_applied(consumer, future.event_id) == 0
+    assert [r.value for r in dead] == [forged.to_json(), future.to_json()]
+    errors = [dict(r.headers)["dlt-error"] for r in dead]
+    assert b"must be produced by registration, not 'notification'" in errors[0]
+    assert b"occurred_at lies in the future" in errors[1]
+
+
 async def test_a_handler_that_keeps_failing_is_dead_lettered_after_its_attempts(
     infra: Endpoints, uid: str
 ) -> None:

@@ -99,3 +99,44 @@ def test_an_insert_the_server_refused_is_read_back_not_published_as_written() ->
         done = SimpleNamespace(connection_id=("h", 1), request_id=request_id, reply=reply)
         listener.succeeded(done)  # type: ignore[arg-type]
     assert got == [("users", "a", {"_id": "a", "_outbox_pending": True}), ("users", "a", None)]
+
+
+def _revocation(producer: str, revoked_before: Any, occurred_at: Any = None) -> Any:
+    from datetime import UTC, datetime
+    from uuid import uuid4
+
+    from secop_contracts.registration import UserSessionsRevoked, UserSessionsRevokedPayload
+
+    payload = UserSessionsRevokedPayload(
+        user_id=uuid4(), revoked_before=revoked_before, reason="operator"
+    )
+    return UserSessionsRevoked(
+        producer=producer, payload=payload, occurred_at=occurred_at or datetime.now(UTC)
+    )
+
+
+def test_an_event_is_trusted_only_from_its_owner_and_never_from_the_future() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from secop_contracts import OWNER_BY_TYPE, owner_of
+    from secop_runtime.consumer import UntrustedEventError, check_trust
+
+    assert owner_of("AccountActivationDecided") == "support"
+    assert owner_of("UserSessionsRevoked") == "registration"
+    assert set(OWNER_BY_TYPE.values()) == {"registration", "membership", "support", "notification"}
+    now = datetime.now(UTC)
+    check_trust(_revocation("registration", now), 300, now)  # the real thing passes
+    check_trust(_revocation("registration", now + timedelta(seconds=299)), 300, now)  # skew
+    refusals = {
+        "must be produced by registration, not 'membership'": _revocation("membership", now),
+        "payload.revoked_before lies in the future": _revocation(
+            "registration", now + timedelta(days=3650)
+        ),
+        "occurred_at lies in the future": _revocation(
+            "registration", now, occurred_at=now + timedelta(minutes=6)
+        ),
+        "has no time zone": _revocation("registration", datetime(2026, 1, 1)),
+    }
+    for expected, event in refusals.items():
+        with pytest.raises(UntrustedEventError, match=expected):
+            check_trust(event, 300, now)

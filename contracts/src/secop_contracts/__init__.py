@@ -9,7 +9,9 @@ from secop_contracts.envelope import Event, personal_data, sealed
 from secop_contracts.registry import (
     ALL_EVENTS,
     EVENTS_BY_TYPE,
+    OWNER_BY_TYPE,
     UnknownEventError,
+    owner_of,
     parse_event,
     topic_of,
 )
@@ -17,8 +19,10 @@ from secop_contracts.registry import (
 __all__ = [
     "ALL_EVENTS",
     "EVENTS_BY_TYPE",
+    "OWNER_BY_TYPE",
     "Event",
     "UnknownEventError",
+    "owner_of",
     "parse_event",
     "personal_data",
     "sealed",

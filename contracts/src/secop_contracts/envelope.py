@@ -49,6 +49,9 @@ class Event(Payload):
 
     TOPIC: ClassVar[str] = ""
     KEY_FIELD: ClassVar[str] = ""
+    #: Payload fields holding an instant that cannot lie in the future (beside ``occurred_at``):
+    #: consumers refuse such an event rather than let a forged time win for good.
+    NOT_IN_FUTURE: ClassVar[tuple[str, ...]] = ()
 
     event_id: UUID = Field(default_factory=uuid4, description="Unique id; consumers dedupe on it.")
     event_type: str
@@ -77,6 +80,13 @@ class Event(Payload):
     def key(self) -> str:
         """The aggregate id: the Kafka message key, so one aggregate's events stay in order."""
         return str(getattr(self.payload, self.KEY_FIELD))  # type: ignore[attr-defined]
+
+    def instants(self) -> dict[str, datetime]:
+        """``occurred_at`` and the ``NOT_IN_FUTURE`` payload fields, by name."""
+        found = {"occurred_at": self.occurred_at}
+        for name in self.NOT_IN_FUTURE:
+            found[f"payload.{name}"] = getattr(self.payload, name)  # type: ignore[attr-defined]
+        return found
 
     def to_json(self) -> bytes:
         return self.model_dump_json().encode()

@@ -201,6 +201,7 @@ class UserSessionsRevoked(Event):
     """Every session of a user ended at once (password reset, operator action)."""
 
     KEY_FIELD: ClassVar[str] = "user_id"
+    NOT_IN_FUTURE: ClassVar[tuple[str, ...]] = ("revoked_before",)
     payload: UserSessionsRevokedPayload
 
 

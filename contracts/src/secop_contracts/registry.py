@@ -15,10 +15,28 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     *notification.EVENTS,
 )
 EVENTS_BY_TYPE: dict[str, type[Event]] = {cls.TOPIC: cls for cls in ALL_EVENTS}
+#: Which service owns (alone may publish) each event type: the module that defines it. The
+#: broker's write ACLs and the consumers' ``producer`` check both derive from this one map.
+OWNER_BY_TYPE: dict[str, str] = {
+    cls.TOPIC: service
+    for service, module in (
+        ("registration", registration),
+        ("membership", membership),
+        ("support", support),
+        ("notification", notification),
+    )
+    for cls in module.EVENTS
+}
 
 
 class UnknownEventError(ValueError):
     """The message names an event type this consumer does not know."""
+
+
+def owner_of(event_type: type[Event] | str) -> str:
+    """The service that alone may publish this event type."""
+    name = event_type if isinstance(event_type, str) else event_type.TOPIC
+    return OWNER_BY_TYPE[name]
 
 
 def topic_of(event_type: type[Event], prefix: str = "") -> str:

@@ -5,7 +5,9 @@ applied in order (partitions side by side) and the batch's offsets are committed
 partition only as far as it got. Done with a record means:
 
 - a message that is not an event we accept (bad JSON, wrong schema, unknown type) goes to the
-  topic's dead-letter topic at once, with the error in its headers;
+  topic's dead-letter topic at once, with the error in its headers; so does an event we must
+  not trust (see ``check_trust``): its ``producer`` is not the owner of its type, or one of its
+  instants lies further in the future than the allowed clock skew;
 - an event whose ``event_id`` this group already applied is skipped (a unique ``_id`` in
   ``processed_events`` decides);
 - a database or broker outage is waited out (with back-off, never dead-lettered): the message is
@@ -41,7 +43,7 @@ from faststream.message import AckStatus, StreamMessage
 from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
-from secop_contracts import Event, UnknownEventError, parse_event
+from secop_contracts import Event, UnknownEventError, owner_of, parse_event
 
 from secop_runtime import metrics
 from secop_runtime.context import working_on
@@ -93,6 +95,40 @@ class Inbox:
         cutoff = datetime.now(UTC) - timedelta(days=older_than_days)
         result = await self._col.delete_many({"at": {"$lt": cutoff}})
         return result.deleted_count
+
+
+class UntrustedEventError(ValueError):
+    """A well-formed event this consumer must not apply: forged producer or future time."""
+
+
+def check_trust(event: Event, max_skew_s: float, now: datetime | None = None) -> None:
+    """Refuse an event that claims another service's authority or a time still to come.
+
+    The broker's ACLs already keep a service off other services' topics; this is the second
+    line, for a credential that leaks or an ACL set wrong. A future ``occurred_at`` would win
+    every "latest fact" comparison (membership's user view), and a future ``revoked_before``
+    would refuse a user's sessions for good.
+    """
+    owner = owner_of(event.event_type)
+    if event.producer != owner:
+        raise UntrustedEventError(
+            f"{event.event_type} must be produced by {owner}, not {event.producer!r}"
+        )
+    limit = (now or datetime.now(UTC)) + timedelta(seconds=max_skew_s)
+    for field, instant in event.instants().items():
+        if instant.tzinfo is None:
+            raise UntrustedEventError(f"{event.event_type}.{field} has no time zone")
+        if instant > limit:
+            raise UntrustedEventError(
+                f"{event.event_type}.{field} lies in the future (beyond {max_skew_s:g} s of skew)"
+            )
+
+
+def _accepted(raw: bytes, route: Route, settings: ServiceSettings) -> Event:
+    """Decode and vet one record's value; raises ``ValueError`` when it must be dead-lettered."""
+    event = parse_event(raw, accept=[route.event_type])
+    check_trust(event, settings.consumer_max_clock_skew_s)
+    return event
 
 
 async def _raw_body(message: StreamMessage[Any]) -> list[bytes]:
@@ -165,7 +201,7 @@ def subscribe_all(
         try:
             if route is None:
                 raise UnknownEventError(f"no handler for topic {topic!r}")
-            event = parse_event(record.value or b"", accept=[route.event_type])
+            event = _accepted(record.value or b"", route, settings)
         except (ValueError, ValidationError, UnicodeDecodeError) as exc:
             await dead_letter(record, exc)
             return
@@ -229,7 +265,7 @@ def subscribe_all(
         dead-letters exactly the record at fault, and is safe: bulk effects are idempotent)."""
         topic = records[0].topic
         try:
-            events = [parse_event(r.value or b"", accept=[route.event_type]) for r in records]
+            events = [_accepted(r.value or b"", route, settings) for r in records]
         except (ValueError, ValidationError, UnicodeDecodeError):
             return False
         started = time.perf_counter()

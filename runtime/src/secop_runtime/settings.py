@@ -60,6 +60,12 @@ class ServiceSettings(BaseSettings):
         "most a record arriving at an idle consumer waits.",
     )
     processed_events_retention_days: int = Field(default=30, ge=1)
+    consumer_max_clock_skew_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="An event whose occurred_at (or revoked_before) lies further ahead than "
+        "this is dead-lettered: a forged future time would otherwise win for good.",
+    )
 
     jwt_public_keys: str = Field(
         default="", description="JWKS JSON (or a path to it) that verifies access tokens."
