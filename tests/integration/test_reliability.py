@@ -79,11 +79,14 @@ def user_registered(producer: str = "registration") -> UserRegistered:
 
 
 def counting_consumer(
-    infra: Endpoints, uid: str, fail_for: set[str] | None = None
+    infra: Endpoints,
+    uid: str,
+    fail_for: set[str] | None = None,
+    settings: ServiceSettings | None = None,
 ) -> ServiceRuntime:
     """A consumer whose effect is NOT idempotent by itself ($inc): only dedup keeps it at 1."""
     runtime = ServiceRuntime(
-        probe_settings(infra, uid, "counter"), publishes=[], outbox_collections=[]
+        settings or probe_settings(infra, uid, "counter"), publishes=[], outbox_collections=[]
     )
 
     async def count(event: UserRegistered) -> None:

@@ -33,8 +33,10 @@ async def produce_raw(
     value: bytes,
     key: bytes | None = None,
     headers: list[tuple[str, bytes]] | None = None,
+    **options: Any,
 ) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    """``options``: the client's security (``secop_runtime.kafka.client_options``)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, **options)
     await producer.start()
     try:
         await producer.send_and_wait(topic, value, key=key, headers=headers)
@@ -58,10 +60,10 @@ async def produce_to_partitions(
 
 
 async def read_topic(
-    bootstrap: str, topic: str, *, at_least: int = 1, timeout: float = 30.0
+    bootstrap: str, topic: str, *, at_least: int = 1, timeout: float = 30.0, **options: Any
 ) -> list[Any]:
     """Every record on ``topic`` from the beginning, once ``at_least`` are there (no group)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **options)
     await consumer.start()
     try:
         loop = asyncio.get_running_loop()

@@ -118,3 +118,37 @@ def test_parse_event_refuses_garbage_unknown_types_and_invalid_payloads() -> Non
     with pytest.raises(UnknownEventError):
         parse_event(b"[1, 2]")
     assert set(EVENTS_BY_TYPE) == {e.TOPIC for e in ALL_EVENTS}
+
+
+def test_the_access_matrix_matches_what_each_service_publishes_and_subscribes_to(
+    monkeypatch,
+) -> None:
+    """The ACLs come from the contracts: they must say exactly what the services do."""
+    import importlib
+    import secrets
+
+    from secop_contracts.access import SERVICES, SUBSCRIPTIONS, owned_topics
+    from secop_devinfra.keys import generate
+
+    for name, value in generate().env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("OPERATOR_TOKEN", secrets.token_urlsafe(32))
+    for service in SERVICES:
+        runtime = importlib.import_module(f"{service}.app").create_app().state.runtime
+        assert sorted(e.TOPIC for e in runtime.consumed) == sorted(SUBSCRIPTIONS[service])
+        assert sorted(e.TOPIC for e in runtime.publishes) == owned_topics(service)
+
+
+def test_each_service_may_write_only_what_it_owns_and_analytics_nothing() -> None:
+    from secop_contracts.access import Grant, grants
+
+    acl = grants("p.", analytics_topics=("p.analytics.UserRegistered",))
+    writes = {(g.principal, g.name) for g in acl if g.operation == "WRITE"}
+    assert ("support", "p.AccountActivationDecided") in writes
+    assert ("notification", "p.AccountActivationDecided") not in writes
+    assert ("membership", "p.UserSessionsRevoked") not in writes
+    assert ("membership", "p.UserRegistered.DLT") in writes  # its consumer's dead letters
+    assert not [g for g in acl if g.principal == "analytics" and g.operation == "WRITE"]
+    assert Grant("analytics", "TOPIC", "p.analytics.UserRegistered", "READ") in acl
+    assert not [g for g in acl if g.principal == "analytics" and g.name == "p.UserRegistered"]
+    assert Grant("membership", "GROUP", "p.membership", "READ") in acl

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from secop_devinfra.installs import ferretdb_binary, kafka_classpath
+from secop_devinfra.kafka_security import KafkaSecrets
 from secop_devinfra.procs import Proc, port_open, require_free
 
 KAFKA_HEAP = "-Xmx384m"
@@ -58,10 +59,31 @@ class Endpoints:
 
 
 class KafkaServer:
-    def __init__(self, data: Path, port: int, controller_port: int, partitions: int = 3) -> None:
+    """One KRaft node (broker and controller). With ``secrets``: TLS and SCRAM on every
+    listener, ACLs enforced (``kafka_security``); without: PLAINTEXT, no authorisation."""
+
+    def __init__(
+        self,
+        data: Path,
+        port: int,
+        controller_port: int,
+        partitions: int = 3,
+        secrets: KafkaSecrets | None = None,
+    ) -> None:
         self.data, self.port, self.controller_port = data, port, controller_port
         self.partitions = partitions
+        self.secrets = secrets
         self.proc: Proc | None = None
+
+    def _listeners(self) -> list[str]:
+        listener, controller = f"127.0.0.1:{self.port}", f"127.0.0.1:{self.controller_port}"
+        if self.secrets is not None:
+            return self.secrets.broker_properties(listener, controller)
+        return [
+            f"listeners=PLAINTEXT://{listener},CONTROLLER://{controller}",
+            f"advertised.listeners=PLAINTEXT://{listener}",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        ]
 
     def _configure(self) -> Path:
         self.data.mkdir(parents=True, exist_ok=True)
@@ -72,10 +94,8 @@ class KafkaServer:
                     "process.roles=broker,controller",
                     "node.id=1",
                     f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
-                    f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                    *self._listeners(),
                     "controller.listener.names=CONTROLLER",
-                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
                     f"log.dirs={self.data / 'logs'}",
                     "offsets.topic.replication.factor=1",
                     "offsets.topic.num.partitions=10",
@@ -92,6 +112,7 @@ class KafkaServer:
                 ]
             )
         )
+        props.chmod(0o600)  # with security on, it holds the admin's password
         (self.data / "log4j2.properties").write_text(LOG4J2.format(log=self.data / "server.log"))
         return props
 
@@ -112,6 +133,7 @@ class KafkaServer:
                 "-c",
                 str(props),
                 "--ignore-formatted",
+                *(self.secrets.scram_arguments() if self.secrets else []),
             ],
             check=True,
             capture_output=True,

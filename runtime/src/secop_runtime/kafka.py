@@ -5,17 +5,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
+from faststream.kafka.security import parse_security
+from faststream.security import BaseSecurity, SASLScram256, SASLScram512
+from secop_contracts.access import DEAD_LETTER_SUFFIX
 
-from secop_runtime.settings import ServiceSettings
+from secop_runtime.settings import ServiceSettings, secret
 
 log = logging.getLogger(__name__)
 
-DEAD_LETTER_SUFFIX = ".DLT"
 
 #: Broker-side failures worth waiting out rather than dead-lettering a message for.
 TRANSIENT_KAFKA_ERRORS: tuple[type[Exception], ...] = (KafkaConnectionError, KafkaError)
@@ -23,6 +27,31 @@ TRANSIENT_KAFKA_ERRORS: tuple[type[Exception], ...] = (KafkaConnectionError, Kaf
 
 def dead_letter_topic(topic: str) -> str:
     return f"{topic}{DEAD_LETTER_SUFFIX}"
+
+
+def security(settings: ServiceSettings) -> BaseSecurity | None:
+    """TLS (and a SCRAM principal) for every client of the service, or None for PLAINTEXT.
+
+    The broker's certificate is verified, host name included, against ``kafka_ca_file`` (or
+    the system's authorities): a client never sends its password to an unverified peer.
+    """
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        return None
+    context = create_ssl_context(cafile=settings.kafka_ca_file or None)
+    if settings.kafka_security_protocol == "SSL":
+        return BaseSecurity(ssl_context=context, use_ssl=True)
+    scram = SASLScram512 if settings.kafka_sasl_mechanism == "SCRAM-SHA-512" else SASLScram256
+    return scram(
+        settings.kafka_username, secret(settings.kafka_password), ssl_context=context, use_ssl=True
+    )
+
+
+def client_options(settings: ServiceSettings) -> dict[str, Any]:
+    """The same security as keyword arguments of aiokafka's clients (admin, raw consumers).
+
+    FastStream's own translation, so the broker and the bare clients can never differ.
+    """
+    return parse_security(security(settings))
 
 
 def make_broker(settings: ServiceSettings) -> KafkaBroker:
@@ -39,6 +68,7 @@ def make_broker(settings: ServiceSettings) -> KafkaBroker:
         ack_policy=AckPolicy.ACK,
         graceful_timeout=settings.kafka_graceful_timeout_s,
         logger=logging.getLogger(f"{settings.service_name}.kafka"),
+        security=security(settings),
     )
 
 
@@ -52,11 +82,18 @@ async def _until_listed(admin: AIOKafkaAdminClient, topics: list[str], timeout: 
 
 
 async def ensure_topics(
-    bootstrap: str, names: Iterable[str], partitions: int, replication_factor: int
+    bootstrap: str,
+    names: Iterable[str],
+    partitions: int,
+    replication_factor: int,
+    **options: Any,
 ) -> list[str]:
-    """Create the topics that do not exist yet; the broker never auto-creates them."""
+    """Create the topics that do not exist yet; the broker never auto-creates them.
+
+    ``options``: the client's security (``client_options``).
+    """
     wanted = sorted(set(names))
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="topic-setup")
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="topic-setup", **options)
     await admin.start()
     try:
         existing = set(await admin.list_topics())

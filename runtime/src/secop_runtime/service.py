@@ -30,7 +30,7 @@ from secop_runtime.auth import AuthState, Revocations, TokenVerifier, load_jwks
 from secop_runtime.consumer import PROCESSED, Inbox
 from secop_runtime.events import new_event
 from secop_runtime.http import ApiError, RequestContextMiddleware
-from secop_runtime.kafka import dead_letter_topic, ensure_topics, make_broker
+from secop_runtime.kafka import client_options, dead_letter_topic, ensure_topics, make_broker
 from secop_runtime.mongo import is_transient_db_error, make_client
 from secop_runtime.outbox import OutboxRelay, ensure_outbox_indexes, store_standalone
 from secop_runtime.outbox_hints import OutboxHints
@@ -158,6 +158,7 @@ class ServiceRuntime:
                 topics,
                 s.kafka_topic_partitions,
                 s.kafka_replication_factor,
+                **client_options(s),
             ),
         )
         consumer.subscribe_all(self.broker, s, self._lazy_db, self._routes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +29,19 @@ class ServiceSettings(BaseSettings):
     kafka_topic_partitions: int = Field(default=3, ge=1)
     kafka_replication_factor: int = Field(default=1, ge=1)
     kafka_graceful_timeout_s: float = Field(default=15.0, gt=0)
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_SSL"] = Field(
+        default="PLAINTEXT",
+        description="SASL_SSL: TLS plus a SCRAM principal of the service's own (see README, "
+        "security); every producer, consumer and admin client uses the same settings.",
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = "SCRAM-SHA-512"
+    kafka_username: str = Field(default="", description="The service's Kafka principal.")
+    kafka_password: SecretStr = SecretStr("")
+    kafka_ca_file: str = Field(
+        default="",
+        description="PEM file of the authority that signed the broker's certificate "
+        "(empty: the system's trusted authorities).",
+    )
 
     mongodb_uri: SecretStr = SecretStr("mongodb://127.0.0.1:27017/")
     mongodb_database: str = ""
@@ -72,6 +85,16 @@ class ServiceSettings(BaseSettings):
     )
     jwt_issuer: str = "secop-registration"
     jwt_audience: str = "secop"
+
+    @model_validator(mode="after")
+    def _kafka_credentials(self) -> ServiceSettings:
+        if self.kafka_security_protocol == "SASL_SSL" and not (
+            self.kafka_username and self.kafka_password.get_secret_value()
+        ):
+            raise ValueError(
+                "KAFKA_SECURITY_PROTOCOL=SASL_SSL needs KAFKA_USERNAME and KAFKA_PASSWORD"
+            )
+        return self
 
     @field_validator("public_base_url")
     @classmethod

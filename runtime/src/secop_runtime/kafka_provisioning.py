@@ -1,0 +1,145 @@
+"""Topics and ACLs, created with the admin principal before any service starts.
+
+Services never need more than their grants (``secop_contracts.access.grants``): every topic and
+dead-letter topic exists before they run, so none of them holds CREATE. An operator runs this as
+a deployment step (``python -m secop_runtime.kafka_provisioning``, configured like a service
+with the admin principal's ``KAFKA_*`` variables); the local infrastructure and the tests call
+``provision()``.
+
+Kafka's Admin API for ACLs and SCRAM credentials comes from confluent-kafka (librdkafka):
+aiokafka has no ACL calls.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import (
+    AclBinding,
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    NewTopic,
+    ResourcePatternType,
+    ResourceType,
+    ScramCredentialInfo,
+    ScramMechanism,
+    UserScramCredentialUpsertion,
+)
+from secop_contracts.access import Grant, all_topics, grants
+
+from secop_runtime.settings import ServiceSettings, secret
+
+TIMEOUT_S = 30.0
+
+
+def admin_config(settings: ServiceSettings) -> dict[str, Any]:
+    """librdkafka's configuration for the same connection a service's settings describe."""
+    config: dict[str, Any] = {
+        "bootstrap.servers": settings.kafka_bootstrap_servers,
+        "security.protocol": settings.kafka_security_protocol,
+        "client.id": f"{settings.service_name}-provisioning",
+    }
+    if settings.kafka_security_protocol != "PLAINTEXT" and settings.kafka_ca_file:
+        config["ssl.ca.location"] = settings.kafka_ca_file
+    if settings.kafka_security_protocol == "SASL_SSL":
+        config |= {
+            "sasl.mechanism": settings.kafka_sasl_mechanism,
+            "sasl.username": settings.kafka_username,
+            "sasl.password": secret(settings.kafka_password),
+        }
+    return config
+
+
+def _binding(grant: Grant) -> AclBinding:
+    return AclBinding(
+        ResourceType[grant.resource],
+        grant.name,
+        ResourcePatternType[grant.pattern],
+        f"User:{grant.principal}",
+        "*",
+        AclOperation[grant.operation],
+        AclPermissionType.ALLOW,
+    )
+
+
+def _wait(futures: dict[Any, Any], ignore: Iterable[int] = ()) -> None:
+    for key, future in futures.items():
+        try:
+            future.result(timeout=TIMEOUT_S)
+        except KafkaException as exc:
+            error: KafkaError = exc.args[0]
+            if error.code() not in set(ignore):
+                raise RuntimeError(f"{key}: {error.str()}") from exc
+
+
+def create_topics(admin: AdminClient, topics: list[str], partitions: int, replicas: int) -> None:
+    existing = set(admin.list_topics(timeout=TIMEOUT_S).topics)
+    missing = [NewTopic(t, partitions, replicas) for t in topics if t not in existing]
+    if missing:
+        _wait(admin.create_topics(missing), ignore=[KafkaError.TOPIC_ALREADY_EXISTS])
+
+
+def create_acls(admin: AdminClient, wanted: list[Grant]) -> None:
+    """Add every grant (adding one that exists is a no-op on the broker), and return once the
+    broker enforces them: the controller records ACLs, brokers apply them a moment later, and a
+    service started in between would be refused."""
+    if not wanted:
+        return
+    bindings = {_binding(g) for g in wanted}
+    _wait(admin.create_acls(list(bindings)))
+    everything = AclBindingFilter(
+        ResourceType.ANY,
+        None,
+        ResourcePatternType.ANY,
+        None,
+        None,
+        AclOperation.ANY,
+        AclPermissionType.ANY,
+    )
+    deadline = time.monotonic() + TIMEOUT_S
+    while not bindings <= set(admin.describe_acls(everything).result(timeout=TIMEOUT_S)):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the broker did not apply the new ACLs in time")
+        time.sleep(0.1)
+
+
+def set_passwords(admin: AdminClient, passwords: dict[str, str], iterations: int = 8192) -> None:
+    """Create or replace principals' SCRAM-SHA-512 credentials (rotation: README, security)."""
+    upserts = [
+        UserScramCredentialUpsertion(
+            user, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, iterations), pw.encode()
+        )
+        for user, pw in passwords.items()
+    ]
+    _wait(admin.alter_user_scram_credentials(upserts))
+
+
+def provision(
+    settings: ServiceSettings, analytics_topics: tuple[str, ...] = ()
+) -> tuple[list[str], list[Grant]]:
+    """Create every topic (with its dead-letter topic), the given analytics topics, and every
+    grant for the settings' topic prefix; returns both. Idempotent: run it on every deploy."""
+    admin = AdminClient(admin_config(settings))
+    prefix = settings.kafka_topic_prefix
+    topics = sorted({*all_topics(prefix), *analytics_topics})
+    create_topics(admin, topics, settings.kafka_topic_partitions, settings.kafka_replication_factor)
+    wanted = grants(prefix, analytics_topics)
+    create_acls(admin, wanted)
+    return topics, wanted
+
+
+def main() -> int:
+    settings = ServiceSettings(service_name="admin")
+    topics, wanted = provision(settings)
+    print(f"{len(topics)} topics and {len(wanted)} ACLs in place", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
