@@ -44,11 +44,12 @@ def test_containers_on_a_network_resolve_each_other_by_name_and_run_an_init(cont
             init=True,
             remove=True,
         ).decode()
+        resolved, pid1 = out.splitlines()[:2]
         server.reload()
         address = server.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
-        assert address and out.split()[0] == address, out
+        assert address and resolved.split()[0] == address, out
         # PID 1 is the init binary (catatonit, which podman mounts at /run/podman-init)
-        assert out.split()[-1].startswith("/run/podman-init"), out
+        assert pid1.split("\0")[0] == "/run/podman-init", out
     finally:
         if server is not None:
             server.remove(force=True)
