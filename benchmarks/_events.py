@@ -15,7 +15,7 @@ from secop_contracts.registration import (
     UserRegisteredPayload,
 )
 
-from tests.support.kafka import create_topic
+from tests.support.kafka import create_topic, options_for
 
 
 def user_registered(i: int, tag: str) -> UserRegistered:
@@ -59,7 +59,9 @@ async def preload(
     bootstrap: str, topic: str, count: int, make: Callable[[int], Event], partitions: int = 3
 ) -> None:
     await create_topic(bootstrap, topic, partitions)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=5)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=5, **options_for(bootstrap)
+    )
     await producer.start()
     try:
         futures = []

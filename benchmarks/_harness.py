@@ -27,6 +27,8 @@ from secop_devinfra.installs import install_all
 from secop_devinfra.keys import generate
 from secop_devinfra.procs import free_ports
 
+from tests.support.kafka import use_security
+
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -41,12 +43,18 @@ class Bench:
 def running_cluster(
     services: tuple[str, ...] = SERVICES, extra_env: dict[str, str] | None = None
 ) -> Iterator[Bench]:
-    """Local infrastructure and the chosen services as processes, on free ports."""
+    """Local infrastructure and the chosen services as processes, on free ports.
+
+    Kafka runs with TLS, SCRAM and ACLs as everywhere else; ``SECOP_BENCH_KAFKA_SECURE=0``
+    runs it in PLAINTEXT, to measure what security costs.
+    """
     install_all()
     data = Path(tempfile.mkdtemp(prefix="secop-bench-"))
     ports = free_ports(5 + len(SERVICES))
-    local = LocalInfra(data, Ports(*ports[:5]))
+    secure = os.environ.get("SECOP_BENCH_KAFKA_SECURE", "1") != "0"
+    local = LocalInfra(data, Ports(*ports[:5]), secure=secure)
     endpoints = local.start()
+    use_security(endpoints)  # the benchmarks' own clients act as the admin principal
     cluster = ServiceProcs(
         endpoints,
         generate(),
@@ -56,6 +64,7 @@ def running_cluster(
         extra_env={"LOG_LEVEL": "WARNING", **(extra_env or {})},
     )
     try:
+        cluster.grant()
         for name in services:
             cluster.start(name)
         cluster.wait_ready()

@@ -21,10 +21,12 @@ from pymongo import AsyncMongoClient
 
 from benchmarks._events import preload, user_registered
 from benchmarks._harness import counter, db_time, report, running_cluster, scrape
+from tests.support.kafka import admin_security
 
 
 async def bare_consumer_rate(bootstrap: str, topic: str, count: int) -> float:
-    broker = KafkaBroker(bootstrap, logger=None)  # no per-message logging: a fair ceiling
+    # No per-message logging (a fair ceiling); the same TLS and principal as everything else.
+    broker = KafkaBroker(bootstrap, logger=None, security=admin_security(bootstrap))
     seen: list[float] = []
     done = asyncio.Event()
 

@@ -23,12 +23,15 @@ from secop_runtime.sealing import open_sealed
 from benchmarks._ceilings import argon2_rate
 from benchmarks._harness import db_time, percentiles, report, running_cluster
 from benchmarks.bench_signup import signup_body
+from tests.support.kafka import options_for
 
 USERS = 40
 
 
 async def confirmation_tokens(bootstrap: str, topic: str, count: int, key: str) -> list[str]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", **options_for(bootstrap)
+    )
     await consumer.start()
     tokens: dict[str, str] = {}
     try:

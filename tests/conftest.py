@@ -12,6 +12,7 @@ from secop_devinfra.infra import Endpoints
 from secop_devinfra.keys import DevKeys, generate
 
 from tests.support.infra import provision
+from tests.support.kafka import use_security
 from tests.support.mailbox import Mailbox
 from tests.support.services import RunningService, run_service, settings_for
 
@@ -19,6 +20,7 @@ from tests.support.services import RunningService, run_service, settings_for
 @pytest.fixture(scope="session")
 def infra() -> Iterator[Endpoints]:
     with provision() as endpoints:
+        use_security(endpoints)
         yield endpoints
 
 

@@ -20,6 +20,7 @@ from secop_devinfra.infra import LocalInfra, Ports
 from secop_devinfra.keys import DevKeys
 from secop_devinfra.procs import free_ports
 
+from tests.support.kafka import use_security
 from tests.support.mailbox import Mailbox
 
 
@@ -27,7 +28,7 @@ from tests.support.mailbox import Mailbox
 def local_infra() -> Iterator[LocalInfra]:
     data = Path(tempfile.mkdtemp(prefix="secop-e2e-"))
     infra = LocalInfra(data, Ports(*free_ports(5)))
-    infra.start()
+    use_security(infra.start())
     try:
         yield infra
     finally:

@@ -20,7 +20,7 @@ from secop_devinfra.infra import LocalInfra
 
 from tests.e2e.person import PDF, Person
 from tests.e2e.test_journeys import common_form
-from tests.support.kafka import produce_raw, read_topic
+from tests.support.kafka import options_for, produce_raw, read_topic
 
 pytestmark = pytest.mark.e2e
 
@@ -107,8 +107,8 @@ async def test_poison_events_on_every_consumed_topic_are_dead_lettered_and_consu
 
 async def caught_up(bootstrap: str, group: str, topics: list[str], timeout: float = 60) -> None:
     """The group's committed offsets reach the end of every topic: it moved past the poison."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **options_for(bootstrap))
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, **options_for(bootstrap))
     await admin.start()
     await probe.start()
     try:

@@ -82,7 +82,7 @@ def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKaf
 async def prefix(secure_kafka: SecureKafka, uid: str) -> str:
     """Every topic and grant of the cluster, under this test's own prefix."""
     admin = secure_kafka.settings("admin", f"{uid}.")
-    await asyncio.to_thread(provision, admin, (f"{uid}.analytics.UserRegistered",))
+    await asyncio.to_thread(provision, admin)
     return f"{uid}."
 
 
@@ -157,3 +157,98 @@ async def test_a_service_runs_with_its_own_principal_and_dead_letters_a_forged_p
         assert await times_applied(consumer, forged.event_id) == 0
     assert [r.value for r in dead] == [forged.to_json()]
     assert b"must be produced by registration" in dict(dead[0].headers)["dlt-error"]
+
+
+async def test_a_principals_password_rotates_without_a_moment_when_neither_works(
+    secure_kafka, prefix
+) -> None:
+    """The README's rotation: new password under the other SCRAM mechanism, then drop the old."""
+    from confluent_kafka.admin import AdminClient
+    from secop_runtime.kafka_provisioning import admin_config, delete_credential, set_password
+
+    admin = AdminClient(admin_config(secure_kafka.settings("admin", prefix)))
+    topic = f"{prefix}{AccountActivationDecided.TOPIC}"
+    old = secure_kafka.settings("support", prefix)
+    new = old.model_copy(
+        update={"kafka_sasl_mechanism": "SCRAM-SHA-256", "kafka_password": "a-new-password-0123"}
+    )
+    await asyncio.to_thread(set_password, admin, "support", "a-new-password-0123", "SCRAM-SHA-256")
+    for settings in (old, new):  # both log in while instances move over
+        await produce_raw(secure_kafka.bootstrap, topic, b"{}", **client_options(settings))
+    await asyncio.to_thread(delete_credential, admin, "support", "SCRAM-SHA-512")
+    await produce_raw(secure_kafka.bootstrap, topic, b"{}", **client_options(new))
+    with pytest.raises(KafkaError):
+        await asyncio.wait_for(
+            produce_raw(
+                secure_kafka.bootstrap, topic, b"{}", request_timeout_ms=5000, **client_options(old)
+            ),
+            30,
+        )
+
+
+async def test_the_projector_copies_each_event_once_with_personal_data_keyed_hashed(
+    secure_kafka, prefix, uid: str
+) -> None:
+    import json
+
+    from projector.config import Settings
+    from projector.stream import Projector
+    from secop_contracts.analytics import keyed_hash
+
+    key = "k" * 16 + uid * 3
+    env = secure_kafka.secrets.client_env("projector")
+    settings = Settings(
+        kafka_bootstrap_servers=secure_kafka.bootstrap,
+        kafka_topic_prefix=prefix,
+        kafka_topic_partitions=1,
+        kafka_security_protocol=env["KAFKA_SECURITY_PROTOCOL"],
+        kafka_username=env["KAFKA_USERNAME"],
+        kafka_password=env["KAFKA_PASSWORD"],
+        kafka_ca_file=env["KAFKA_CA_FILE"],
+        pseudonym_key=key,
+    )
+    event, forged = registered(), registered(producer="support")
+    raw = f"{prefix}UserRegistered"
+    for record in (event, forged):
+        await produce_raw(
+            secure_kafka.bootstrap,
+            raw,
+            record.to_json(),
+            key=record.key.encode(),
+            **secure_kafka.options("registration"),
+        )
+    projector = Projector(settings)
+    await projector.start()
+    try:
+        committed = {"isolation_level": "read_committed"}
+        [copy] = await read_topic(
+            secure_kafka.bootstrap,
+            f"{prefix}analytics.UserRegistered",
+            **secure_kafka.options("analytics"),
+            **committed,
+        )
+        [dead] = await read_topic(
+            secure_kafka.bootstrap,
+            f"{prefix}analytics.UserRegistered.DLT",
+            **secure_kafka.options("admin"),
+            **committed,
+        )
+    finally:
+        await projector.stop()
+    data = json.loads(copy.value)
+    payload = data["payload"]
+    assert data["event_id"] == str(event.event_id) and copy.key == event.key.encode()
+    assert payload["user_id"] == str(event.payload.user_id)  # ids stay: joins work
+    assert payload["email"] == keyed_hash(event.payload.email, key.encode())
+    text = copy.value.decode()
+    for personal in ("ana@example.co", "Ana Pérez", "ana.perez", "1020304050", "+573001234567"):
+        assert personal not in text
+    assert "sealed_confirmation_token" not in payload
+    assert dead.value == forged.to_json()  # not copied: its producer is not the owner
+    with pytest.raises((TopicAuthorizationFailedError, AssertionError)):
+        await read_topic(
+            secure_kafka.bootstrap,
+            f"{prefix}analytics.UserRegistered.DLT",
+            timeout=5,
+            **secure_kafka.options("analytics"),
+        )

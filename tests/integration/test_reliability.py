@@ -27,14 +27,22 @@ from secop_runtime.outbox import OutboxRelay, new_document
 from secop_runtime.service import ServiceRuntime
 from secop_runtime.settings import ServiceSettings
 
-from tests.support.kafka import produce_raw, produce_to_partitions, read_topic
+from tests.support.kafka import (
+    principal_settings,
+    produce_raw,
+    produce_to_partitions,
+    read_topic,
+)
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
 
 def probe_settings(infra: Endpoints, uid: str, name: str, partitions: int = 1) -> ServiceSettings:
+    """A probe runtime: it tests the runtime's mechanics, not authorisation, so it connects as
+    the admin principal (any topic, any group)."""
     return ServiceSettings(
+        **principal_settings(infra, "admin"),
         service_name=name,
         kafka_bootstrap_servers=infra.kafka_bootstrap,
         mongodb_uri=infra.mongodb_uri,

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from secop_devinfra.infra import Endpoints, LocalInfra, Ports
+from secop_devinfra.kafka_security import load_or_create as kafka_secrets
 from secop_devinfra.procs import free_ports
 
 ENV_KEYS = ("KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URI", "SMTP_HOST", "SMTP_PORT", "MAILBOX_URL")
@@ -30,12 +31,14 @@ def _from_env() -> Endpoints:
     missing = [k for k in ENV_KEYS if not os.environ.get(k)]
     if missing:
         raise RuntimeError(f"SECOP_TEST_INFRA=env needs {', '.join(missing)}")
+    secrets = os.environ.get("SECOP_KAFKA_SECRETS")  # what `./dev infra` prints with security on
     return Endpoints(
         kafka_bootstrap=os.environ["KAFKA_BOOTSTRAP_SERVERS"],
         mongodb_uri=os.environ["MONGODB_URI"],
         smtp_host=os.environ["SMTP_HOST"],
         smtp_port=int(os.environ["SMTP_PORT"]),
         mailbox_url=os.environ["MAILBOX_URL"].rstrip("/"),
+        kafka_secrets=kafka_secrets(Path(secrets)) if secrets else None,
     )
 
 

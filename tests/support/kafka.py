@@ -1,4 +1,10 @@
-"""Reading and writing topics directly, as an analytics consumer or a broken producer would."""
+"""Reading and writing topics directly, as an analytics consumer or a broken producer would.
+
+On a broker with security on, these helpers connect as the admin principal (a test reads and
+writes anything) unless given other ``options``; ``use_security`` registers the broker's
+secrets once per session, and ``grant`` gives a service's principal its ACLs for a test's
+topic prefix, as provisioning does in a deployment.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +21,67 @@ from aiokafka.protocol.admin import (
     DescribeGroupsRequest_v1,
     DescribeGroupsRequest_v2,
 )
+from secop_devinfra.infra import Endpoints
+from secop_runtime.kafka import client_options
+from secop_runtime.settings import ServiceSettings
+
+#: bootstrap address -> the endpoints whose secrets its clients use
+_SECURED: dict[str, Endpoints] = {}
+_GRANTED: set[tuple[str, str, str]] = set()
+
+
+def use_security(infra: Endpoints) -> None:
+    if infra.kafka_secrets is not None:
+        _SECURED[infra.kafka_bootstrap] = infra
+
+
+def principal_settings(infra: Endpoints, principal: str) -> dict[str, Any]:
+    """``ServiceSettings`` fields for a client acting as ``principal`` (empty: no security)."""
+    return {key.lower(): value for key, value in infra.kafka_env(principal).items()}
+
+
+def options_for(bootstrap: str, principal: str = "admin") -> dict[str, Any]:
+    """aiokafka keyword arguments for ``principal`` on this broker (empty: PLAINTEXT)."""
+    infra = _SECURED.get(bootstrap)
+    if infra is None:
+        return {}
+    fields = principal_settings(infra, principal)
+    return client_options(ServiceSettings(kafka_bootstrap_servers=bootstrap, **fields))
+
+
+def admin_security(bootstrap: str) -> Any:
+    """FastStream's ``security=`` for the admin principal on this broker (None: PLAINTEXT)."""
+    from secop_runtime.kafka import security
+
+    infra = _SECURED.get(bootstrap)
+    if infra is None:
+        return None
+    fields = principal_settings(infra, "admin")
+    return security(ServiceSettings(kafka_bootstrap_servers=bootstrap, **fields))
+
+
+def _options(bootstrap: str, options: dict[str, Any]) -> dict[str, Any]:
+    return options or options_for(bootstrap)
+
+
+def grant(infra: Endpoints, prefix: str, service: str) -> None:
+    """Give ``service``'s principal its grants on topics named ``prefix...`` (once)."""
+    if infra.kafka_secrets is None or (infra.kafka_bootstrap, prefix, service) in _GRANTED:
+        return
+    from secop_runtime.kafka_provisioning import provision
+
+    admin = ServiceSettings(
+        service_name="admin",
+        kafka_bootstrap_servers=infra.kafka_bootstrap,
+        kafka_topic_prefix=prefix,
+        **principal_settings(infra, "admin"),
+    )
+    provision(admin, principals=(service,), topics=False)
+    _GRANTED.add((infra.kafka_bootstrap, prefix, service))
 
 
 async def create_topic(bootstrap: str, topic: str, partitions: int = 1) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **options_for(bootstrap))
     await admin.start()
     try:
         if topic not in await admin.list_topics():
@@ -36,9 +99,11 @@ async def produce_raw(
     **options: Any,
 ) -> None:
     """``options``: the client's security (``secop_runtime.kafka.client_options``)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, **options)
-    await producer.start()
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, enable_idempotence=True, **_options(bootstrap, options)
+    )
     try:
+        await producer.start()
         await producer.send_and_wait(topic, value, key=key, headers=headers)
     finally:
         await producer.stop()
@@ -50,7 +115,9 @@ async def produce_to_partitions(
     """Create ``topic`` with ``partitions`` (if missing), then write each value to its
     partition, in order, before any consumer runs: they reach it as batches."""
     await create_topic(bootstrap, topic, partitions)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, enable_idempotence=True, **options_for(bootstrap)
+    )
     await producer.start()
     try:
         for value, partition in records:
@@ -63,7 +130,9 @@ async def read_topic(
     bootstrap: str, topic: str, *, at_least: int = 1, timeout: float = 30.0, **options: Any
 ) -> list[Any]:
     """Every record on ``topic`` from the beginning, once ``at_least`` are there (no group)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **options)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **_options(bootstrap, options)
+    )
     await consumer.start()
     try:
         loop = asyncio.get_running_loop()
@@ -106,7 +175,7 @@ class _DescribeGroupsUpToV2(DescribeGroupsRequest):
 
 async def describe_groups(bootstrap: str, prefix: str) -> dict[str, tuple[str, int]]:
     """State and member count of every consumer group whose name starts with ``prefix``."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **options_for(bootstrap))
     await admin.start()
     try:
         found: dict[str, tuple[str, int]] = {}

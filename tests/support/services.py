@@ -17,6 +17,8 @@ from secop_devinfra.infra import Endpoints
 from secop_devinfra.keys import DevKeys
 from secop_runtime.service import ServiceRuntime
 
+from tests.support.kafka import grant, principal_settings
+
 TEST_OPERATOR_TOKEN = "test-operator-token-0123456789abcdef"
 
 
@@ -59,6 +61,9 @@ def settings_for(name: str, infra: Endpoints, keys: DevKeys, prefix: str, **over
         "operator_token": TEST_OPERATOR_TOKEN,
     }
     values |= {k: v for k, v in extra.items() if k in fields}
+    # The service's own Kafka principal, with its grants on this test's topics.
+    values |= principal_settings(infra, name)
+    grant(infra, f"{prefix}.", name)
     values |= overrides
     return config.Settings(**values)
 

@@ -142,8 +142,10 @@ def test_the_access_matrix_matches_what_each_service_publishes_and_subscribes_to
 def test_each_service_may_write_only_what_it_owns_and_analytics_nothing() -> None:
     from secop_contracts.access import Grant, grants
 
-    acl = grants("p.", analytics_topics=("p.analytics.UserRegistered",))
-    writes = {(g.principal, g.name) for g in acl if g.operation == "WRITE"}
+    acl = grants("p.")
+    writes = {
+        (g.principal, g.name) for g in acl if g.operation == "WRITE" and g.resource == "TOPIC"
+    }
     assert ("support", "p.AccountActivationDecided") in writes
     assert ("notification", "p.AccountActivationDecided") not in writes
     assert ("membership", "p.UserSessionsRevoked") not in writes
@@ -152,3 +154,54 @@ def test_each_service_may_write_only_what_it_owns_and_analytics_nothing() -> Non
     assert Grant("analytics", "TOPIC", "p.analytics.UserRegistered", "READ") in acl
     assert not [g for g in acl if g.principal == "analytics" and g.name == "p.UserRegistered"]
     assert Grant("membership", "GROUP", "p.membership", "READ") in acl
+    # the projector reads every raw topic and writes only the copies
+    projector_writes = {name for principal, name in writes if principal == "projector"}
+    assert "p.analytics.UserRegistered" in projector_writes
+    assert not [t for t in projector_writes if not t.startswith("p.analytics.")]
+    assert Grant("projector", "TOPIC", "p.UserRegistered", "READ") in acl
+
+
+def test_the_readme_prints_the_trust_table_the_contracts_generate() -> None:
+    from pathlib import Path
+
+    from secop_contracts.access import trust_table
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert trust_table() in readme, "run `python -m secop_contracts trust` into the README"
+
+
+def test_the_analytics_copy_keeps_ids_and_hashes_every_personal_field_even_nested() -> None:
+    from datetime import UTC, datetime
+
+    from secop_contracts.analytics import analytics_schema, keyed_hash, pseudonymise
+    from secop_contracts.support import CaseOpened, CaseOpenedPayload, Requester
+
+    key = b"k" * 32
+    requester = Requester(
+        full_name="Laura Gómez", email="laura@example.co", entity_name="Alcaldía de Cali"
+    )
+    now = datetime.now(UTC)
+    payload = CaseOpenedPayload(
+        case_number="CCE-2026-000001",
+        requester=requester,
+        system="SECOP_II",
+        request_type="Solicitud",
+        subject="Otros",
+        user_type="comprador",
+        description="Mi cédula es 1020304050",
+        opened_at=now,
+        first_response_due=now,
+    )
+    event = CaseOpened(producer="support", payload=payload)
+    copy = pseudonymise(event, key)
+    person = copy["payload"]["requester"]
+    assert person["email"] == keyed_hash("laura@example.co", key) != "laura@example.co"
+    assert person["full_name"] == keyed_hash("Laura Gómez", key)
+    assert person["entity_name"] == "Alcaldía de Cali"  # an institution, not a person
+    assert copy["payload"]["case_number"] == "CCE-2026-000001"
+    assert "1020304050" not in str(copy)
+    schema = analytics_schema(CaseOpened)
+    email = schema["$defs"]["Requester"]["properties"]["email"]
+    assert email["x-pseudonymised"] is True and "x-personal-data" not in email
+    with pytest.raises(ValueError, match="32 bytes"):
+        pseudonymise(event, b"short")

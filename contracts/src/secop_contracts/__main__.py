@@ -1,4 +1,5 @@
-"""``python -m secop_contracts write|check``: maintain the committed JSON Schema files."""
+"""``python -m secop_contracts write|check|trust``: maintain the committed JSON Schema files;
+print the trust table (who may write and read each topic) the README shows."""
 
 from __future__ import annotations
 
@@ -20,7 +21,12 @@ def main(argv: list[str]) -> int:
             for problem in problems:
                 print(f"{name}: {problem}", file=sys.stderr)
         return 1 if report else 0
-    print("usage: python -m secop_contracts write|check", file=sys.stderr)
+    if command == "trust":
+        from secop_contracts.access import trust_table
+
+        print(trust_table())
+        return 0
+    print("usage: python -m secop_contracts write|check|trust", file=sys.stderr)
     return 2
 
 

@@ -9,6 +9,7 @@ cannot drift.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,6 +18,10 @@ from secop_contracts.registry import OWNER_BY_TYPE
 SERVICES: tuple[str, ...] = ("registration", "membership", "support", "notification")
 #: The read-only principal analytics teams use (pseudonymised topics only, never raw ones).
 ANALYTICS = "analytics"
+#: Reads every event topic, writes its pseudonymised copy (``secop_contracts.analytics``).
+PROJECTOR = "projector"
+#: Every principal with grants (the admin is a super user and needs none).
+PRINCIPALS: tuple[str, ...] = (*SERVICES, PROJECTOR, ANALYTICS)
 #: Creates topics and ACLs (provisioning); the broker's super user. No service runs as it.
 ADMIN = "admin"
 DEAD_LETTER_SUFFIX = ".DLT"
@@ -52,8 +57,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-Operation = Literal["WRITE", "READ", "DESCRIBE", "IDEMPOTENT_WRITE"]
-Resource = Literal["TOPIC", "GROUP", "BROKER"]
+Operation = Literal["WRITE", "READ", "DESCRIBE", "CREATE", "IDEMPOTENT_WRITE"]
+Resource = Literal["TOPIC", "GROUP", "BROKER", "TRANSACTIONAL_ID"]
 #: The name Kafka gives its one cluster resource (idempotent producers need a grant on it).
 CLUSTER = "kafka-cluster"
 Pattern = Literal["LITERAL", "PREFIXED"]
@@ -76,7 +81,16 @@ def owned_topics(service: str, prefix: str = "") -> list[str]:
 
 
 def consumed_topics(service: str, prefix: str = "") -> list[str]:
+    if service == PROJECTOR:
+        return sorted(f"{prefix}{t}" for t in OWNER_BY_TYPE)
     return sorted(f"{prefix}{t}" for t in SUBSCRIPTIONS.get(service, ()))
+
+
+def analytics_topics(prefix: str = "") -> list[str]:
+    """The pseudonymised copies, ``<prefix>analytics.<Event>``."""
+    from secop_contracts.analytics import analytics_topic
+
+    return sorted(analytics_topic(t, prefix) for t in OWNER_BY_TYPE)
 
 
 def consumer_group(service: str, prefix: str = "") -> str:
@@ -85,38 +99,87 @@ def consumer_group(service: str, prefix: str = "") -> str:
 
 
 def all_topics(prefix: str = "") -> list[str]:
-    """Every event topic and its dead-letter topic: what provisioning creates."""
-    topics = [f"{prefix}{t}" for t in OWNER_BY_TYPE]
+    """Every event topic, its copy, and their dead-letter topics: what provisioning creates."""
+    topics = [f"{prefix}{t}" for t in OWNER_BY_TYPE] + analytics_topics(prefix)
     return sorted(topics + [t + DEAD_LETTER_SUFFIX for t in topics])
 
 
-def grants(prefix: str = "", analytics_topics: tuple[str, ...] = ()) -> list[Grant]:
+def _writes(principal: str, prefix: str) -> list[str]:
+    if principal == PROJECTOR:  # the copies, and its own dead letters beside them
+        copies = analytics_topics(prefix)
+        return copies + [t + DEAD_LETTER_SUFFIX for t in copies]
+    if principal == ANALYTICS:
+        return []
+    owned = owned_topics(principal, prefix)
+    return owned + [t + DEAD_LETTER_SUFFIX for t in consumed_topics(principal, prefix)]
+
+
+def _reads(principal: str, prefix: str) -> list[str]:
+    return (
+        analytics_topics(prefix) if principal == ANALYTICS else consumed_topics(principal, prefix)
+    )
+
+
+def grants(prefix: str = "", principals: Iterable[str] = PRINCIPALS) -> list[Grant]:
     """Every ACL of the cluster for topics named with ``prefix``.
 
     A service WRITEs the topics it owns and the dead-letter topics of those it consumes (where
     its consumer parks what it cannot apply); it READs the topics it consumes and its group,
-    and DESCRIBEs every topic it touches (metadata); its idempotent producer needs
-    IDEMPOTENT_WRITE on the cluster. ``analytics`` READs only
-    ``analytics_topics`` (the pseudonymised copies) with any group named ``analytics*``, and
-    writes nothing.
+    and DESCRIBEs and may CREATE every topic it touches; its idempotent producer needs
+    IDEMPOTENT_WRITE on the cluster. CREATE lets a service bring up an empty development cluster
+    alone; it grants nothing else (an empty topic is no one's to write or read but per these
+    grants), and in production provisioning creates every topic first.
+
+    The ``projector`` reads every event topic and writes their copies in Kafka transactions
+    (its transactional ids start with its name). ``analytics`` READs only the copies, with any
+    group whose name starts with ``analytics``, and writes nothing (not even its group's offsets
+    need more than READ on the group).
     """
     found: set[Grant] = set()
-    for service in SERVICES:
-        writes = owned_topics(service, prefix)
-        writes += [t + DEAD_LETTER_SUFFIX for t in consumed_topics(service, prefix)]
-        reads = consumed_topics(service, prefix)
+    for service in principals:
+        writes, reads = _writes(service, prefix), _reads(service, prefix)
+        if service == ANALYTICS:
+            found |= {Grant(service, "TOPIC", t, op) for t in reads for op in ("READ", "DESCRIBE")}
+            found.add(Grant(service, "GROUP", f"{prefix}{ANALYTICS}", "READ", "PREFIXED"))
+            continue
         for topic in writes:
             found |= {Grant(service, "TOPIC", topic, "WRITE")}
         for topic in reads:
             found |= {Grant(service, "TOPIC", topic, "READ")}
         for topic in writes + reads:
-            found |= {Grant(service, "TOPIC", topic, "DESCRIBE")}
+            found |= {Grant(service, "TOPIC", topic, op) for op in ("DESCRIBE", "CREATE")}
         if reads:
             found.add(Grant(service, "GROUP", consumer_group(service, prefix), "READ"))
         # Every producer of ours is idempotent (acks=all, no duplicates on retry).
         found.add(Grant(service, "BROKER", CLUSTER, "IDEMPOTENT_WRITE"))
-    for topic in analytics_topics:
-        found |= {Grant(ANALYTICS, "TOPIC", topic, op) for op in ("READ", "DESCRIBE")}
-    if analytics_topics:
-        found.add(Grant(ANALYTICS, "GROUP", f"{prefix}{ANALYTICS}", "READ", "PREFIXED"))
+        if service == PROJECTOR:
+            txn = f"{prefix}{PROJECTOR}"
+            found |= {
+                Grant(service, "TRANSACTIONAL_ID", txn, op, "PREFIXED")
+                for op in ("WRITE", "DESCRIBE")
+            }
     return sorted(found)
+
+
+def trust_table() -> str:
+    """The README's trust model: each principal, what it may write and read (Markdown)."""
+    rows = ["| principal | may write | may read |", "| --- | --- | --- |"]
+    for service in SERVICES:
+        consumed = consumed_topics(service)
+        writes = ", ".join(f"`{t}`" for t in owned_topics(service))
+        if consumed:
+            writes += "; the `.DLT` of each topic it reads"
+        reads = ", ".join(f"`{t}`" for t in consumed) or "nothing"
+        if consumed:
+            reads += f" (group `{consumer_group(service)}`)"
+        rows.append(f"| `{service}` | {writes} | {reads} |")
+    rows.append(
+        f"| `{PROJECTOR}` | the pseudonymised copies `analytics.<Event>` (and their `.DLT`), "
+        f"in transactions | every event topic (group `{PROJECTOR}`) |"
+    )
+    rows.append(
+        f"| `{ANALYTICS}` | nothing | the pseudonymised copies `analytics.<Event>` "
+        f"(groups `{ANALYTICS}*`) |"
+    )
+    rows.append(f"| `{ADMIN}` | (super user: provisioning only) | (provisioning only) |")
+    return "\n".join(rows)

@@ -113,6 +113,28 @@ def check_all() -> dict[str, list[str]]:
             problems = ["committed schema is out of date: run `python -m secop_contracts write`"]
         if problems:
             report[name] = problems
+    return report | check_analytics()
+
+
+def analytics_dir() -> Path:
+    return committed_dir() / "analytics"
+
+
+def _analytics_files() -> dict[str, str]:
+    from secop_contracts.analytics import analytics_schema
+
+    return {schema_filename(e): dump(analytics_schema(e)) for e in ALL_EVENTS}
+
+
+def check_analytics() -> dict[str, list[str]]:
+    """The committed schemas of the pseudonymised copies, equal to what the code makes."""
+    report: dict[str, list[str]] = {}
+    for name, text in _analytics_files().items():
+        path = analytics_dir() / name
+        if not path.exists() or path.read_text() != text:
+            report[f"analytics/{name}"] = [
+                "missing or out of date: run `python -m secop_contracts write`"
+            ]
     return report
 
 
@@ -128,4 +150,7 @@ def write_all() -> list[str]:
             refused += [f"{schema_filename(event)}: {p}" for p in problems]
             continue
         (target / schema_filename(event)).write_text(dump(current))
+    analytics_dir().mkdir(exist_ok=True)
+    for name, text in _analytics_files().items():
+        (analytics_dir() / name).write_text(text)
     return refused

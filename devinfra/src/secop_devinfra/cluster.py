@@ -16,11 +16,14 @@ from secop_devinfra.keys import DevKeys
 from secop_devinfra.procs import Proc, StartError, require_free
 
 SERVICES = ("registration", "membership", "support", "notification")
+#: Beside the four: the analytics projector (``./dev up`` runs it; the e2e tier does not need it).
+PROJECTOR = "projector"
 DEFAULT_SERVICE_PORTS = {
     "registration": 8001,
     "membership": 8002,
     "support": 8003,
     "notification": 8004,
+    PROJECTOR: 8005,
 }
 DEV_OPERATOR_TOKEN = "dev-operator-token-change-me-0123456789"  # noqa: S105 - local only
 
@@ -45,6 +48,7 @@ class ServiceProcs:
         env = {
             **os.environ,
             **self.endpoints.as_env(),
+            **self.endpoints.kafka_env(name),  # its own principal
             "HTTP_HOST": "127.0.0.1",
             "HTTP_PORT": str(self.ports[name]),
             "PUBLIC_BASE_URL": self.url(name),
@@ -61,6 +65,8 @@ class ServiceProcs:
                 "JWT_PRIVATE_KEY": self.keys.jwt_private_pem,
                 "NOTIFICATION_SEAL_PUBLIC_KEY": self.keys.seal_public,
             }
+        if name == PROJECTOR:
+            env["PSEUDONYM_KEY"] = self.keys.pseudonym_key
         if name == "notification":
             # Links in emails lead to the platform's pages, which registration serves here.
             env |= {
@@ -69,6 +75,24 @@ class ServiceProcs:
                 "OPERATOR_TOKEN": DEV_OPERATOR_TOKEN,
             }
         return env | self.extra_env
+
+    def grant(self, names: tuple[str, ...] = SERVICES, topics: bool = False) -> None:
+        """The services' Kafka grants on this cluster's topics, as provisioning makes them in a
+        deployment; ``topics``: create every topic too (else the services create theirs)."""
+        if self.endpoints.kafka_secrets is None:
+            return
+        from secop_runtime.kafka_provisioning import provision
+        from secop_runtime.settings import ServiceSettings
+
+        admin = {k.lower(): v for k, v in self.endpoints.kafka_env("admin").items()}
+        prefix = f"{self.prefix}." if self.prefix else ""
+        settings = ServiceSettings(
+            service_name="admin",
+            kafka_bootstrap_servers=self.endpoints.kafka_bootstrap,
+            kafka_topic_prefix=prefix,
+            **admin,
+        )
+        provision(settings, principals=names, topics=topics)
 
     def start(self, name: str) -> Proc:
         require_free(self.ports[name], name)
@@ -79,6 +103,7 @@ class ServiceProcs:
         return proc
 
     def start_all(self) -> None:
+        self.grant()
         for name in SERVICES:
             self.start(name)
 
@@ -90,7 +115,7 @@ class ServiceProcs:
 
     def wait_ready(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
-        for name in SERVICES:
+        for name in (*SERVICES, PROJECTOR):
             if name in self.procs:
                 self.procs[name].wait_until(
                     lambda n=name: self.ready(n), max(1.0, deadline - time.monotonic())
@@ -114,11 +139,14 @@ def run_cluster(data: Path, keys: DevKeys) -> None:
             flush=True,
         )
         services = ServiceProcs(endpoints, keys, data / "services")
+        services.grant((*SERVICES, PROJECTOR), topics=True)  # the deployment's provisioning
         services.start_all()
+        services.start(PROJECTOR)
         services.wait_ready()
         print(f"\ncluster ready in {time.monotonic() - started:.0f}s:", flush=True)
         for name in SERVICES:
             print(f"  {name:<13} {services.url(name)}   (docs: {services.url(name)}/docs)")
+        print(f"  {PROJECTOR:<13} {services.url(PROJECTOR)}   (health and metrics only)")
         print(f"  mailbox       {endpoints.mailbox_url}/api/v1/messages")
         print(f"  logs          {data}/services/*.log\n\nCtrl-C stops everything.", flush=True)
         while True:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -12,6 +14,7 @@ from pathlib import Path
 
 from secop_devinfra.installs import ferretdb_binary, kafka_classpath
 from secop_devinfra.kafka_security import KafkaSecrets
+from secop_devinfra.kafka_security import load_or_create as kafka_secrets
 from secop_devinfra.procs import Proc, port_open, require_free
 
 KAFKA_HEAP = "-Xmx384m"
@@ -47,15 +50,24 @@ class Endpoints:
     smtp_host: str
     smtp_port: int
     mailbox_url: str
+    #: TLS and SCRAM secrets when the broker requires them (None: PLAINTEXT, no ACLs)
+    kafka_secrets: KafkaSecrets | None = None
 
     def as_env(self) -> dict[str, str]:
-        return {
+        env = {
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
             "MONGODB_URI": self.mongodb_uri,
             "SMTP_HOST": self.smtp_host,
             "SMTP_PORT": str(self.smtp_port),
             "MAILBOX_URL": self.mailbox_url,
         }
+        if self.kafka_secrets is not None:
+            env["SECOP_KAFKA_SECRETS"] = str(self.kafka_secrets.folder)
+        return env
+
+    def kafka_env(self, principal: str) -> dict[str, str]:
+        """``KAFKA_*`` security settings of a client acting as ``principal`` (none if off)."""
+        return self.kafka_secrets.client_env(principal) if self.kafka_secrets else {}
 
 
 class KafkaServer:
@@ -117,8 +129,16 @@ class KafkaServer:
         return props
 
     def _format(self, classpath: str, props: Path) -> None:
-        if (self.data / "logs" / "meta.properties").exists():
-            return
+        """Format the log folder once; again only if it was formatted for other principals
+        (or none: a PLAINTEXT broker's data), as SCRAM users exist only from the format."""
+        scram = self.secrets.scram_arguments() if self.secrets else []
+        marker = self.data / "format.sha256"
+        wanted = hashlib.sha256("\0".join(scram).encode()).hexdigest()
+        logs = self.data / "logs"
+        if (logs / "meta.properties").exists():
+            if marker.exists() and marker.read_text() == wanted:
+                return
+            shutil.rmtree(logs)  # local development data, made for other credentials
         cluster_id = uuid.uuid4().hex[:22]
         subprocess.run(
             [
@@ -133,11 +153,12 @@ class KafkaServer:
                 "-c",
                 str(props),
                 "--ignore-formatted",
-                *(self.secrets.scram_arguments() if self.secrets else []),
+                *scram,
             ],
             check=True,
             capture_output=True,
         )
+        marker.write_text(wanted)
 
     def start(self, timeout: float = 90) -> None:
         require_free(self.port, "Kafka")
@@ -249,11 +270,18 @@ class SinkServer:
 
 
 class LocalInfra:
-    """Kafka, FerretDB and the SMTP sink under one data folder."""
+    """Kafka, FerretDB and the SMTP sink under one data folder.
 
-    def __init__(self, data: Path, ports: Ports | None = None) -> None:
+    Kafka speaks only TLS with SCRAM and enforces ACLs (``secure=False``: PLAINTEXT, for a
+    measurement of what security costs); its secrets are kept in ``<data>/kafka-secrets``.
+    """
+
+    def __init__(self, data: Path, ports: Ports | None = None, secure: bool = True) -> None:
         self.ports = ports or Ports()
-        self.kafka = KafkaServer(data / "kafka", self.ports.kafka, self.ports.kafka_controller)
+        self.secrets = kafka_secrets(data / "kafka-secrets") if secure else None
+        self.kafka = KafkaServer(
+            data / "kafka", self.ports.kafka, self.ports.kafka_controller, secrets=self.secrets
+        )
         self.ferretdb = FerretDBServer(data / "ferretdb", self.ports.mongodb)
         self.sink = SinkServer(data / "mail", self.ports.smtp, self.ports.mailbox_http)
 
@@ -266,6 +294,7 @@ class LocalInfra:
             smtp_host="127.0.0.1",
             smtp_port=p.smtp,
             mailbox_url=f"http://127.0.0.1:{p.mailbox_http}",
+            kafka_secrets=self.secrets,
         )
 
     def start(self) -> Endpoints:

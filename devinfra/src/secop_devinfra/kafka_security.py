@@ -20,9 +20,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
-from secop_contracts.access import ADMIN, ANALYTICS, SERVICES
+from secop_contracts.access import ADMIN
+from secop_contracts.access import PRINCIPALS as GRANTED
 
-PRINCIPALS: tuple[str, ...] = (ADMIN, *SERVICES, ANALYTICS)
+PRINCIPALS: tuple[str, ...] = (ADMIN, *GRANTED)
 HOSTS = ("localhost", "kafka", "127.0.0.1", "::1")
 MECHANISM = "SCRAM-SHA-512"
 
@@ -63,10 +64,13 @@ class KafkaSecrets:
             f"advertised.listeners=SASL_SSL://{listener}",
             "listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SASL_SSL",
             "inter.broker.listener.name=SASL_SSL",
-            f"listener.name.sasl_ssl.sasl.enabled.mechanisms={MECHANISM}",
+            # Both SCRAM variants: a principal's password is rotated without downtime by adding
+            # it under the other mechanism first (README, security).
+            "listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256",
             f"sasl.mechanism.inter.broker.protocol={MECHANISM}",
             f"listener.name.sasl_ssl.{MECHANISM.lower()}.sasl.jaas.config={scram} required "
             f'username="{ADMIN}" password="{admin}";',
+            f"listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config={scram} required;",
             "listener.name.controller.sasl.enabled.mechanisms=PLAIN",
             "sasl.mechanism.controller.protocol=PLAIN",
             f"listener.name.controller.plain.sasl.jaas.config={plain} required "

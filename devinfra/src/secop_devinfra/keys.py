@@ -1,4 +1,5 @@
-"""Development keys: the access-token signing key and the notification sealing key.
+"""Development keys: the access-token signing key, the notification sealing key and the
+analytics projector's pseudonymisation key.
 
 Generated once into ``.local/keys`` (never committed) and handed to the services through the
 environment, as an operator would from a secret store.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +24,7 @@ class DevKeys:
     jwks: str
     seal_private: str
     seal_public: str
+    pseudonym_key: str = ""
 
     def env(self) -> dict[str, str]:
         return {
@@ -29,6 +32,7 @@ class DevKeys:
             "JWT_PUBLIC_KEYS": self.jwks,
             "SEAL_PRIVATE_KEY": self.seal_private,
             "NOTIFICATION_SEAL_PUBLIC_KEY": self.seal_public,
+            "PSEUDONYM_KEY": self.pseudonym_key,
         }
 
 
@@ -60,14 +64,20 @@ def generate(kid: str = "dev-1") -> DevKeys:
         jwks=json.dumps({"keys": [jwk]}),
         seal_private=base64.b64encode(bytes(seal)).decode(),
         seal_public=base64.b64encode(bytes(seal.public_key)).decode(),
+        pseudonym_key=secrets.token_urlsafe(32),
     )
 
 
 def load_or_create(folder: Path) -> DevKeys:
     path = folder / "dev-keys.json"
     if path.exists():
-        return DevKeys(**json.loads(path.read_text()))
-    keys = generate()
+        keys = DevKeys(**json.loads(path.read_text()))
+        if keys.pseudonym_key:
+            return keys
+        # kept from before the projector: add its key, keep the others
+        keys = DevKeys(**{**keys.__dict__, "pseudonym_key": secrets.token_urlsafe(32)})
+    else:
+        keys = generate()
     folder.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(keys.__dict__))
     path.chmod(0o600)

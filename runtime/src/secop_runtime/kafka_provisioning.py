@@ -29,9 +29,10 @@ from confluent_kafka.admin import (
     ResourceType,
     ScramCredentialInfo,
     ScramMechanism,
+    UserScramCredentialDeletion,
     UserScramCredentialUpsertion,
 )
-from secop_contracts.access import Grant, all_topics, grants
+from secop_contracts.access import PRINCIPALS, Grant, all_topics, grants
 
 from secop_runtime.settings import ServiceSettings, secret
 
@@ -79,6 +80,8 @@ def _wait(futures: dict[Any, Any], ignore: Iterable[int] = ()) -> None:
 
 
 def create_topics(admin: AdminClient, topics: list[str], partitions: int, replicas: int) -> None:
+    if not topics:
+        return
     existing = set(admin.list_topics(timeout=TIMEOUT_S).topics)
     missing = [NewTopic(t, partitions, replicas) for t in topics if t not in existing]
     if missing:
@@ -91,47 +94,68 @@ def create_acls(admin: AdminClient, wanted: list[Grant]) -> None:
     service started in between would be refused."""
     if not wanted:
         return
-    bindings = {_binding(g) for g in wanted}
-    _wait(admin.create_acls(list(bindings)))
-    everything = AclBindingFilter(
-        ResourceType.ANY,
-        None,
-        ResourcePatternType.ANY,
-        None,
-        None,
-        AclOperation.ANY,
-        AclPermissionType.ANY,
+    bindings = [_binding(g) for g in wanted]
+    _wait(admin.create_acls(bindings))
+    # One request's ACLs reach the brokers in one metadata batch: the last one stands for all.
+    last = bindings[-1]
+    probe = AclBindingFilter(
+        last.restype,
+        last.name,
+        last.resource_pattern_type,
+        last.principal,
+        last.host,
+        last.operation,
+        last.permission_type,
     )
     deadline = time.monotonic() + TIMEOUT_S
-    while not bindings <= set(admin.describe_acls(everything).result(timeout=TIMEOUT_S)):
+    while not admin.describe_acls(probe).result(timeout=TIMEOUT_S):
         if time.monotonic() > deadline:
             raise RuntimeError("the broker did not apply the new ACLs in time")
         time.sleep(0.1)
 
 
-def set_passwords(admin: AdminClient, passwords: dict[str, str], iterations: int = 8192) -> None:
-    """Create or replace principals' SCRAM-SHA-512 credentials (rotation: README, security)."""
-    upserts = [
-        UserScramCredentialUpsertion(
-            user, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, iterations), pw.encode()
+def _mechanism(name: str) -> ScramMechanism:
+    return ScramMechanism[name.replace("-", "_")]
+
+
+def set_password(
+    admin: AdminClient, user: str, password: str, mechanism: str, iterations: int = 8192
+) -> None:
+    """Create or replace one principal's SCRAM credential for ``mechanism``.
+
+    Rotation without downtime (README, security): add the new password under the mechanism
+    the principal does not use now, move its instances to it, then ``delete_credential`` the
+    old one; until then both log in.
+    """
+    info = ScramCredentialInfo(_mechanism(mechanism), iterations)
+    upsert = UserScramCredentialUpsertion(user, info, password.encode())
+    _wait(admin.alter_user_scram_credentials([upsert]))
+
+
+def delete_credential(admin: AdminClient, user: str, mechanism: str) -> None:
+    _wait(
+        admin.alter_user_scram_credentials(
+            [UserScramCredentialDeletion(user, _mechanism(mechanism))]
         )
-        for user, pw in passwords.items()
-    ]
-    _wait(admin.alter_user_scram_credentials(upserts))
+    )
 
 
 def provision(
-    settings: ServiceSettings, analytics_topics: tuple[str, ...] = ()
+    settings: ServiceSettings,
+    principals: Iterable[str] = PRINCIPALS,
+    topics: bool = True,
 ) -> tuple[list[str], list[Grant]]:
-    """Create every topic (with its dead-letter topic), the given analytics topics, and every
-    grant for the settings' topic prefix; returns both. Idempotent: run it on every deploy."""
+    """Create every topic (event topics, their pseudonymised copies, the dead-letter topics of
+    both) and every grant of ``principals`` for the settings' topic prefix; returns both.
+    Idempotent: run it on every deployment. ``topics=False``: grants only (the services create
+    what they use)."""
     admin = AdminClient(admin_config(settings))
     prefix = settings.kafka_topic_prefix
-    topics = sorted({*all_topics(prefix), *analytics_topics})
-    create_topics(admin, topics, settings.kafka_topic_partitions, settings.kafka_replication_factor)
-    wanted = grants(prefix, analytics_topics)
+    names = all_topics(prefix) if topics else []
+    create_topics(admin, names, settings.kafka_topic_partitions, settings.kafka_replication_factor)
+    wanted = grants(prefix, principals)
     create_acls(admin, wanted)
-    return topics, wanted
+    return names, wanted
 
 
 def main() -> int:

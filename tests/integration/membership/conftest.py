@@ -18,6 +18,7 @@ from secop_contracts.registration import UserConfirmed, UserRegistered
 from secop_devinfra.infra import Endpoints
 from secop_devinfra.keys import DevKeys
 
+from tests.support.kafka import options_for
 from tests.support.services import RunningService
 from tests.support.tokens import bearer
 
@@ -118,7 +119,11 @@ async def outbox_drained(svc: RunningService) -> bool:
 
 @pytest.fixture
 async def registry(infra: Endpoints, dev_keys: DevKeys, uid: str) -> AsyncIterator[Registry]:
-    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, enable_idempotence=True)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=infra.kafka_bootstrap,
+        enable_idempotence=True,
+        **options_for(infra.kafka_bootstrap),
+    )
     await producer.start()
     try:
         yield Registry(producer, dev_keys, uid)

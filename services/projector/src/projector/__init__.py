@@ -1,0 +1,1 @@
+"""The analytics projector: every event topic copied, pseudonymised, to ``analytics.<Event>``."""

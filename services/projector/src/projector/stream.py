@@ -1,0 +1,154 @@
+"""Consume, pseudonymise, produce: each batch in one Kafka transaction, so each event's copy is
+written exactly once.
+
+The copies and the consumer group's offsets are committed together (``send_offsets_to_
+transaction``): a crash before the commit aborts both, and the batch is read again; after it,
+neither repeats. Readers of the copies use ``isolation_level="read_committed"`` and never see an
+aborted copy.
+
+A record that is not a trustworthy event (bad JSON or schema, a forged ``producer``, a future
+time; ``secop_runtime.consumer.check_trust``) is not copied: it goes, as it came, to the copy's
+dead-letter topic ``analytics.<Event>.DLT``, in the same transaction. That topic is the
+projector's alone: the raw record may hold personal data, so analytics cannot read it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from prometheus_client import Counter
+from pydantic import ValidationError
+from secop_contracts import EVENTS_BY_TYPE, parse_event
+from secop_contracts.access import DEAD_LETTER_SUFFIX
+from secop_contracts.analytics import analytics_topic, pseudonymise
+from secop_runtime.consumer import check_trust
+from secop_runtime.kafka import client_options, ensure_topics
+from secop_runtime.settings import secret
+
+from projector.config import Settings
+
+log = logging.getLogger(__name__)
+
+PROJECTED = Counter(
+    "secop_projector_events_total",
+    "Events copied to their pseudonymised topic, by outcome (copied, dead_lettered)",
+    ["topic", "outcome"],
+)
+MAX_BACKOFF_S = 30.0
+
+
+class Projector:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.key = secret(settings.pseudonym_key).encode()
+        self.prefix = settings.kafka_topic_prefix
+        self.sources = {settings.topic(name): name for name in EVENTS_BY_TYPE}
+        options = client_options(settings)
+        self.consumer = AIOKafkaConsumer(
+            *sorted(self.sources),
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            group_id=settings.consumer_group,
+            client_id=f"{settings.service_name}-{settings.instance_id}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            max_poll_records=settings.projector_batch_max_records,
+            **options,
+        )
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            client_id=f"{settings.service_name}-{settings.instance_id}",
+            # One id per instance, under the prefix its grants cover.
+            transactional_id=f"{settings.consumer_group}-{settings.instance_id}",
+            enable_idempotence=True,
+            **options,
+        )
+        self.running = False
+        self._task: asyncio.Task[None] | None = None
+
+    def copy_of(self, record: ConsumerRecord) -> tuple[str, bytes]:
+        """Where the record goes and what is written there (the copy, or the dead letter)."""
+        name = self.sources[record.topic]
+        try:
+            event = parse_event(record.value or b"", accept=[EVENTS_BY_TYPE[name]])
+            check_trust(event, self.settings.consumer_max_clock_skew_s)
+        except (ValueError, ValidationError, UnicodeDecodeError) as exc:
+            # The error's type only: pydantic's text would carry the record's values.
+            log.warning(
+                "record not copied; dead-lettered",
+                extra={"topic": record.topic, "offset": record.offset, "error": type(exc).__name__},
+            )
+            PROJECTED.labels(topic=record.topic, outcome="dead_lettered").inc()
+            return analytics_topic(name, self.prefix) + DEAD_LETTER_SUFFIX, record.value or b""
+        PROJECTED.labels(topic=record.topic, outcome="copied").inc()
+        body = json.dumps(pseudonymise(event, self.key), separators=(",", ":"))
+        return analytics_topic(name, self.prefix), body.encode()
+
+    async def start(self) -> None:
+        s = self.settings
+        copies = [analytics_topic(name, self.prefix) for name in self.sources.values()]
+        topics = [*self.sources, *copies, *(c + DEAD_LETTER_SUFFIX for c in copies)]
+        await ensure_topics(
+            s.kafka_bootstrap_servers,
+            topics,
+            s.kafka_topic_partitions,
+            s.kafka_replication_factor,
+            **client_options(s),
+        )
+        await self.producer.start()
+        await self.consumer.start()
+        self.running = True
+        self._task = asyncio.create_task(self._run(), name="projector")
+
+    async def stop(self) -> None:
+        self.running = False
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.consumer.stop()
+        await self.producer.stop()
+
+    @property
+    def healthy(self) -> bool:
+        return self.running and self._task is not None and not self._task.done()
+
+    async def _run(self) -> None:
+        delay = 0.2
+        while self.running:
+            batch = await self.consumer.getmany(timeout_ms=1000)
+            if not batch:
+                continue
+            try:
+                await self._project(batch)
+                delay = 0.2
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # Aborted: nothing of the batch is visible and its offsets were not committed.
+                log.warning(
+                    "projection aborted; reading the batch again", extra={"error": str(exc)}
+                )
+                for partition, records in batch.items():
+                    with contextlib.suppress(Exception):  # a rebalance may have taken it
+                        self.consumer.seek(partition, records[0].offset)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF_S)
+
+    async def _project(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        async with self.producer.transaction():
+            for records in batch.values():
+                for record in records:
+                    topic, value = self.copy_of(record)
+                    headers = [("copied-at", datetime.now(UTC).isoformat().encode())]
+                    await self.producer.send(topic, value, key=record.key, headers=headers)
+            offsets: dict[TopicPartition, Any] = {
+                partition: records[-1].offset + 1 for partition, records in batch.items()
+            }
+            await self.producer.send_offsets_to_transaction(offsets, self.settings.consumer_group)
