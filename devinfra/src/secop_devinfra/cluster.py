@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from secop_contracts.access import PRINCIPALS
 
 from secop_devinfra.infra import Endpoints, LocalInfra, Ports
 from secop_devinfra.keys import DevKeys
@@ -139,7 +140,7 @@ def run_cluster(data: Path, keys: DevKeys) -> None:
             flush=True,
         )
         services = ServiceProcs(endpoints, keys, data / "services")
-        services.grant((*SERVICES, PROJECTOR), topics=True)  # the deployment's provisioning
+        services.grant(PRINCIPALS, topics=True)  # as a deployment's provisioning step
         services.start_all()
         services.start(PROJECTOR)
         services.wait_ready()

@@ -49,26 +49,8 @@ class Projector:
         self.key = secret(settings.pseudonym_key).encode()
         self.prefix = settings.kafka_topic_prefix
         self.sources = {settings.topic(name): name for name in EVENTS_BY_TYPE}
-        options = client_options(settings)
-        self.consumer = AIOKafkaConsumer(
-            *sorted(self.sources),
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            group_id=settings.consumer_group,
-            client_id=f"{settings.service_name}-{settings.instance_id}",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            isolation_level="read_committed",
-            max_poll_records=settings.projector_batch_max_records,
-            **options,
-        )
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            client_id=f"{settings.service_name}-{settings.instance_id}",
-            # One id per instance, under the prefix its grants cover.
-            transactional_id=f"{settings.consumer_group}-{settings.instance_id}",
-            enable_idempotence=True,
-            **options,
-        )
+        self.consumer: AIOKafkaConsumer | None = None
+        self.producer: AIOKafkaProducer | None = None
         self.running = False
         self._task: asyncio.Task[None] | None = None
 
@@ -101,6 +83,26 @@ class Projector:
             s.kafka_replication_factor,
             **client_options(s),
         )
+        options = client_options(s)
+        self.consumer = AIOKafkaConsumer(
+            *sorted(self.sources),
+            bootstrap_servers=s.kafka_bootstrap_servers,
+            group_id=s.consumer_group,
+            client_id=f"{s.service_name}-{s.instance_id}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            max_poll_records=s.projector_batch_max_records,
+            **options,
+        )
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=s.kafka_bootstrap_servers,
+            client_id=f"{s.service_name}-{s.instance_id}",
+            # One id per instance, under the prefix its grants cover.
+            transactional_id=f"{s.consumer_group}-{s.instance_id}",
+            enable_idempotence=True,
+            **options,
+        )
         await self.producer.start()
         await self.consumer.start()
         self.running = True
@@ -112,14 +114,17 @@ class Projector:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await self.consumer.stop()
-        await self.producer.stop()
+        if self.consumer is not None:
+            await self.consumer.stop()
+        if self.producer is not None:
+            await self.producer.stop()
 
     @property
     def healthy(self) -> bool:
         return self.running and self._task is not None and not self._task.done()
 
     async def _run(self) -> None:
+        assert self.consumer is not None  # started
         delay = 0.2
         while self.running:
             batch = await self.consumer.getmany(timeout_ms=1000)
@@ -142,6 +147,7 @@ class Projector:
                 delay = min(delay * 2, MAX_BACKOFF_S)
 
     async def _project(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        assert self.producer is not None  # started
         async with self.producer.transaction():
             for records in batch.values():
                 for record in records:
