@@ -67,6 +67,15 @@ def _copy(model: BaseModel, dumped: dict[str, Any], key: bytes) -> dict[str, Any
     return out
 
 
+def copy_key(event: Event, key: bytes) -> bytes:
+    """The copy's message key: the aggregate id, keyed-hashed if that field is personal data
+    (none is today: ids and case numbers), so the key can never leak what the value hides."""
+    payload = event.payload  # type: ignore[attr-defined]
+    if _markers(type(payload), event.KEY_FIELD).get(PERSONAL_DATA):
+        return keyed_hash(event.key, key).encode()
+    return event.key.encode()
+
+
 def pseudonymise(event: Event, key: bytes) -> dict[str, Any]:
     """The event as analytics may see it (JSON-ready)."""
     if len(key) < 32:

@@ -111,8 +111,9 @@ def check_trust(event: Event, max_skew_s: float, now: datetime | None = None) ->
     """
     owner = owner_of(event.event_type)
     if event.producer != owner:
+        claimed = event.producer[:64]  # the writer's text, bounded before logs and headers
         raise UntrustedEventError(
-            f"{event.event_type} must be produced by {owner}, not {event.producer!r}"
+            f"{event.event_type} must be produced by {owner}, not {claimed!r}"
         )
     limit = (now or datetime.now(UTC)) + timedelta(seconds=max_skew_s)
     for field, instant in event.instants().items():

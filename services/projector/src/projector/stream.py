@@ -26,7 +26,7 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 from secop_contracts import EVENTS_BY_TYPE, parse_event
 from secop_contracts.access import DEAD_LETTER_SUFFIX
-from secop_contracts.analytics import analytics_topic, pseudonymise
+from secop_contracts.analytics import analytics_topic, copy_key, pseudonymise
 from secop_runtime.consumer import check_trust
 from secop_runtime.kafka import client_options, ensure_topics
 from secop_runtime.settings import secret
@@ -54,8 +54,9 @@ class Projector:
         self.running = False
         self._task: asyncio.Task[None] | None = None
 
-    def copy_of(self, record: ConsumerRecord) -> tuple[str, bytes]:
-        """Where the record goes and what is written there (the copy, or the dead letter)."""
+    def copy_of(self, record: ConsumerRecord) -> tuple[str, bytes | None, bytes]:
+        """Where the record goes, its key and its value (the copy, or the dead letter as it
+        came)."""
         name = self.sources[record.topic]
         try:
             event = parse_event(record.value or b"", accept=[EVENTS_BY_TYPE[name]])
@@ -67,10 +68,11 @@ class Projector:
                 extra={"topic": record.topic, "offset": record.offset, "error": type(exc).__name__},
             )
             PROJECTED.labels(topic=record.topic, outcome="dead_lettered").inc()
-            return analytics_topic(name, self.prefix) + DEAD_LETTER_SUFFIX, record.value or b""
+            dead = analytics_topic(name, self.prefix) + DEAD_LETTER_SUFFIX
+            return dead, record.key, record.value or b""
         PROJECTED.labels(topic=record.topic, outcome="copied").inc()
         body = json.dumps(pseudonymise(event, self.key), separators=(",", ":"))
-        return analytics_topic(name, self.prefix), body.encode()
+        return analytics_topic(name, self.prefix), copy_key(event, self.key), body.encode()
 
     async def start(self) -> None:
         s = self.settings
@@ -151,9 +153,9 @@ class Projector:
         async with self.producer.transaction():
             for records in batch.values():
                 for record in records:
-                    topic, value = self.copy_of(record)
+                    topic, key, value = self.copy_of(record)
                     headers = [("copied-at", datetime.now(UTC).isoformat().encode())]
-                    await self.producer.send(topic, value, key=record.key, headers=headers)
+                    await self.producer.send(topic, value, key=key, headers=headers)
             offsets: dict[TopicPartition, Any] = {
                 partition: records[-1].offset + 1 for partition, records in batch.items()
             }
