@@ -159,6 +159,9 @@ def test_each_service_may_write_only_what_it_owns_and_analytics_nothing() -> Non
     assert "p.analytics.UserRegistered" in projector_writes
     assert not [t for t in projector_writes if not t.startswith("p.analytics.")]
     assert Grant("projector", "TOPIC", "p.UserRegistered", "READ") in acl
+    # a deployment's provisioning creates every topic: nobody may create one
+    assert not [g for g in acl if g.operation == "CREATE"]
+    assert Grant("membership", "TOPIC", "p.AccessDecided", "CREATE") in grants("p.", create=True)
 
 
 def test_the_readme_prints_the_trust_table_the_contracts_generate() -> None:
@@ -197,7 +200,9 @@ def test_the_analytics_copy_keeps_ids_and_hashes_every_personal_field_even_neste
     person = copy["payload"]["requester"]
     assert person["email"] == keyed_hash("laura@example.co", key) != "laura@example.co"
     assert person["full_name"] == keyed_hash("Laura Gómez", key)
-    assert person["entity_name"] == "Alcaldía de Cali"  # an institution, not a person
+    # typed by a person (a natural-person supplier's own name): hashed as well
+    assert person["entity_name"] == keyed_hash("Alcaldía de Cali", key)
+    assert person["time_zone"] == "America/Bogota"  # not personal: copied
     assert copy["payload"]["case_number"] == "CCE-2026-000001"
     assert "1020304050" not in str(copy)
     schema = analytics_schema(CaseOpened)
@@ -205,3 +210,50 @@ def test_the_analytics_copy_keeps_ids_and_hashes_every_personal_field_even_neste
     assert email["x-pseudonymised"] is True and "x-personal-data" not in email
     with pytest.raises(ValueError, match="32 bytes"):
         pseudonymise(event, b"short")
+
+
+#: Strings the analytics copies carry in clear, each reviewed: ids, codes, catalogue values,
+#: places and time zones. A new free-text field must be marked personal or added here.
+CLEAR_STRINGS = {
+    "correlation_id", "producer",
+    "payload.business_area", "payload.case_number", "payload.changed_by",
+    "payload.changed_fields[]", "payload.country", "payload.delivery_id", "payload.department",
+    "payload.document_type", "payload.documents[].content_type", "payload.documents[].doc_type",
+    "payload.documents[].document_id", "payload.documents[].sha256", "payload.message_id",
+    "payload.municipality", "payload.organisation_type",
+    "payload.recipient_domain", "payload.request_type", "payload.requester.department",
+    "payload.requester.municipality", "payload.requester.time_zone", "payload.roles[]",
+    "payload.session_id", "payload.source_event_type", "payload.subject", "payload.template",
+    "payload.time_zone", "payload.administrators[].time_zone", "payload.submitted_by.time_zone",
+    "payload.user.time_zone",
+}  # fmt: skip
+
+
+def _clear_strings(node: dict, root: dict, path: str, found: set[str]) -> None:
+    if "$ref" in node:
+        _clear_strings(root["$defs"][node["$ref"].split("/")[-1]], root, path, found)
+        return
+    if node.get("x-pseudonymised"):
+        return
+    variants = [node, *[v for v in node.get("anyOf", []) if isinstance(v, dict)]]
+    if any(v.get("type") == "string" for v in variants) and not any(
+        "format" in v or "enum" in v or "const" in v for v in variants
+    ):
+        found.add(path)
+    for name, sub in node.get("properties", {}).items():
+        _clear_strings(sub, root, f"{path}.{name}".lstrip("."), found)
+    if isinstance(node.get("items"), dict):
+        _clear_strings(node["items"], root, f"{path}[]", found)
+    for variant in node.get("anyOf", []):
+        if isinstance(variant, dict) and ("$ref" in variant or "properties" in variant):
+            _clear_strings(variant, root, path, found)
+
+
+def test_no_free_text_reaches_the_analytics_copies_unreviewed() -> None:
+    from secop_contracts.analytics import analytics_schema
+
+    found: set[str] = set()
+    for event in ALL_EVENTS:
+        schema = analytics_schema(event)
+        _clear_strings(schema, schema, "", found)
+    assert found == CLEAR_STRINGS

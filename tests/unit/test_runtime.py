@@ -140,3 +140,16 @@ def test_an_event_is_trusted_only_from_its_owner_and_never_from_the_future() -> 
     for expected, event in refusals.items():
         with pytest.raises(UntrustedEventError, match=expected):
             check_trust(event, 300, now)
+
+
+def test_a_dead_letter_names_the_fields_at_fault_never_their_values() -> None:
+    from pydantic import ValidationError
+    from secop_contracts import parse_event
+    from secop_runtime.consumer import describe_error
+
+    body = b'{"event_type": "UserRegistered", "producer": "registration", "payload": {"email": "ana@example.co", "user_id": "not-a-uuid"}}'  # noqa: E501
+    with pytest.raises(ValidationError) as caught:
+        parse_event(body)
+    text = describe_error(caught.value)
+    assert text.startswith("ValidationError:") and "payload.user_id: uuid_parsing" in text
+    assert "ana@example.co" not in text and "not-a-uuid" not in text

@@ -120,15 +120,17 @@ def _reads(principal: str, prefix: str) -> list[str]:
     )
 
 
-def grants(prefix: str = "", principals: Iterable[str] = PRINCIPALS) -> list[Grant]:
+def grants(
+    prefix: str = "", principals: Iterable[str] = PRINCIPALS, create: bool = False
+) -> list[Grant]:
     """Every ACL of the cluster for topics named with ``prefix``.
 
     A service WRITEs the topics it owns and the dead-letter topics of those it consumes (where
     its consumer parks what it cannot apply); it READs the topics it consumes and its group,
-    and DESCRIBEs and may CREATE every topic it touches; its idempotent producer needs
-    IDEMPOTENT_WRITE on the cluster. CREATE lets a service bring up an empty development cluster
-    alone; it grants nothing else (an empty topic is no one's to write or read but per these
-    grants), and in production provisioning creates every topic first.
+    and DESCRIBEs every topic it touches; its idempotent producer needs IDEMPOTENT_WRITE on the
+    cluster. ``create``: CREATE too on the literal topics it touches, for clusters where
+    provisioning does not create every topic first (the tests, one topic prefix per test); a
+    deployment's provisioning creates them all and grants no CREATE.
 
     The ``projector`` reads every event topic and writes their copies in Kafka transactions
     (its transactional ids start with its name). ``analytics`` READs only the copies, with any
@@ -147,7 +149,8 @@ def grants(prefix: str = "", principals: Iterable[str] = PRINCIPALS) -> list[Gra
         for topic in reads:
             found |= {Grant(service, "TOPIC", topic, "READ")}
         for topic in writes + reads:
-            found |= {Grant(service, "TOPIC", topic, op) for op in ("DESCRIBE", "CREATE")}
+            ops = ("DESCRIBE", "CREATE") if create else ("DESCRIBE",)
+            found |= {Grant(service, "TOPIC", topic, op) for op in ops}
         if reads:
             found.add(Grant(service, "GROUP", consumer_group(service, prefix), "READ"))
         # Every producer of ours is idempotent (acks=all, no duplicates on retry).

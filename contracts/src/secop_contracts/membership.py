@@ -21,7 +21,7 @@ AccountKind = Literal["entity", "supplier"]
 class DocumentRef(Payload):
     document_id: str
     doc_type: str
-    filename: str
+    filename: str = personal_data(description="As uploaded: often a person's name.")
     content_type: str
     size: int
     sha256: str
@@ -32,9 +32,10 @@ class AccountSummary(Payload):
 
     account_id: UUID
     kind: AccountKind
-    legal_name: str
-    short_name: str = ""
-    nit: str
+    # Personal for a natural-person supplier (their name, their ID number as NIT).
+    legal_name: str = personal_data()
+    short_name: str = personal_data(default="")
+    nit: str = personal_data()
     country: str = "CO"
     department: str = ""
     municipality: str = ""
@@ -103,8 +104,8 @@ class MixedProfileChanged(Event):
 class AccessRequestedPayload(Payload):
     membership_id: UUID
     account_id: UUID
-    account_name: str
-    nit: str
+    account_name: str = personal_data()
+    nit: str = personal_data()
     user: PersonRef
     administrators: list[PersonRef]
     requested_at: datetime
@@ -120,8 +121,8 @@ class AccessRequested(Event):
 class AccessDecidedPayload(Payload):
     membership_id: UUID
     account_id: UUID
-    account_name: str
-    nit: str
+    account_name: str = personal_data()
+    nit: str = personal_data()
     user: PersonRef
     decision: Literal["accepted", "rejected", "cancelled", "reverted"]
     roles: list[str] = Field(default_factory=list)

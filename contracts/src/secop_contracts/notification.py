@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import ClassVar
 from uuid import UUID
 
-from secop_contracts.envelope import Event, Payload
+from secop_contracts.envelope import Event, Payload, personal_data
 
 
 class EmailSentPayload(Payload):
@@ -41,7 +41,7 @@ class EmailFailedPayload(Payload):
     attempts: int
     permanent: bool
     abandoned: bool
-    error: str
+    error: str = personal_data(description="The SMTP reply: it may repeat the address.")
     failed_at: datetime
     next_attempt_at: datetime | None = None
 

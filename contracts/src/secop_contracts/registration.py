@@ -25,7 +25,7 @@ class UserRegisteredPayload(Payload):
     document_number: str = personal_data()
     mobile_phone: str = personal_data()
     time_zone: str
-    account_name: str = Field(description="The account the user will join or register.")
+    account_name: str = personal_data(description="The account the user will join or register.")
     sealed_confirmation_token: str = sealed()
     confirmation_expires_at: datetime
     registered_at: datetime
@@ -62,7 +62,7 @@ class ConfirmationRequestedPayload(Payload):
         description="Where the link goes: the new address on an email change."
     )
     time_zone: str
-    account_name: str = ""
+    account_name: str = personal_data(default="")
     reason: Literal["resend", "email_change"]
     sealed_confirmation_token: str = sealed()
     expires_at: datetime
@@ -152,7 +152,7 @@ class UserSignedInPayload(Payload):
     user_id: UUID
     session_id: str
     ip: str | None = personal_data(default=None)
-    user_agent: str | None = None
+    user_agent: str | None = personal_data(default=None)
     signed_in_at: datetime
 
 

@@ -14,7 +14,7 @@ from secop_contracts.envelope import Event, Payload, personal_data
 class Requester(Payload):
     full_name: str = personal_data()
     document_number: str = personal_data(default="")
-    entity_name: str = ""
+    entity_name: str = personal_data(default="")
     department: str = ""
     municipality: str = ""
     email: str = personal_data()

@@ -99,7 +99,10 @@ class KafkaServer:
 
     def _configure(self) -> Path:
         self.data.mkdir(parents=True, exist_ok=True)
+        self.data.chmod(0o700)  # with security on, server.properties holds the admin's password
         props = self.data / "server.properties"
+        props.touch(mode=0o600)
+        props.chmod(0o600)
         props.write_text(
             "\n".join(
                 [
@@ -124,7 +127,6 @@ class KafkaServer:
                 ]
             )
         )
-        props.chmod(0o600)  # with security on, it holds the admin's password
         (self.data / "log4j2.properties").write_text(LOG4J2.format(log=self.data / "server.log"))
         return props
 

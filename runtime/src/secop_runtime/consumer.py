@@ -97,6 +97,16 @@ class Inbox:
         return result.deleted_count
 
 
+def describe_error(error: BaseException) -> str:
+    """An error as dead-letter headers and logs may carry it: pydantic's own text repeats the
+    input values (emails, names), so a validation error is told by field and kind only."""
+    if isinstance(error, ValidationError):
+        problems = error.errors(include_url=False, include_input=False, include_context=False)
+        where = [f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['type']}" for e in problems]
+        return f"ValidationError: {len(where)} error(s): {'; '.join(where)}"
+    return f"{type(error).__name__}: {error}"
+
+
 class UntrustedEventError(ValueError):
     """A well-formed event this consumer must not apply: forged producer or future time."""
 
@@ -169,7 +179,7 @@ def subscribe_all(
     async def dead_letter(record: ConsumerRecord, error: BaseException) -> None:
         dlt = dead_letter_topic(record.topic)
         headers = {
-            "dlt-error": f"{type(error).__name__}: {error}"[:2000],
+            "dlt-error": describe_error(error)[:2000],
             "dlt-original-topic": record.topic,
             "dlt-original-partition": str(record.partition),
             "dlt-original-offset": str(record.offset),

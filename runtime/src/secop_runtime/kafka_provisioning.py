@@ -147,13 +147,13 @@ def provision(
 ) -> tuple[list[str], list[Grant]]:
     """Create every topic (event topics, their pseudonymised copies, the dead-letter topics of
     both) and every grant of ``principals`` for the settings' topic prefix; returns both.
-    Idempotent: run it on every deployment. ``topics=False``: grants only (the services create
-    what they use)."""
+    Idempotent: run it on every deployment. ``topics=False``: grants only, with CREATE on the
+    topics each principal touches (the services create what they use: the tests)."""
     admin = AdminClient(admin_config(settings))
     prefix = settings.kafka_topic_prefix
     names = all_topics(prefix) if topics else []
     create_topics(admin, names, settings.kafka_topic_partitions, settings.kafka_replication_factor)
-    wanted = grants(prefix, principals)
+    wanted = grants(prefix, principals, create=not topics)
     create_acls(admin, wanted)
     return names, wanted
 

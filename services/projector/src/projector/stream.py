@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import ProducerFenced
 from prometheus_client import Counter
 from pydantic import ValidationError
 from secop_contracts import EVENTS_BY_TYPE, parse_event
@@ -41,6 +42,7 @@ PROJECTED = Counter(
     ["topic", "outcome"],
 )
 MAX_BACKOFF_S = 30.0
+STALLED_AFTER = 5
 
 
 class Projector:
@@ -52,6 +54,7 @@ class Projector:
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
         self.running = False
+        self.failures = 0
         self._task: asyncio.Task[None] | None = None
 
     def copy_of(self, record: ConsumerRecord) -> tuple[str, bytes | None, bytes]:
@@ -62,17 +65,26 @@ class Projector:
             event = parse_event(record.value or b"", accept=[EVENTS_BY_TYPE[name]])
             check_trust(event, self.settings.consumer_max_clock_skew_s)
         except (ValueError, ValidationError, UnicodeDecodeError) as exc:
-            # The error's type only: pydantic's text would carry the record's values.
-            log.warning(
-                "record not copied; dead-lettered",
-                extra={"topic": record.topic, "offset": record.offset, "error": type(exc).__name__},
-            )
-            PROJECTED.labels(topic=record.topic, outcome="dead_lettered").inc()
-            dead = analytics_topic(name, self.prefix) + DEAD_LETTER_SUFFIX
-            return dead, record.key, record.value or b""
+            return self._dead_letter(record, name, exc)
+        try:
+            body = json.dumps(pseudonymise(event, self.key), separators=(",", ":"))
+            key = copy_key(event, self.key)
+        except Exception as exc:  # a bug of ours must not stop every copy behind it
+            return self._dead_letter(record, name, exc)
         PROJECTED.labels(topic=record.topic, outcome="copied").inc()
-        body = json.dumps(pseudonymise(event, self.key), separators=(",", ":"))
-        return analytics_topic(name, self.prefix), copy_key(event, self.key), body.encode()
+        return analytics_topic(name, self.prefix), key, body.encode()
+
+    def _dead_letter(
+        self, record: ConsumerRecord, name: str, exc: BaseException
+    ) -> tuple[str, bytes | None, bytes]:
+        # The error's type only: pydantic's text would carry the record's values.
+        log.warning(
+            "record not copied; dead-lettered",
+            extra={"topic": record.topic, "offset": record.offset, "error": type(exc).__name__},
+        )
+        PROJECTED.labels(topic=record.topic, outcome="dead_lettered").inc()
+        dead = analytics_topic(name, self.prefix) + DEAD_LETTER_SUFFIX
+        return dead, record.key, record.value or b""
 
     async def start(self) -> None:
         s = self.settings
@@ -123,7 +135,10 @@ class Projector:
 
     @property
     def healthy(self) -> bool:
-        return self.running and self._task is not None and not self._task.done()
+        """Running, and not stuck: readiness turns 503 after ``STALLED_AFTER`` aborted tries of
+        one batch in a row, or once the loop ended (fenced by a newer instance, a bug)."""
+        alive = self.running and self._task is not None and not self._task.done()
+        return alive and self.failures < STALLED_AFTER
 
     async def _run(self) -> None:
         assert self.consumer is not None  # started
@@ -134,10 +149,15 @@ class Projector:
                 continue
             try:
                 await self._project(batch)
-                delay = 0.2
+                delay, self.failures = 0.2, 0
             except asyncio.CancelledError:
                 raise
+            except ProducerFenced:
+                # A newer instance holds our transactional id: this one must stop copying.
+                log.error("fenced by another projector instance; stopping")
+                return
             except Exception as exc:
+                self.failures += 1
                 # Aborted: nothing of the batch is visible and its offsets were not committed.
                 log.warning(
                     "projection aborted; reading the batch again", extra={"error": str(exc)}
