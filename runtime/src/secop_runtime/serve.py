@@ -25,6 +25,9 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         port=settings.http_port,
         log_config=None,
         access_log=False,
+        # The client's address comes from TRUSTED_PROXIES alone (secop_runtime.clients):
+        # uvicorn must not rewrite it from forwarded headers by its own rule.
+        proxy_headers=False,
         timeout_graceful_shutdown=int(settings.kafka_graceful_timeout_s),
     )
 

@@ -80,6 +80,12 @@ class ServiceSettings(BaseSettings):
         "this is dead-lettered: a forged future time would otherwise win for good.",
     )
 
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="JSON list of the reverse proxies' addresses or networks (CIDR) whose "
+        "X-Forwarded-For is believed, read from the right; empty: the direct peer is the client.",
+    )
+
     jwt_public_keys: str = Field(
         default="", description="JWKS JSON (or a path to it) that verifies access tokens."
     )
@@ -95,6 +101,17 @@ class ServiceSettings(BaseSettings):
                 "KAFKA_SECURITY_PROTOCOL=SASL_SSL needs KAFKA_USERNAME and KAFKA_PASSWORD"
             )
         return self
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        from secop_runtime.clients import parse_networks
+
+        try:
+            parse_networks(value)
+        except ValueError as exc:
+            raise ValueError(f"TRUSTED_PROXIES: {exc}") from None
+        return value
 
     @field_validator("public_base_url")
     @classmethod

@@ -146,3 +146,27 @@ async def test_rate_limits_engage_per_email_and_per_client_address(start_service
     assert fourth.status_code == 429
     assert "network address" in fourth.json()["detail"]
     assert await support.db["cases"].count_documents({}) == 3
+
+
+async def test_the_client_behind_a_trusted_proxy_is_the_rightmost_untrusted_hop(start_service, uid):
+    """The leftmost X-Forwarded-For entry is the client's to write: it must not pick the key.
+    Two clients behind one proxy are limited apart; IPv6 clients by their /64."""
+    support = await start_service(
+        "support",
+        rate_limit_ip_max=2,
+        trusted_proxies=["127.0.0.1"],  # the in-process peer
+    )
+
+    async def open_case(forwarded: str, n: int) -> int:
+        body = case_body(f"{uid}.{n}")
+        r = await support.client.post("/cases", json=body, headers={"X-Forwarded-For": forwarded})
+        return r.status_code
+
+    # Client A forges a new leftmost entry each time; the proxy appended A's real address.
+    assert [await open_case(f"10.9.9.{n}, 203.0.113.7", n) for n in range(3)] == [201, 201, 429]
+    # Client B, behind the same proxy, is not A.
+    assert await open_case("203.0.113.8", 10) == 201
+    # Two addresses of one IPv6 /64 are one client.
+    assert await open_case("2001:db8:1:2::1", 20) == 201
+    assert await open_case("2001:db8:1:2::ffff", 21) == 201
+    assert await open_case("2001:db8:1:2:abcd::9", 22) == 429

@@ -46,10 +46,6 @@ class Settings(ServiceSettings):
         default=5, ge=1, description="Cases one email address may open per window."
     )
     rate_limit_email_window_s: int = Field(default=3600, ge=1)
-    trust_forwarded_for: bool = Field(
-        default=False,
-        description="Take the client IP from X-Forwarded-For (only behind a trusted proxy).",
-    )
     case_number_attempts: int = Field(default=500, ge=1)
     queue_page_max: int = Field(default=200, ge=1)
 

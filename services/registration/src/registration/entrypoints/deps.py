@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from secop_runtime.auth import Principal
+from secop_runtime.clients import request_address
 from secop_runtime.http import ApiError
 
 from registration.service_layer.context import Client, Services
@@ -20,11 +21,10 @@ def services(request: Request) -> Services:
 
 
 def client(request: Request) -> Client:
-    # The direct peer: behind a proxy, configure it to pass the client address (uvicorn's
-    # --forwarded-allow-ips) rather than trusting X-Forwarded-For from anyone.
+    """The client as TRUSTED_PROXIES lets us see it (``secop_runtime.clients``)."""
+    trusted = request.app.state.runtime.settings.trusted_proxies
     return Client(
-        ip=request.client.host if request.client else None,
-        user_agent=request.headers.get("user-agent"),
+        ip=request_address(request, trusted), user_agent=request.headers.get("user-agent")
     )
 
 

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from secop_contracts import Event
-from secop_runtime.auth import TokenSigner, TokenVerifier, key_id_of, load_jwks
+from secop_runtime.auth import TokenSigner, TokenVerifier, load_jwks, signing_key_id
+from secop_runtime.clients import rate_limit_key
 from secop_runtime.sealing import seal
 from secop_runtime.service import ServiceRuntime
 from secop_runtime.settings import secret
@@ -51,6 +52,7 @@ class Services:
         if not settings.notification_seal_public_key:
             raise RuntimeError("NOTIFICATION_SEAL_PUBLIC_KEY is required to seal link tokens")
         jwks = load_jwks(settings.jwt_public_keys)
+        kid = signing_key_id(private_pem, jwks)  # refuses to start with an unpublished key
         issuer, audience = settings.jwt_issuer, settings.jwt_audience
         return cls(
             settings=settings,
@@ -61,7 +63,7 @@ class Services:
                 settings.argon2_parallelism,
                 settings.hash_workers,
             ),
-            signer=TokenSigner(private_pem, key_id_of(jwks), issuer, audience),
+            signer=TokenSigner(private_pem, kid, issuer, audience),
             verifier=TokenVerifier(jwks, issuer, audience),
             policy=PasswordPolicy.named(settings.password_policy),
             jwks=public_jwks(jwks),
@@ -108,7 +110,8 @@ class Services:
         if not client.ip:
             return
         window = throttling.window_start(now, 60)
-        count = await IpLimiter(self.runtime.db).hit(scope, client.ip, window, 60)
+        key = rate_limit_key(client.ip) or client.ip  # IPv6: its /64
+        count = await IpLimiter(self.runtime.db).hit(scope, key, window, 60)
         if count > self.settings.ip_limit_per_minute:
             raise Throttled(
                 throttling.window_retry_after(now, 60), "too many requests from this address"

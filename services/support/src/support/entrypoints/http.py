@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import EmailStr
+from secop_runtime.clients import rate_limit_key, request_address
 from secop_runtime.http import ApiError
 
 from support.domain.cases import Actor
@@ -111,11 +112,9 @@ async def add_message(number: CaseNumber, body: MessageIn, desk: DeskDep, agent:
 
 
 def _client_ip(request: Request, desk: Desk) -> str:
-    if desk.settings.trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        if forwarded.strip():
-            return forwarded.split(",")[0].strip()
-    return request.client.host if request.client else "unknown"
+    """The rate limit's key: the client under TRUSTED_PROXIES; an IPv6 client's /64."""
+    address = request_address(request, desk.settings.trusted_proxies)
+    return rate_limit_key(address) or "unknown"
 
 
 async def _enforce_rate_limits(desk: Desk, ip: str, email: str) -> None:
