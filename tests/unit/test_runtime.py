@@ -153,3 +153,55 @@ def test_a_dead_letter_names_the_fields_at_fault_never_their_values() -> None:
     text = describe_error(caught.value)
     assert text.startswith("ValidationError:") and "payload.user_id: uuid_parsing" in text
     assert "ana@example.co" not in text and "not-a-uuid" not in text
+
+
+def test_the_signing_key_is_found_among_the_published_keys_and_a_stranger_is_refused() -> None:
+    """Rotation: both keys published, the new one signs, the old one's tokens still verify."""
+    from uuid import uuid4
+
+    from secop_devinfra.keys import generate
+    from secop_runtime.auth import (
+        SigningKeyMismatch,
+        TokenError,
+        TokenSigner,
+        TokenVerifier,
+        signing_key_id,
+    )
+
+    old, new = generate(kid="2026-01"), generate(kid="2026-07")
+    both = {"keys": json.loads(new.jwks)["keys"] + json.loads(old.jwks)["keys"]}
+    assert signing_key_id(new.jwt_private_pem, both) == "2026-07"
+    assert signing_key_id(old.jwt_private_pem, both) == "2026-01"  # not just the first key
+    with pytest.raises(SigningKeyMismatch, match="matches none of the keys"):
+        signing_key_id(new.jwt_private_pem, json.loads(old.jwks))
+
+    def token(keys: Any, kid: str) -> str:
+        signer = TokenSigner(keys.jwt_private_pem, kid, "secop-registration", "secop")
+        signed, _ = signer.sign(
+            user_id=uuid4(), username="ana", roles=[], session_id="s", ttl_s=900
+        )
+        return signed
+
+    during = TokenVerifier(both, "secop-registration", "secop")
+    assert during.verify(token(old, "2026-01")).username == "ana"  # issued before the switch
+    assert during.verify(token(new, "2026-07")).username == "ana"
+    after = TokenVerifier(json.loads(new.jwks), "secop-registration", "secop")
+    with pytest.raises(TokenError):
+        after.verify(token(old, "2026-01"))  # once the old key is withdrawn
+
+
+def test_the_client_is_the_rightmost_address_that_is_not_a_trusted_proxy() -> None:
+    from secop_runtime.clients import client_address, parse_networks, rate_limit_key
+
+    proxies = parse_networks(["10.0.0.0/8", "2001:db8:ffff::1"])
+    assert client_address("198.51.100.4", "1.2.3.4", proxies) == "198.51.100.4"  # not a proxy
+    assert client_address("10.0.0.5", "6.6.6.6, 203.0.113.7", proxies) == "203.0.113.7"
+    assert client_address("10.0.0.5", "203.0.113.7, 10.0.0.9", proxies) == "203.0.113.7"
+    assert client_address("10.0.0.5", "", proxies) == "10.0.0.5"
+    assert client_address("10.0.0.5", "6.6.6.6, garbage", proxies) == "10.0.0.5"
+    assert client_address("10.0.0.5", "1.2.3.4", ()) == "10.0.0.5"  # nobody trusted
+    assert client_address("::ffff:10.0.0.5", "203.0.113.7", proxies) == "203.0.113.7"
+    assert rate_limit_key("2001:db8:1:2:3:4:5:6") == "2001:db8:1:2::/64"
+    assert rate_limit_key("203.0.113.7") == "203.0.113.7"
+    with pytest.raises(ValueError):
+        parse_networks(["not-a-network"])

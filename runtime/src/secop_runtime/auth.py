@@ -198,3 +198,32 @@ class TokenSigner:
 def key_id_of(jwks: dict[str, Any]) -> str:
     """The ``kid`` of the first key of a JWKS (the signing key's public half)."""
     return str(jwks["keys"][0]["kid"])
+
+
+class SigningKeyMismatch(ValueError):
+    """The private key's public half is not among the published keys: every token it signed
+    would be refused by every service."""
+
+
+def signing_key_id(private_key_pem: str, jwks: dict[str, Any]) -> str:
+    """The ``kid`` of the published key that is ``private_key_pem``'s public half.
+
+    During a rotation two keys are published (the new one signs, tokens of the old one verify
+    until they expire), so the signing key is found by its public half, not by its place.
+    """
+    from cryptography.hazmat.primitives import serialization
+
+    spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    try:
+        private = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise SigningKeyMismatch("JWT_PRIVATE_KEY is not an unencrypted PEM private key") from exc
+    mine = private.public_key().public_bytes(*spki)
+    for key in jwt.PyJWKSet.from_dict(jwks).keys:
+        if key.key_id and key.key.public_bytes(*spki) == mine:
+            return str(key.key_id)
+    published = ", ".join(str(k.get("kid")) for k in jwks.get("keys", []))
+    raise SigningKeyMismatch(
+        f"JWT_PRIVATE_KEY matches none of the keys in JWT_PUBLIC_KEYS (kids: {published or 'none'})"
+        ": publish its public half (./dev keys prints a matching pair) before it signs tokens"
+    )

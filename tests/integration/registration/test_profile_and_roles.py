@@ -8,6 +8,7 @@ import sys
 
 import jwt
 import pytest
+from secop_devinfra.infra import Endpoints
 from secop_devinfra.keys import DevKeys
 from secop_runtime.settings import secret
 
@@ -21,6 +22,7 @@ from tests.integration.registration.helpers import (
     sign_up_form,
     wait_events,
 )
+from tests.support.services import run_service, settings_for
 
 pytestmark = pytest.mark.integration
 
@@ -132,7 +134,7 @@ async def test_changing_password_and_username_needs_the_current_password(
     assert page1["total"] == 5 and page1["items"][0]["ip"] is not None
 
 
-async def test_the_operator_command_grants_a_role_carried_from_the_next_login(
+async def test_the_operator_command_grants_a_role_and_a_revocation_ends_the_sessions(
     start_service, dev_keys: DevKeys, uid: str
 ) -> None:
     svc = await start_service("registration")
@@ -163,5 +165,50 @@ async def test_the_operator_command_grants_a_role_carried_from_the_next_login(
     headers = await log_in(svc, form["username"])
     token = headers["Authorization"].removeprefix("Bearer ")
     assert jwt.decode(token, options={"verify_signature": False})["roles"] == ["support_agent"]
+    assert (await svc.client.get("/users/me", headers=headers)).status_code == 200
     assert (await run("revoke-role", form["username"], "support_agent"))[0] == 0
     await wait_events(svc, "UserRolesChanged", user_id, 2)
+    # The revocation ends the sessions: the token still carrying the role is refused at once.
+    [revoked] = await wait_events(svc, "UserSessionsRevoked", user_id, 1)
+    assert revoked["payload"]["reason"] == "operator"
+    assert (await svc.client.get("/users/me", headers=headers)).status_code == 401
+
+
+async def test_start_up_refuses_a_signing_key_that_no_published_key_matches(
+    infra: Endpoints, dev_keys: DevKeys, uid: str
+) -> None:
+    """Every token it signed would be refused everywhere: better not to start at all."""
+    from secop_devinfra.keys import generate
+    from secop_runtime.auth import SigningKeyMismatch
+
+    stranger = generate(kid="someone-else").jwks
+    settings = settings_for("registration", infra, dev_keys, uid, jwt_public_keys=stranger)
+    with pytest.raises(SigningKeyMismatch, match="JWT_PRIVATE_KEY matches none"):
+        async with run_service("registration", settings):
+            pass
+
+
+async def test_a_password_change_cancels_a_pending_email_change(
+    start_service, dev_keys: DevKeys, uid: str
+) -> None:
+    """Whoever moved the address with the old password cannot finish the move afterwards."""
+    svc = await start_service("registration")
+    form = sign_up_form(uid)
+    user_id = await confirmed_user(svc, dev_keys, form)
+    headers = await log_in(svc, form["username"])
+    move = {"email": f"{uid}.ladron@example.com", "current_password": PASSWORD}
+    assert (await svc.client.patch("/users/me", json=move, headers=headers)).status_code == 204
+    [requested] = await wait_events(svc, "ConfirmationRequested", user_id, 1)
+    link = opened(dev_keys, requested, "sealed_confirmation_token")
+    change = {
+        "current_password": PASSWORD,
+        "new_password": NEW_PASSWORD,
+        "new_password_confirmation": NEW_PASSWORD,
+    }
+    assert (
+        await svc.client.put("/users/me/password", json=change, headers=headers)
+    ).status_code == 204
+    assert (await svc.client.post("/users/confirmation", json={"token": link})).status_code == 400
+    fresh = await log_in(svc, form["username"], NEW_PASSWORD)
+    me = (await svc.client.get("/users/me", headers=fresh)).json()
+    assert me["email"] == form["email"] and me["pending_email"] is None

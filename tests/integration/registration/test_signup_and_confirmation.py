@@ -144,3 +144,16 @@ async def test_resend_sends_at_most_one_link_a_minute_and_answers_alike_for_stra
         await svc.client.post("/users/confirmation", json={"token": original})
     ).status_code == 400
     assert (await svc.client.post("/users/confirmation", json={"token": newest})).status_code == 200
+
+
+async def test_resend_is_limited_per_client_address(start_service, uid: str) -> None:
+    """Each resend costs a look-up and maybe an email: one address cannot ask without end."""
+    svc = await start_service("registration", ip_limit_per_minute=3)
+    body = {"username_or_email": f"nobody-{uid}"}
+    # 7 requests: even if a minute boundary splits them, one window sees more than 3.
+    codes = [
+        (await svc.client.post("/users/confirmation/resend", json=body)).status_code
+        for _ in range(7)
+    ]
+    assert codes[0] == 202 and 429 in codes
+    assert set(codes) == {202, 429}

@@ -20,7 +20,13 @@ class Settings(ServiceSettings):
     notification_seal_public_key: str = Field(
         default="", description="Notification's sealing public key (base64): tokens in events."
     )
-    access_token_ttl_s: int = Field(default=900, ge=60)
+    access_token_ttl_s: int = Field(
+        default=900,
+        ge=60,
+        le=3600,
+        description="Access tokens live at most an hour: roles and revocations reach every "
+        "service within a token's life.",
+    )
 
     password_policy: Literal["secop", "nist"] = "secop"  # noqa: S105 (a policy name)
     # argon2id: OWASP's minimum by default (19 MiB, t=2, p=1).
@@ -33,7 +39,10 @@ class Settings(ServiceSettings):
     reset_ttl_s: int = Field(default=3600, ge=1)
 
     ip_limit_per_minute: int = Field(
-        default=30, ge=1, description="Logins, and recovery requests, per client IP per minute."
+        default=30,
+        ge=1,
+        description="Logins, recovery requests and confirmation resends, each per client IP "
+        "(an IPv6 client's /64) per minute.",
     )
     email_min_interval_s: int = Field(default=60, ge=0)
     email_max_per_hour: int = Field(default=5, ge=1)

@@ -51,10 +51,13 @@ async def confirm(body: m.TokenIn, s: Ctx) -> dict[str, str]:
     "/users/confirmation/resend",
     status_code=202,
     response_model=m.Accepted,
+    responses={429: {"description": "too many requests from this address: see Retry-After"}},
     summary="Email a new confirmation link",
 )
-async def resend(body: m.ResendIn, s: Ctx) -> m.Accepted:
-    """Always 202. A new link invalidates older ones; at most one email per minute."""
+async def resend(body: m.ResendIn, s: Ctx, caller: Caller) -> m.Accepted:
+    """202 whether or not anyone matches. A new link invalidates older ones; at most one email
+    per minute; per client address, `IP_LIMIT_PER_MINUTE` requests a minute (then 429)."""
+    await s.check_ip("resend", caller, s.now())
     await signup.resend_confirmation(s, body.username_or_email)
     return m.Accepted(detail="if a pending registration matches, a new link was emailed")
 

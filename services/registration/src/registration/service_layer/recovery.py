@@ -22,7 +22,7 @@ from registration.domain.passwords import password_problem
 from registration.domain.tokens import TokenProblem, issue
 from registration.service_layer.context import Client, Services
 from registration.service_layer.errors import Invalid, TokenRefused
-from registration.service_layer.signup import person, spend_link
+from registration.service_layer.signup import CONFIRM_FIELDS, person, spend_link
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +142,12 @@ async def replace_password(
     }
     if via == "reset":
         update["$unset"] = dict.fromkeys(RESET_FIELDS, "")
+    if user.get("confirm_kind") == "email_change":
+        # A pending move of the address (perhaps by whoever held the old password) dies with
+        # the password: its link stops working.
+        update.setdefault("$unset", {}).update(
+            dict.fromkeys((*CONFIRM_FIELDS, "pending_email"), "")
+        )
     await s.users.update(user_id, update, *events)
     s.runtime.kick()
     await s.sessions.end_all(user_id, now)

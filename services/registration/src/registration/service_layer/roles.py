@@ -1,11 +1,12 @@
 """Platform roles granted by an operator (e.g. ``support_agent``); tokens carry them from the
-next login on."""
+next login on. A revocation also ends every session of the user at once: support trusts the
+roles a token carries, so a token issued before must not outlive the role."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from secop_contracts.registration import UserRolesChanged
+from secop_contracts.registration import UserRolesChanged, UserSessionsRevoked
 from secop_runtime.events import new_event
 
 from registration.adapters.users import UserStore
@@ -30,15 +31,23 @@ async def set_role(
     after = sorted(before | {role} if grant else before - {role})
     if set(after) == before:
         return after
-    event = new_event(
-        UserRolesChanged,
-        producer,
-        {
-            "user_id": user["_id"],
-            "roles": after,
-            "changed_by": "operator",
-            "changed_at": datetime.now(UTC),
-        },
-    )
-    await users.update(user["_id"], {"$set": {"roles": after}}, event)
+    now = datetime.now(UTC)
+    events = [
+        new_event(
+            UserRolesChanged,
+            producer,
+            {"user_id": user["_id"], "roles": after, "changed_by": "operator", "changed_at": now},
+        )
+    ]
+    update: dict[str, object] = {"roles": after}
+    if not grant:
+        events.append(
+            new_event(
+                UserSessionsRevoked,
+                producer,
+                {"user_id": user["_id"], "revoked_before": now, "reason": "operator"},
+            )
+        )
+        update["sessions_revoked_before"] = now
+    await users.update(user["_id"], {"$set": update}, *events)
     return after

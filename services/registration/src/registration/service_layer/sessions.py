@@ -18,9 +18,8 @@ from registration.service_layer.errors import (
     BadCredentials,
     NotAuthenticated,
     NotConfirmed,
-    Throttled,
 )
-from registration.service_layer.password_checks import Gated, check_password, check_unknown
+from registration.service_layer.password_checks import check_password, check_unknown
 from registration.service_layer.signup import PENDING
 
 
@@ -41,11 +40,8 @@ async def _failed(s: Services, subject: str, reason: str, client: Client, at: da
 
 async def sign_in(s: Services, username: str, password: str, client: Client) -> AccessToken:
     now = s.now()
-    try:
-        await s.check_ip("login", client, now)
-    except Throttled:
-        await _failed(s, "unknown", "ip_throttled", client, now)
-        raise
+    # A throttled attempt emits nothing: a flood of refusals must not become a flood of events.
+    await s.check_ip("login", client, now)
     try:
         key: str | None = identity.normalise_username(username)
     except ValueError:
@@ -69,11 +65,7 @@ async def _password_checked(
 ) -> bool:
     """The shared password check, reported as a login (access history and SignInFailed)."""
     user_id = user["_id"]
-    try:
-        right = await check_password(s, user, password, client, now, "login_failed")
-    except Gated:
-        await _failed(s, user_id, "locked", client, now)
-        raise
+    right = await check_password(s, user, password, client, now, "login_failed")  # Gated: 429
     if not right:
         await _failed(s, user_id, "bad_credentials", client, now)
     return right
