@@ -47,17 +47,21 @@ class SecureKafka:
     def __init__(self, bootstrap: str, secrets: KafkaSecrets) -> None:
         self.bootstrap, self.secrets = bootstrap, secrets
 
-    def settings(self, principal: str, prefix: str, **extra: object) -> ServiceSettings:
-        env = self.secrets.client_env(principal)
-        return ServiceSettings(
+    def settings(
+        self,
+        principal: str,
+        prefix: str,
+        cls: type[ServiceSettings] = ServiceSettings,
+        **extra: object,
+    ) -> ServiceSettings:
+        """``cls`` (a service's own settings) for a client acting as ``principal``."""
+        fields = {k.lower(): v for k, v in self.secrets.client_env(principal).items()}
+        return cls(
             service_name=principal,
             kafka_bootstrap_servers=self.bootstrap,
             kafka_topic_prefix=prefix,
             kafka_topic_partitions=1,
-            kafka_security_protocol=env["KAFKA_SECURITY_PROTOCOL"],
-            kafka_username=env["KAFKA_USERNAME"],
-            kafka_password=env["KAFKA_PASSWORD"],
-            kafka_ca_file=env["KAFKA_CA_FILE"],
+            **fields,
             **extra,  # type: ignore[arg-type]
         )
 
@@ -211,17 +215,7 @@ async def test_the_projector_copies_each_event_once_with_personal_data_keyed_has
     from secop_contracts.analytics import keyed_hash
 
     key = "k" * 16 + uid * 3
-    env = secure_kafka.secrets.client_env("projector")
-    settings = Settings(
-        kafka_bootstrap_servers=secure_kafka.bootstrap,
-        kafka_topic_prefix=prefix,
-        kafka_topic_partitions=1,
-        kafka_security_protocol=env["KAFKA_SECURITY_PROTOCOL"],
-        kafka_username=env["KAFKA_USERNAME"],
-        kafka_password=env["KAFKA_PASSWORD"],
-        kafka_ca_file=env["KAFKA_CA_FILE"],
-        pseudonym_key=key,
-    )
+    settings = secure_kafka.settings("projector", prefix, Settings, pseudonym_key=key)
     event, forged = registered(), registered(producer="support")
     raw = f"{prefix}UserRegistered"
     for record in (event, forged):
@@ -232,7 +226,7 @@ async def test_the_projector_copies_each_event_once_with_personal_data_keyed_has
             key=record.key.encode(),
             **secure_kafka.options("registration"),
         )
-    projector = Projector(settings)
+    projector = Projector(settings)  # type: ignore[arg-type]
     await projector.start()
     try:
         committed = {"isolation_level": "read_committed"}
