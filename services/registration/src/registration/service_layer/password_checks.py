@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 BUSY = "another login to this account is in progress: try again"
 
 
+#: Lease keys of usernames nobody has (``unknown:<typed username>``).
+UNKNOWN = "unknown:"
+
+
 class Gated(Throttled):
     """Too many consecutive failures: wait, or reset the password if locked."""
 
@@ -29,7 +33,10 @@ async def _lease(s: Services, key: str, now: datetime) -> tuple[int, datetime | 
     try:
         return await s.guards.begin(key, now, throttling.LOGIN_LEASE_S)
     except LoginBusy:
-        log.info("password check refused: another is in progress", extra={"user_id": key})
+        # An unknown user's key holds the typed username (often a password typed in the wrong
+        # box): it never reaches the logs.
+        who = "unknown" if key.startswith(UNKNOWN) else key
+        log.info("password check refused: another is in progress", extra={"user_id": who})
         raise Throttled(1, BUSY) from None
 
 
@@ -78,7 +85,7 @@ async def check_unknown(s: Services, key: str | None, password: str, now: dateti
     if key is None:  # not a username at all: nothing to hide
         await s.hasher.verify(None, password)
         return
-    ghost = f"unknown:{key}"
+    ghost = f"{UNKNOWN}{key}"
     await _lease(s, ghost, now)
     try:
         await s.hasher.verify(None, password)
