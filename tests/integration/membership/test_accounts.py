@@ -31,15 +31,12 @@ async def test_a_supplier_goes_from_draft_to_active_and_its_administrator_sees_i
 ):
     svc = await start_service("membership", divipola_file=DIVIPOLA)
     ana = await registry.person(svc, "Ana Pérez")
-    pending = await registry.person(svc, "Leo Ruiz", confirmed=False)
     nit = new_nit()
 
+    # Unknown to the local view: refused. (A token proves confirmation: registration signs
+    # tokens only for confirmed users, so the view's own flag, which may lag, is not asked.)
     stranger = await svc.client.post("/accounts", json=supplier_form(nit), headers=bearer(dev_keys))
     assert stranger.status_code == 403 and "not known here yet" in stranger.json()["detail"]
-    unconfirmed = await svc.client.post(
-        "/accounts", json=supplier_form(nit), headers=pending.headers
-    )
-    assert unconfirmed.status_code == 403 and "confirm" in unconfirmed.json()["detail"]
     anonymous = await svc.client.post("/accounts", json=supplier_form(nit))
     assert anonymous.status_code == 401
 
