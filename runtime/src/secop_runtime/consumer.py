@@ -135,10 +135,11 @@ def check_trust(event: Event, max_skew_s: float, now: datetime | None = None) ->
             )
 
 
-def _accepted(raw: bytes, route: Route, settings: ServiceSettings) -> Event:
-    """Decode and vet one record's value; raises ``ValueError`` when it must be dead-lettered."""
-    event = parse_event(raw, accept=[route.event_type])
-    check_trust(event, settings.consumer_max_clock_skew_s)
+def accept_event(raw: bytes, event_type: type[Event], max_skew_s: float) -> Event:
+    """Decode and vet one record's value as ``event_type`` (every reader of our topics: the
+    services' consumers and the projector); raises ``ValueError`` when it must not be applied."""
+    event = parse_event(raw, accept=[event_type])
+    check_trust(event, max_skew_s)
     return event
 
 
@@ -212,7 +213,9 @@ def subscribe_all(
         try:
             if route is None:
                 raise UnknownEventError(f"no handler for topic {topic!r}")
-            event = _accepted(record.value or b"", route, settings)
+            event = accept_event(
+                record.value or b"", route.event_type, settings.consumer_max_clock_skew_s
+            )
         except (ValueError, ValidationError, UnicodeDecodeError) as exc:
             await dead_letter(record, exc)
             return
@@ -276,7 +279,8 @@ def subscribe_all(
         dead-letters exactly the record at fault, and is safe: bulk effects are idempotent)."""
         topic = records[0].topic
         try:
-            events = [_accepted(r.value or b"", route, settings) for r in records]
+            skew = settings.consumer_max_clock_skew_s
+            events = [accept_event(r.value or b"", route.event_type, skew) for r in records]
         except (ValueError, ValidationError, UnicodeDecodeError):
             return False
         started = time.perf_counter()

@@ -7,7 +7,7 @@ neither repeats. Readers of the copies use ``isolation_level="read_committed"`` 
 aborted copy.
 
 A record that is not a trustworthy event (bad JSON or schema, a forged ``producer``, a future
-time; ``secop_runtime.consumer.check_trust``) is not copied: it goes, as it came, to the copy's
+time; ``secop_runtime.consumer.accept_event``) is not copied: it goes, as it came, to the copy's
 dead-letter topic ``analytics.<Event>.DLT``, in the same transaction. That topic is the
 projector's alone: the raw record may hold personal data, so analytics cannot read it.
 """
@@ -25,11 +25,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.errors import ProducerFenced
 from prometheus_client import Counter
 from pydantic import ValidationError
-from secop_contracts import EVENTS_BY_TYPE, parse_event
-from secop_contracts.access import DEAD_LETTER_SUFFIX
+from secop_contracts import EVENTS_BY_TYPE
 from secop_contracts.analytics import analytics_topic, copy_key, pseudonymise
-from secop_runtime.consumer import check_trust
-from secop_runtime.kafka import client_options, ensure_topics
+from secop_runtime.consumer import accept_event
+from secop_runtime.kafka import client_options, dead_letter_topic, ensure_topics
 from secop_runtime.settings import secret
 
 from projector.config import Settings
@@ -62,8 +61,9 @@ class Projector:
         came)."""
         name = self.sources[record.topic]
         try:
-            event = parse_event(record.value or b"", accept=[EVENTS_BY_TYPE[name]])
-            check_trust(event, self.settings.consumer_max_clock_skew_s)
+            event = accept_event(
+                record.value or b"", EVENTS_BY_TYPE[name], self.settings.consumer_max_clock_skew_s
+            )
         except (ValueError, ValidationError, UnicodeDecodeError) as exc:
             return self._dead_letter(record, name, exc)
         try:
@@ -83,21 +83,21 @@ class Projector:
             extra={"topic": record.topic, "offset": record.offset, "error": type(exc).__name__},
         )
         PROJECTED.labels(topic=record.topic, outcome="dead_lettered").inc()
-        dead = analytics_topic(name, self.prefix) + DEAD_LETTER_SUFFIX
+        dead = dead_letter_topic(analytics_topic(name, self.prefix))
         return dead, record.key, record.value or b""
 
     async def start(self) -> None:
         s = self.settings
         copies = [analytics_topic(name, self.prefix) for name in self.sources.values()]
-        topics = [*self.sources, *copies, *(c + DEAD_LETTER_SUFFIX for c in copies)]
+        topics = [*self.sources, *copies, *map(dead_letter_topic, copies)]
+        options = client_options(s)
         await ensure_topics(
             s.kafka_bootstrap_servers,
             topics,
             s.kafka_topic_partitions,
             s.kafka_replication_factor,
-            **client_options(s),
+            **options,
         )
-        options = client_options(s)
         self.consumer = AIOKafkaConsumer(
             *sorted(self.sources),
             bootstrap_servers=s.kafka_bootstrap_servers,
