@@ -55,7 +55,7 @@ class SecureKafka:
         **extra: object,
     ) -> ServiceSettings:
         """``cls`` (a service's own settings) for a client acting as ``principal``."""
-        fields = {k.lower(): v for k, v in self.secrets.client_env(principal).items()}
+        fields = self.secrets.client_fields(principal)
         return cls(
             service_name=principal,
             kafka_bootstrap_servers=self.bootstrap,

@@ -22,7 +22,7 @@ from aiokafka.protocol.admin import (
     DescribeGroupsRequest_v2,
 )
 from secop_devinfra.infra import Endpoints
-from secop_runtime.kafka import client_options
+from secop_runtime.kafka import client_options, security
 from secop_runtime.settings import ServiceSettings
 
 #: bootstrap address -> the endpoints whose secrets its clients use
@@ -37,27 +37,27 @@ def use_security(infra: Endpoints) -> None:
 
 def principal_settings(infra: Endpoints, principal: str) -> dict[str, Any]:
     """``ServiceSettings`` fields for a client acting as ``principal`` (empty: no security)."""
-    return {key.lower(): value for key, value in infra.kafka_env(principal).items()}
+    return infra.kafka_fields(principal)
+
+
+def _settings(bootstrap: str, principal: str) -> ServiceSettings | None:
+    """Settings of ``principal`` on this broker; None when it runs without security."""
+    infra = _SECURED.get(bootstrap)
+    if infra is None:
+        return None
+    return ServiceSettings(kafka_bootstrap_servers=bootstrap, **infra.kafka_fields(principal))
 
 
 def options_for(bootstrap: str, principal: str = "admin") -> dict[str, Any]:
     """aiokafka keyword arguments for ``principal`` on this broker (empty: PLAINTEXT)."""
-    infra = _SECURED.get(bootstrap)
-    if infra is None:
-        return {}
-    fields = principal_settings(infra, principal)
-    return client_options(ServiceSettings(kafka_bootstrap_servers=bootstrap, **fields))
+    settings = _settings(bootstrap, principal)
+    return client_options(settings) if settings else {}
 
 
 def admin_security(bootstrap: str) -> Any:
     """FastStream's ``security=`` for the admin principal on this broker (None: PLAINTEXT)."""
-    from secop_runtime.kafka import security
-
-    infra = _SECURED.get(bootstrap)
-    if infra is None:
-        return None
-    fields = principal_settings(infra, "admin")
-    return security(ServiceSettings(kafka_bootstrap_servers=bootstrap, **fields))
+    settings = _settings(bootstrap, "admin")
+    return security(settings) if settings else None
 
 
 def _options(bootstrap: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -66,18 +66,9 @@ def _options(bootstrap: str, options: dict[str, Any]) -> dict[str, Any]:
 
 def grant(infra: Endpoints, prefix: str, service: str) -> None:
     """Give ``service``'s principal its grants on topics named ``prefix...`` (once)."""
-    if infra.kafka_secrets is None or (infra.kafka_bootstrap, prefix, service) in _GRANTED:
-        return
-    from secop_runtime.kafka_provisioning import provision
-
-    admin = ServiceSettings(
-        service_name="admin",
-        kafka_bootstrap_servers=infra.kafka_bootstrap,
-        kafka_topic_prefix=prefix,
-        **principal_settings(infra, "admin"),
-    )
-    provision(admin, principals=(service,), topics=False)
-    _GRANTED.add((infra.kafka_bootstrap, prefix, service))
+    if (infra.kafka_bootstrap, prefix, service) not in _GRANTED:
+        infra.grant(prefix, (service,))
+        _GRANTED.add((infra.kafka_bootstrap, prefix, service))
 
 
 async def create_topic(bootstrap: str, topic: str, partitions: int = 1) -> None:

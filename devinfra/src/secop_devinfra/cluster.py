@@ -80,20 +80,7 @@ class ServiceProcs:
     def grant(self, names: tuple[str, ...] = SERVICES, topics: bool = False) -> None:
         """The services' Kafka grants on this cluster's topics, as provisioning makes them in a
         deployment; ``topics``: create every topic too (else the services create theirs)."""
-        if self.endpoints.kafka_secrets is None:
-            return
-        from secop_runtime.kafka_provisioning import provision
-        from secop_runtime.settings import ServiceSettings
-
-        admin = {k.lower(): v for k, v in self.endpoints.kafka_env("admin").items()}
-        prefix = f"{self.prefix}." if self.prefix else ""
-        settings = ServiceSettings(
-            service_name="admin",
-            kafka_bootstrap_servers=self.endpoints.kafka_bootstrap,
-            kafka_topic_prefix=prefix,
-            **admin,
-        )
-        provision(settings, principals=names, topics=topics)
+        self.endpoints.grant(f"{self.prefix}." if self.prefix else "", names, topics)
 
     def start(self, name: str) -> Proc:
         require_free(self.ports[name], name)

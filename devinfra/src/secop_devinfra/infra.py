@@ -9,6 +9,7 @@ import subprocess
 import sys
 import urllib.request
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +69,27 @@ class Endpoints:
     def kafka_env(self, principal: str) -> dict[str, str]:
         """``KAFKA_*`` security settings of a client acting as ``principal`` (none if off)."""
         return self.kafka_secrets.client_env(principal) if self.kafka_secrets else {}
+
+    def kafka_fields(self, principal: str) -> dict[str, str]:
+        """The same, as ``ServiceSettings`` field names (none if off)."""
+        return self.kafka_secrets.client_fields(principal) if self.kafka_secrets else {}
+
+    def grant(self, prefix: str, principals: Iterable[str], topics: bool = False) -> None:
+        """Provisioning with the admin principal for topics named ``prefix...``: the grants of
+        ``principals`` (``topics``: every topic too, else the services create theirs). Nothing
+        to do on a broker without security."""
+        if self.kafka_secrets is None:
+            return
+        from secop_runtime.kafka_provisioning import provision
+        from secop_runtime.settings import ServiceSettings
+
+        admin = ServiceSettings(
+            service_name="admin",
+            kafka_bootstrap_servers=self.kafka_bootstrap,
+            kafka_topic_prefix=prefix,
+            **self.kafka_fields("admin"),  # type: ignore[arg-type]
+        )
+        provision(admin, principals=principals, topics=topics)
 
 
 class KafkaServer:

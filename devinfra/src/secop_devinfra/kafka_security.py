@@ -52,6 +52,10 @@ class KafkaSecrets:
             "KAFKA_CA_FILE": str(self.ca_file),
         }
 
+    def client_fields(self, principal: str) -> dict[str, str]:
+        """The same settings as ``ServiceSettings`` field names (``kafka_username``, ...)."""
+        return {key.lower(): value for key, value in self.client_env(principal).items()}
+
     def broker_properties(self, listener: str, controller: str) -> list[str]:
         """server.properties lines: SCRAM over TLS for clients, PLAIN over TLS between the
         broker and its controller (KRaft controllers cannot use SCRAM, whose credentials live in
