@@ -7,7 +7,7 @@ import uuid
 from uuid import UUID
 
 from secop_devinfra.keys import DevKeys
-from secop_runtime.auth import TokenSigner, key_id_of
+from secop_runtime.auth import TokenSigner, signing_key_id
 
 
 def bearer(
@@ -19,7 +19,10 @@ def bearer(
 ) -> dict[str, str]:
     """``Authorization`` header for a user (a fresh one by default)."""
     signer = TokenSigner(
-        keys.jwt_private_pem, key_id_of(json.loads(keys.jwks)), "secop-registration", "secop"
+        keys.jwt_private_pem,
+        signing_key_id(keys.jwt_private_pem, json.loads(keys.jwks)),
+        "secop-registration",
+        "secop",
     )
     token, _ = signer.sign(
         user_id=user_id or uuid.uuid4(),

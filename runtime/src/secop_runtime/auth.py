@@ -195,11 +195,6 @@ class TokenSigner:
         return token, expires
 
 
-def key_id_of(jwks: dict[str, Any]) -> str:
-    """The ``kid`` of the first key of a JWKS (the signing key's public half)."""
-    return str(jwks["keys"][0]["kid"])
-
-
 class SigningKeyMismatch(ValueError):
     """The private key's public half is not among the published keys: every token it signed
     would be refused by every service."""

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from typing import Protocol
+from functools import lru_cache
+
+from starlette.requests import Request
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -68,15 +70,14 @@ def rate_limit_key(address: str | None) -> str | None:
     return str(parsed)
 
 
-class _Request(Protocol):
-    @property
-    def client(self) -> object: ...
-    @property
-    def headers(self) -> object: ...
+@lru_cache(maxsize=8)
+def _networks(specs: tuple[str, ...]) -> tuple[Network, ...]:
+    return parse_networks(specs)
 
 
-def request_address(request: _Request, trusted_proxies: Iterable[str]) -> str | None:
-    """The client's address for a Starlette request, under ``TRUSTED_PROXIES``."""
-    peer = getattr(request.client, "host", None)
-    forwarded = request.headers.get("x-forwarded-for")  # type: ignore[attr-defined]
-    return client_address(peer, forwarded, parse_networks(trusted_proxies))
+def request_address(request: Request, trusted_proxies: Iterable[str]) -> str | None:
+    """The client's address for a request, under ``TRUSTED_PROXIES`` (parsed once per list,
+    not per request)."""
+    peer = request.client.host if request.client else None
+    forwarded = request.headers.get("x-forwarded-for")
+    return client_address(peer, forwarded, _networks(tuple(trusted_proxies)))
