@@ -83,6 +83,11 @@ class PasswordResetRequestedPayload(Payload):
     time_zone: str
     sealed_reset_token: str = sealed()
     expires_at: datetime
+    reason: Literal["requested", "locked"] = Field(
+        default="requested",
+        description="requested: the person asked; locked: a hundred failed logins in a row "
+        "locked the account, and this link lifts the lock.",
+    )
 
 
 class PasswordResetRequested(Event):

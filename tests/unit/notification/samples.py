@@ -56,7 +56,7 @@ def user_registered(
 
 
 def password_reset(
-    public_key: str, email: str, link_code: str = "reset-456"
+    public_key: str, email: str, link_code: str = "reset-456", reason: str = "requested"
 ) -> PasswordResetRequested:
     return PasswordResetRequested(
         producer="registration",
@@ -68,6 +68,7 @@ def password_reset(
             "time_zone": "America/Bogota",
             "sealed_reset_token": seal(public_key, link_code),
             "expires_at": NOW + timedelta(hours=2),
+            "reason": reason,
         },
     )
 
@@ -94,6 +95,7 @@ def every_event(public_key: str, email: str) -> list[Event]:
     decision = {**acct, "message": "Revise el RUT.", "case_number": "C-1", "decided_at": NOW}
     return [
         user_registered(public_key, email),
+        password_reset(public_key, email, "unlock-789", reason="locked"),
         ConfirmationRequested(
             producer="registration",
             payload={

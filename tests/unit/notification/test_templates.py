@@ -111,3 +111,12 @@ def test_a_bad_recipient_address_is_refused_before_smtp() -> None:
 
 def test_sealing_helper_round_trips_for_the_samples() -> None:
     assert seal(PUBLIC, "x") != seal(PUBLIC, "x")  # sealed boxes are randomised
+
+
+def test_the_lock_email_carries_a_reset_link_that_lifts_the_lock() -> None:
+    _, r = rendered_all()["account_locked"]
+    assert r.subject == "Su usuario de SECOP fue bloqueado"
+    link = next(w for w in r.text.split() if w.startswith(BASE))
+    assert urlparse(link).path == "/ChangePassword"
+    assert parse_qs(urlparse(link).query) == {"token": ["unlock-789"]}
+    assert "desbloquear" in r.html and "ana.perez" in r.text

@@ -94,13 +94,36 @@ def test_no_wait_before_five_failures_then_one_minute_doubling_to_fifteen() -> N
     assert throttling.wait_after(99) == 900
 
 
-def test_login_gate_opens_when_the_wait_is_over_and_stays_shut_at_one_hundred() -> None:
-    gate = throttling.login_gate(5, T0, T0 + timedelta(seconds=20))
+def test_login_gate_waits_per_client_and_locks_only_clients_that_are_not_known_devices() -> None:
+    F = throttling.Failures
+    gate = throttling.login_gate(F(5, T0, 5), False, T0 + timedelta(seconds=20))
     assert not gate.open and gate.retry_after_s == 40 and not gate.locked
-    assert throttling.login_gate(5, T0, T0 + timedelta(seconds=60)).open
-    assert throttling.login_gate(4, T0, T0).open
-    locked = throttling.login_gate(100, T0, T0 + timedelta(days=30))
+    assert throttling.login_gate(F(5, T0, 5), False, T0 + timedelta(seconds=60)).open
+    assert throttling.login_gate(F(4, T0, 4), False, T0).open
+    # A stranger's failures (counted for the user, not this client) make nobody else wait.
+    assert throttling.login_gate(F(0, None, 99), False, T0).open
+    locked = throttling.login_gate(F(0, None, 100), False, T0 + timedelta(days=30))
     assert not locked.open and locked.locked and locked.retry_after_s > 0
+    assert throttling.login_gate(F(0, None, 100), True, T0).open  # the owner's own device
+    # A client's failures are forgotten a day after its last one.
+    assert throttling.login_gate(F(9, T0, 9), False, T0 + timedelta(days=1)).open
+    assert throttling.starts_lock(100) and not throttling.starts_lock(101)
+
+
+def test_device_cookies_are_bound_to_their_user_and_key_and_expire() -> None:
+    from registration.domain import devices
+
+    key, other = devices.derive_key(b"one"), devices.derive_key(b"two")
+    cookie = devices.issue(key, "user-1", T0)
+    assert devices.recognise(key, cookie, "user-1", T0, 3600)
+    assert devices.recognise(key, cookie, "user-2", T0, 3600) is None  # another account
+    assert devices.recognise(other, cookie, "user-1", T0, 3600) is None  # another key
+    assert devices.recognise(key, cookie, "user-1", T0 + timedelta(hours=2), 3600) is None
+    forged = cookie.replace("user-1", "user-2")
+    assert devices.recognise(key, forged, "user-2", T0, 3600) is None
+    assert devices.recognise(key, "d1.x.y.z", "user-1", T0, 3600) is None
+    ghost = devices.subject_of_unknown(key, "ana.perez")
+    assert "ana" not in ghost and ghost == devices.subject_of_unknown(key, "ana.perez")
 
 
 def test_ip_windows_are_fixed_minutes() -> None:

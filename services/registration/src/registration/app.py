@@ -7,7 +7,7 @@ from secop_contracts.registration import EVENTS
 from secop_runtime.service import ServiceRuntime
 from secop_runtime.service import create_app as build
 
-from registration.adapters.guards import EmailSends, IpLimiter
+from registration.adapters.guards import EmailSends, IpLimiter, LoginGuards
 from registration.adapters.sessions import SESSIONS, AccessHistory, SessionStore
 from registration.adapters.users import USERS, UserStore
 from registration.config import Settings
@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             AccessHistory(db),
             IpLimiter(db),
             EmailSends(db),
+            LoginGuards(db),
         ):
             await store.create_indexes()
         holder["services"] = app.state.registration = Services.build(rt, settings)

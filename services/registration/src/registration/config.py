@@ -44,5 +44,11 @@ class Settings(ServiceSettings):
         description="Logins, recovery requests and confirmation resends, each per client IP "
         "(an IPv6 client's /64) per minute.",
     )
+    device_cookie_ttl_s: int = Field(
+        default=180 * 24 * 3600,
+        ge=60,
+        description="How long a browser that signed in stays a recognised device, whose "
+        "failed logins count apart from strangers' and which a lock does not refuse.",
+    )
     email_min_interval_s: int = Field(default=60, ge=0)
     email_max_per_hour: int = Field(default=5, ge=1)

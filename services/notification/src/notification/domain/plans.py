@@ -80,9 +80,9 @@ def _confirmation_requested(e: ConfirmationRequested) -> list[EmailSpec]:
 def _password_reset(e: PasswordResetRequested) -> list[EmailSpec]:
     p = e.payload
     ctx = {"full_name": p.full_name, "username": p.username, "expires_at": p.expires_at}
-    return [
-        EmailSpec("password_reset", p.email, p.full_name, p.time_zone, ctx, p.sealed_reset_token)
-    ]
+    # A lock's link is a reset link too: setting a new password lifts the lock.
+    template = "account_locked" if p.reason == "locked" else "password_reset"
+    return [EmailSpec(template, p.email, p.full_name, p.time_zone, ctx, p.sealed_reset_token)]
 
 
 def _password_changed(e: PasswordChanged) -> list[EmailSpec]:
@@ -244,6 +244,7 @@ TEMPLATES: tuple[str, ...] = (
     "account_confirmation",
     "email_change_confirmation",
     "password_reset",
+    "account_locked",
     "password_changed",
     "username_recovery",
     "access_requested",

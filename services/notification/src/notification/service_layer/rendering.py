@@ -102,6 +102,7 @@ LINKS: dict[str, Callable[[str, str, dict[str, Any]], str]] = {
     "account_confirmation": confirmation_link,
     "email_change_confirmation": confirmation_link,
     "password_reset": reset_link,
+    "account_locked": reset_link,
 }
 
 

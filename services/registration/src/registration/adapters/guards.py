@@ -16,6 +16,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from secop_runtime.mongo import ensure_indexes
 
+from registration.domain import throttling
+
 LOGIN_GUARDS = "login_guards"
 IP_HITS = "ip_hits"
 EMAIL_SENDS = "email_sends"
@@ -23,54 +25,115 @@ USED_TOKENS = "used_tokens"
 
 
 class LoginBusy(Exception):
-    """Another login of the same user holds the lease."""
+    """Another check of the same user from the same client holds the lease."""
 
 
 class LoginGuards:
-    """Consecutive failed logins per user, and a lease so that one password check per user
-    runs at a time: parallel guesses would otherwise all pass the gate before the first
-    failure is counted. The document exists only while a lease is held or failures count."""
+    """Consecutive failed password checks, two documents per subject (a user id, or a keyed
+    hash standing for a username nobody has):
+
+    - ``<subject>|<client>``: the client's failures and a lease, so that one check per user and
+      client runs at a time (parallel guesses would otherwise all pass the gate before the
+      first failure is counted); it exists while a lease is held or failures count;
+    - ``<subject>``: the failures across clients since the last success, for the lock.
+
+    A stranger's lease never holds up the owner, whose client has its own.
+    """
 
     def __init__(self, db: AsyncDatabase) -> None:
         self._col = db[LOGIN_GUARDS]
 
+    async def create_indexes(self) -> None:
+        await ensure_indexes(self._col, IndexModel([("subject", ASCENDING)], name="subject"))
+
+    @staticmethod
+    def _pair(subject: str, client: str) -> str:
+        return f"{subject}|{client}"
+
     async def begin(
-        self, user_id: str, now: datetime, lease_s: float
-    ) -> tuple[int, datetime | None]:
-        """Take the user's lease (one left by a crashed process expires after ``lease_s``);
-        returns the failures so far. Raises :class:`LoginBusy` while another holds it."""
+        self, subject: str, client: str, now: datetime, lease_s: float
+    ) -> throttling.Failures:
+        """Take the (subject, client) lease (one left by a crashed process expires after
+        ``lease_s``); returns the failures so far. Raises :class:`LoginBusy` while another
+        check from this client holds it."""
         try:
             doc = await self._col.find_one_and_update(
-                {"_id": user_id, "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}]},
-                {"$set": {"lease_until": now + timedelta(seconds=lease_s)}},
+                {
+                    "_id": self._pair(subject, client),
+                    "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}],
+                },
+                {"$set": {"lease_until": now + timedelta(seconds=lease_s), "subject": subject}},
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
             )
         except DuplicateKeyError:  # the document exists and its lease is held
             raise LoginBusy from None
-        return int(doc.get("failures", 0)), doc.get("last_failure_at")
+        user = await self._col.find_one({"_id": subject}, {"failures": 1})
+        return throttling.Failures(
+            client=int(doc.get("failures", 0)),
+            client_last_at=doc.get("last_failure_at"),
+            user=int((user or {}).get("failures", 0)),
+        )
 
-    async def failed(self, user_id: str, now: datetime) -> int:
-        """Count a failure and end the lease; returns the consecutive failures."""
-        doc = await self._col.find_one_and_update(
-            {"_id": user_id},
+    async def failed(
+        self, subject: str, client: str, now: datetime, *, restart: bool = False
+    ) -> tuple[int, int]:
+        """Count a failure for the client (from one again if ``restart``: its last failure
+        is forgotten) and for the subject, and end the lease; returns both counts."""
+        counted: dict[str, Any] = {"failures": 1} if restart else {}
+        pair = await self._col.find_one_and_update(
+            {"_id": self._pair(subject, client)},
             {
-                "$inc": {"failures": 1},
-                "$set": {"last_failure_at": now},
+                **({"$inc": {"failures": 1}} if not restart else {}),
+                "$set": {"last_failure_at": now, "subject": subject, **counted},
                 "$unset": {"lease_until": ""},
             },
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
-        return int(doc.get("failures", 1))
+        user = await self._col.find_one_and_update(
+            {"_id": subject},
+            {"$inc": {"failures": 1}, "$set": {"last_failure_at": now}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        if random.random() < 0.02:  # no TTL indexes on the development database
+            await self.forget_stale(now)
+        return int(pair.get("failures", 1)), int(user.get("failures", 1))
 
-    async def release(self, user_id: str) -> None:
+    async def release(self, subject: str, client: str) -> None:
         """End the lease without counting anything (the gate refused, or the check broke)."""
-        await self._col.update_one({"_id": user_id}, {"$unset": {"lease_until": ""}})
+        await self._col.update_one(
+            {"_id": self._pair(subject, client)}, {"$unset": {"lease_until": ""}}
+        )
 
-    async def clear(self, user_id: str) -> None:
-        """A success or a password reset: no failures, no lease."""
-        await self._col.delete_one({"_id": user_id})
+    async def succeeded(self, subject: str, client: str) -> None:
+        """The right password: this client's failures and the run across clients end."""
+        await self._col.delete_many({"_id": {"$in": [subject, self._pair(subject, client)]}})
+
+    async def clear(self, subject: str) -> None:
+        """A password reset: no failures, no lock, no lease, from any client."""
+        await self._col.delete_many({"$or": [{"_id": subject}, {"subject": subject}]})
+
+    async def forget_stale(self, now: datetime) -> None:
+        """Client documents whose last failure is a day old count nothing any more; a run
+        across clients that stopped short of the lock is forgotten after a month (a lock is
+        not). The same rule for users and unknown usernames, so neither tells them apart."""
+        cutoff = now - timedelta(seconds=throttling.CLIENT_MEMORY_S)
+        await self._col.delete_many(
+            {
+                "subject": {"$exists": True},
+                "last_failure_at": {"$lt": cutoff},
+                "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}],
+            }
+        )
+        await self._col.delete_many(
+            {
+                "subject": {"$exists": False},
+                "failures": {"$lt": throttling.FAILURES_BEFORE_LOCK},
+                "last_failure_at": {"$lt": now - timedelta(seconds=throttling.USER_MEMORY_S)},
+            }
+        )
 
 
 class IpLimiter:

@@ -2,6 +2,12 @@
 
 Pure functions over counters and timestamps; the state itself lives in the database so it
 survives restarts and is shared by every instance.
+
+Failed password checks count twice (OWASP's guidance on blocking brute force, NIST SP
+800-63B-4 section 3.2.2): per (user, client), where a client is a recognised device or else an
+address, so a stranger's guesses slow only the stranger; and per user across clients, where a
+hundred consecutive failures lock the account for every client that is not a device the owner
+signed in from before, until the emailed link sets a new password.
 """
 
 from __future__ import annotations
@@ -15,9 +21,13 @@ FAILURES_BEFORE_WAIT = 5
 FAILURES_BEFORE_LOCK = 100
 FIRST_WAIT_S = 60
 MAX_WAIT_S = 15 * 60
+#: A client's failures are forgotten a day after its last one (the user's are not).
+CLIENT_MEMORY_S = 24 * 3600
+#: A user's run of failures short of the lock is forgotten a month after its last one.
+USER_MEMORY_S = 30 * 24 * 3600
 #: What Retry-After says for an account locked until its password is reset.
 LOCKED_RETRY_AFTER_S = 3600
-#: How long one login may hold its user's lease before another may take it (a crashed
+#: How long one check may hold its (user, client) lease before another may take it (a crashed
 #: process's lease ends then; a live check takes well under a second).
 LOGIN_LEASE_S = 30
 
@@ -32,9 +42,18 @@ def wait_after(failures: int) -> int:
     return min(FIRST_WAIT_S * 2**doublings, MAX_WAIT_S)
 
 
-def is_locked(failures: int) -> bool:
-    """Locked until a password reset."""
-    return failures >= FAILURES_BEFORE_LOCK
+def is_locked(user_failures: int, known_device: bool) -> bool:
+    """Locked until a password reset, except on a device the owner signed in from before."""
+    return user_failures >= FAILURES_BEFORE_LOCK and not known_device
+
+
+@dataclass(frozen=True)
+class Failures:
+    """What the guards hold when a check starts."""
+
+    client: int = 0
+    client_last_at: datetime | None = None
+    user: int = 0
 
 
 @dataclass(frozen=True)
@@ -44,24 +63,35 @@ class LoginGate:
     retry_after_s: int = 0
 
 
-def login_gate(failures: int, last_failure_at: datetime | None, now: datetime) -> LoginGate:
-    """May a login be attempted now, given the account's consecutive failures?"""
-    if is_locked(failures):
+def client_failures(failures: Failures, now: datetime) -> int:
+    """The client's consecutive failures, forgotten a day after the last one."""
+    last = failures.client_last_at
+    if last is None or (now - last).total_seconds() >= CLIENT_MEMORY_S:
+        return 0
+    return failures.client
+
+
+def login_gate(failures: Failures, known_device: bool, now: datetime) -> LoginGate:
+    """May this client check the user's password now?"""
+    if is_locked(failures.user, known_device):
         return LoginGate(open=False, locked=True, retry_after_s=LOCKED_RETRY_AFTER_S)
-    wait = wait_after(failures)
-    if wait == 0 or last_failure_at is None:
+    wait = wait_after(client_failures(failures, now))
+    if wait == 0 or failures.client_last_at is None:
         return LoginGate(open=True)
-    remaining = (last_failure_at + timedelta(seconds=wait) - now).total_seconds()
+    remaining = (failures.client_last_at + timedelta(seconds=wait) - now).total_seconds()
     if remaining <= 0:
         return LoginGate(open=True)
     return LoginGate(open=False, retry_after_s=math.ceil(remaining))
 
 
-def starts_lock(failures_after: int) -> bool:
-    """This failure (the ``failures_after``-th) starts a wait or the lock: worth recording."""
-    return failures_after == FAILURES_BEFORE_LOCK or (
-        failures_after >= FAILURES_BEFORE_WAIT and failures_after < FAILURES_BEFORE_LOCK
-    )
+def starts_wait(client_failures_after: int) -> bool:
+    """This failure makes the client wait: worth recording in the access history."""
+    return client_failures_after >= FAILURES_BEFORE_WAIT
+
+
+def starts_lock(user_failures_after: int) -> bool:
+    """This failure (the hundredth in a row) locks the account: the owner gets the link."""
+    return user_failures_after == FAILURES_BEFORE_LOCK
 
 
 def window_start(now: datetime, window_s: int) -> int:

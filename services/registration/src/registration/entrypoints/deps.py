@@ -11,6 +11,7 @@ from secop_runtime.auth import Principal
 from secop_runtime.clients import request_address
 from secop_runtime.http import ApiError
 
+from registration.domain import devices
 from registration.service_layer.context import Client, Services
 from registration.service_layer.errors import NotAuthenticated
 from registration.service_layer.sessions import authenticate
@@ -24,7 +25,9 @@ def client(request: Request) -> Client:
     """The client as TRUSTED_PROXIES lets us see it (``secop_runtime.clients``)."""
     trusted = request.app.state.runtime.settings.trusted_proxies
     return Client(
-        ip=request_address(request, trusted), user_agent=request.headers.get("user-agent")
+        ip=request_address(request, trusted),
+        user_agent=request.headers.get("user-agent"),
+        device=request.cookies.get(devices.COOKIE),
     )
 
 

@@ -19,7 +19,7 @@ from registration.adapters.hashing import Hasher
 from registration.adapters.sessions import AccessHistory, SessionStore
 from registration.adapters.users import UserStore
 from registration.config import Settings
-from registration.domain import throttling
+from registration.domain import devices, throttling
 from registration.domain.passwords import PasswordPolicy
 from registration.service_layer.errors import Throttled
 
@@ -32,6 +32,8 @@ class Client:
 
     ip: str | None = None
     user_agent: str | None = None
+    #: The device cookie as sent (``domain/devices.py`` decides whether it is ours).
+    device: str | None = None
 
 
 @dataclass
@@ -42,6 +44,8 @@ class Services:
     signer: TokenSigner
     verifier: TokenVerifier
     policy: PasswordPolicy
+    #: MACs device cookies and names unknown usernames in the guards (derived, never stored).
+    device_key: bytes
     jwks: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -66,6 +70,7 @@ class Services:
             signer=TokenSigner(private_pem, kid, issuer, audience),
             verifier=TokenVerifier(jwks, issuer, audience),
             policy=PasswordPolicy.named(settings.password_policy),
+            device_key=devices.derive_key(private_pem.encode()),
             jwks=public_jwks(jwks),
         )
 

@@ -1,8 +1,12 @@
-"""Every check of a user's password: logins and the changes that ask for the current password.
+"""Every check of a password: logins and the changes that ask for the current password.
 
-They share one count of consecutive failures, one gate and one lease per user, so a stolen
-session cannot guess the password that the login throttle protects, and parallel guesses get
-no more checks than sequential ones.
+Failures count per (user, client) and per user (``domain/throttling.py`` says why). A client
+is a device the owner signed in from before (its cookie) or else an address (an IPv6 client's
+/64), so a stranger's guesses make only the stranger wait, and never lock the owner's own
+devices. One check per user and client runs at a time, so parallel guesses get no more checks
+than sequential ones. A username nobody has goes through the same steps under a keyed stand-in
+subject: its answers (401, then 429 with the same wait, then the same lock) and its work are a
+real account's, so neither tells who is registered.
 """
 
 from __future__ import annotations
@@ -11,33 +15,70 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from secop_runtime.clients import rate_limit_key
+
 from registration.adapters.guards import LoginBusy
-from registration.domain import throttling
+from registration.domain import devices, throttling
 from registration.service_layer.context import Client, Services
 from registration.service_layer.errors import Throttled
+from registration.service_layer.recovery import send_unlock_link
 
 log = logging.getLogger(__name__)
 BUSY = "another login to this account is in progress: try again"
-
-
-#: Lease keys of usernames nobody has (``unknown:<typed username>``).
-UNKNOWN = "unknown:"
+LOCKED = (
+    "account locked after too many failed logins: follow the link emailed to its owner, "
+    "or reset the password"
+)
+WAIT = "too many failed logins: wait before trying again"
 
 
 class Gated(Throttled):
     """Too many consecutive failures: wait, or reset the password if locked."""
 
 
-async def _lease(s: Services, key: str, now: datetime) -> tuple[int, datetime | None]:
-    """Take ``key``'s lease: the failures so far; :class:`Throttled` while another holds it."""
+def client_of(s: Services, user_id: str | None, client: Client, now: datetime) -> tuple[str, bool]:
+    """The guards' name for this client, and whether it is a device this user signed in from."""
+    if user_id is not None:
+        device = devices.recognise(
+            s.device_key, client.device, user_id, now, s.settings.device_cookie_ttl_s
+        )
+        if device:
+            return f"device:{device}", True
+    return f"address:{rate_limit_key(client.ip) or 'none'}", False
+
+
+async def _check(
+    s: Services,
+    subject: str,
+    password_hash: str | None,
+    password: str,
+    client: tuple[str, bool],
+    now: datetime,
+) -> tuple[bool, int, int]:
+    """Under the (subject, client) lease: the gate, the verification, the count. Returns
+    (right, the client's failures, the subject's failures) after this check."""
+    name, known_device = client
     try:
-        return await s.guards.begin(key, now, throttling.LOGIN_LEASE_S)
+        failures = await s.guards.begin(subject, name, now, throttling.LOGIN_LEASE_S)
     except LoginBusy:
-        # An unknown user's key holds the typed username (often a password typed in the wrong
-        # box): it never reaches the logs.
-        who = "unknown" if key.startswith(UNKNOWN) else key
-        log.info("password check refused: another is in progress", extra={"user_id": who})
+        log.info("password check refused: another is in progress from this client")
         raise Throttled(1, BUSY) from None
+    counted = False
+    try:
+        gate = throttling.login_gate(failures, known_device, now)
+        if not gate.open:
+            raise Gated(gate.retry_after_s, LOCKED if gate.locked else WAIT)
+        if await s.hasher.verify(password_hash, password):
+            await s.guards.succeeded(subject, name)
+            counted = True
+            return True, 0, 0
+        forgotten = throttling.client_failures(failures, now) == 0 and failures.client > 0
+        client_after, user_after = await s.guards.failed(subject, name, now, restart=forgotten)
+        counted = True
+        return False, client_after, user_after
+    finally:
+        if not counted:
+            await s.guards.release(subject, name)
 
 
 async def check_password(
@@ -48,46 +89,32 @@ async def check_password(
     now: datetime,
     failure_kind: str,
 ) -> bool:
-    """Verify under the user's lease: the failures read at the gate are all there are until
-    this check is counted. A failure goes into the access history as ``failure_kind`` (and
-    ``locked`` when it starts a wait or the lock). Raises :class:`Throttled` while another
-    check holds the lease, :class:`Gated` when the failures so far say wait."""
+    """Check ``user``'s password. A failure goes into the access history as ``failure_kind``
+    (and ``locked`` when it makes the client wait or locks the account, whose owner then gets
+    the emailed link). Raises :class:`Throttled` while another check from this client holds
+    the lease, :class:`Gated` when the failures so far say wait or locked."""
     user_id = user["_id"]
-    failures, last_failure = await _lease(s, user_id, now)
-    counted = False
-    try:
-        gate = throttling.login_gate(failures, last_failure, now)
-        if not gate.open:
-            message = (
-                "account locked after too many failed logins: reset your password"
-                if gate.locked
-                else "too many failed logins: wait before trying again"
-            )
-            raise Gated(gate.retry_after_s, message)
-        if await s.hasher.verify(user.get("password_hash"), password):
-            await s.guards.clear(user_id)
-            counted = True
-            return True
-        failures = await s.guards.failed(user_id, now)
-        counted = True
-    finally:
-        if not counted:
-            await s.guards.release(user_id)
+    who = client_of(s, user_id, client, now)
+    right, client_after, user_after = await _check(
+        s, user_id, user.get("password_hash"), password, who, now
+    )
+    if right:
+        return True
     await s.record(user_id, failure_kind, client, now)
-    if throttling.starts_lock(failures):
+    if throttling.starts_wait(client_after) or throttling.starts_lock(user_after):
         await s.record(user_id, "locked", client, now)
+    if throttling.starts_lock(user_after):
+        await send_unlock_link(s, user, now)
     return False
 
 
-async def check_unknown(s: Services, key: str | None, password: str, now: datetime) -> None:
-    """For a username nobody has, the work of a wrong password (a lease, a full argon2
-    verification, its end), so that the time taken does not tell which usernames exist."""
+async def check_unknown(
+    s: Services, key: str | None, password: str, client: Client, now: datetime
+) -> None:
+    """For a username nobody has: the same gate, verification and counting as a real user's
+    wrong password, under a keyed stand-in (what was typed is never stored)."""
     if key is None:  # not a username at all: nothing to hide
         await s.hasher.verify(None, password)
         return
-    ghost = f"{UNKNOWN}{key}"
-    await _lease(s, ghost, now)
-    try:
-        await s.hasher.verify(None, password)
-    finally:
-        await s.guards.clear(ghost)
+    subject = devices.subject_of_unknown(s.device_key, key)
+    await _check(s, subject, None, password, client_of(s, None, client, now), now)

@@ -7,6 +7,7 @@ about the same work, so neither the response nor its timing tells who is registe
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any, Literal
 
 from secop_contracts.registration import (
@@ -96,6 +97,24 @@ async def request_reset(s: Services, username: str, client: Client) -> None:
     event = s.event(
         PasswordResetRequested,
         {**person(user), "sealed_reset_token": sealed, "expires_at": token.expires_at},
+    )
+    update = {"$set": {"reset_hash": token.hash, "reset_expires_at": token.expires_at}}
+    await s.users.update(user["_id"], update, event)
+    s.runtime.kick()
+
+
+async def send_unlock_link(s: Services, user: dict[str, Any], now: datetime) -> None:
+    """The account just locked: its owner gets a link that sets a new password and lifts the
+    lock (it replaces any older reset link). Sent once per lock, not per failure."""
+    token = issue(now, s.settings.reset_ttl_s)
+    event = s.event(
+        PasswordResetRequested,
+        {
+            **person(user),
+            "sealed_reset_token": s.seal(token.plain),
+            "expires_at": token.expires_at,
+            "reason": "locked",
+        },
     )
     update = {"$set": {"reset_hash": token.hash, "reset_expires_at": token.expires_at}}
     await s.users.update(user["_id"], update, event)

@@ -12,14 +12,14 @@ from typing import Any
 from secop_contracts.registration import SignInFailed, UserSignedIn, UserSignedOut
 from secop_runtime.auth import Principal, TokenError
 
-from registration.domain import identity
+from registration.domain import devices, identity
 from registration.service_layer.context import Client, Services
 from registration.service_layer.errors import (
     BadCredentials,
     NotAuthenticated,
     NotConfirmed,
 )
-from registration.service_layer.password_checks import check_password, check_unknown
+from registration.service_layer.password_checks import check_password, check_unknown, client_of
 from registration.service_layer.signup import PENDING
 
 
@@ -28,6 +28,8 @@ class AccessToken:
     access_token: str
     expires_in: int
     token_type: str = "bearer"  # noqa: S105
+    #: A new device cookie for a client this user's account did not recognise (else None).
+    device_cookie: str | None = None
 
 
 async def _failed(s: Services, subject: str, reason: str, client: Client, at: datetime) -> None:
@@ -48,7 +50,7 @@ async def sign_in(s: Services, username: str, password: str, client: Client) -> 
         key = None
     user = await s.users.find_one(username=key) if key else None
     if user is None:
-        await check_unknown(s, key, password, now)
+        await check_unknown(s, key, password, client, now)
         await _failed(s, "unknown", "bad_credentials", client, now)
         raise BadCredentials
     user_id = user["_id"]
@@ -104,7 +106,10 @@ async def _open_session(
         "signed_in_at": now,
     }
     await s.runtime.emit_standalone(s.event(UserSignedIn, signed_in))
-    return AccessToken(token, ttl)
+    _, known = client_of(s, user_id, client, now)
+    return AccessToken(
+        token, ttl, device_cookie=None if known else devices.issue(s.device_key, user_id, now)
+    )
 
 
 async def _after_revocation(revoked_before: datetime | None, now: datetime) -> None:
