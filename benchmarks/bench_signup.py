@@ -80,7 +80,10 @@ async def email_latencies(mailbox_url: str, created: dict[str, float]) -> list[f
 
 async def run(n: int, concurrency: int) -> None:
     ceiling = argon2_rate("hash") / 2
-    with running_cluster() as bench:
+    # One load generator is one address, and the bench measures throughput, not refusals: the
+    # per-client limit and the sign-ups' share of the hash pool are lifted (both are tested).
+    lifted = {"IP_LIMIT_PER_MINUTE": "1000000", "SIGNUP_HASH_LIMIT": str(max(concurrency, 8))}
+    with running_cluster(extra_env=lifted) as bench:
         idle = {name: rss_mib(p.popen.pid) for name, p in bench.cluster.procs.items()}
         async with httpx.AsyncClient(
             base_url=bench.cluster.url("registration"), timeout=120

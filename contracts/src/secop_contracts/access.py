@@ -41,6 +41,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "support": ("EntitySubmitted", "UserSignedOut", "UserSessionsRevoked"),
     "notification": (
         "UserRegistered",
+        "SignUpAttempted",
         "ConfirmationRequested",
         "PasswordResetRequested",
         "PasswordChanged",

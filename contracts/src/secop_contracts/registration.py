@@ -38,6 +38,26 @@ class UserRegistered(Event):
     payload: UserRegisteredPayload
 
 
+class SignUpAttemptedPayload(Payload):
+    user_id: UUID = Field(description="The confirmed user who already holds the data.")
+    username: str = personal_data()
+    full_name: str = personal_data()
+    email: str = personal_data(description="The holder's address, where the notice goes.")
+    time_zone: str
+    matched: list[Literal["email", "document_number"]] = Field(
+        description="What the sign-up had in common with this user."
+    )
+    attempted_at: datetime
+
+
+class SignUpAttempted(Event):
+    """Someone signed up with the email or document of a confirmed user. The sign-up got the
+    answer any sign-up gets (so nobody learns who is registered); the holder is told by email."""
+
+    KEY_FIELD: ClassVar[str] = "user_id"
+    payload: SignUpAttemptedPayload
+
+
 class UserConfirmedPayload(Payload):
     user_id: UUID
     username: str = personal_data()
@@ -226,6 +246,7 @@ class UserRolesChanged(Event):
 
 EVENTS: tuple[type[Event], ...] = (
     UserRegistered,
+    SignUpAttempted,
     UserConfirmed,
     ConfirmationRequested,
     PasswordResetRequested,

@@ -11,6 +11,8 @@ from secop_devinfra.keys import DevKeys
 from tests.integration.registration.helpers import (
     PASSWORD,
     confirmation_token,
+    confirmed_user,
+    events_on,
     log_in,
     opened,
     sign_up,
@@ -70,22 +72,42 @@ async def test_sign_up_event_carries_no_secret_and_its_sealed_token_confirms_the
     assert "password_hash" not in me.text
 
 
-async def test_sign_up_refuses_taken_username_email_and_document_naming_the_field(
-    start_service, uid: str
+async def test_sign_up_refuses_a_taken_username_and_answers_alike_for_email_and_document(
+    start_service, dev_keys: DevKeys, uid: str
 ) -> None:
+    """A 409 naming the email or document told anyone which were registered: only the username
+    (a person picks it) is refused; the holder of the rest is told by email."""
     svc = await start_service("registration")
-    await sign_up(svc, sign_up_form(uid, 0))
-    cases = {
-        "username": sign_up_form(uid, 1, username=f"{uid}.U0"),
-        "email": sign_up_form(uid, 2, email=f"{uid.upper()}.0@EXAMPLE.com"),
-        "document_number": sign_up_form(
-            uid, 3, document_number=sign_up_form(uid, 0)["document_number"]
-        ),
-    }
-    for field, form in cases.items():
-        response = await svc.client.post("/users", json=form)
-        assert response.status_code == 409, response.text
-        assert response.json()["detail"][0]["loc"] == ["body", field]
+    holder = await confirmed_user(svc, dev_keys, sign_up_form(uid, 0))
+    taken_name = await svc.client.post("/users", json=sign_up_form(uid, 1, username=f"{uid}.U0"))
+    assert taken_name.status_code == 409, taken_name.text
+    assert taken_name.json()["detail"][0]["loc"] == ["body", "username"]
+
+    fresh = await svc.client.post("/users", json=sign_up_form(uid, 4))
+    same_email = await svc.client.post(
+        "/users", json=sign_up_form(uid, 2, email=f"{uid.upper()}.0@EXAMPLE.com")
+    )
+    same_document = await svc.client.post(
+        "/users",
+        json=sign_up_form(uid, 3, document_number=sign_up_form(uid, 0)["document_number"]),
+    )
+    answers = [fresh, same_email, same_document]
+    assert [r.status_code for r in answers] == [201, 201, 201], [r.text for r in answers]
+    assert {frozenset(r.json()) for r in answers} == {frozenset({"user_id", "username", "status"})}
+    assert {r.json()["status"] for r in answers} == {"pending_confirmation"}
+
+    # The holder hears of both attempts (the second within the minute is not sent again).
+    [notice] = await wait_events(svc, "SignUpAttempted", holder, 1)
+    assert notice["payload"]["matched"] in (["email"], ["document_number"])
+    assert notice["payload"]["email"] == f"{uid}.0@example.com"
+    # A link to a confirmed user's address could only fail: none goes out for that sign-up.
+    registered = await events_on(svc, "UserRegistered", at_least=3)
+    assert same_email.json()["user_id"] not in {e["payload"]["user_id"] for e in registered}
+    # The sign-up with the holder's document gets its link, but cannot take the document.
+    token = await confirmation_token(svc, dev_keys, same_document.json()["user_id"])
+    refused = await svc.client.post("/users/confirmation", json={"token": token})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["detail"][0]["loc"] == ["body", "document_number"]
 
     invalid = {
         "username": {"username": "a b"},
@@ -157,3 +179,63 @@ async def test_resend_is_limited_per_client_address(start_service, uid: str) -> 
     ]
     assert codes[0] == 202 and 429 in codes
     assert set(codes) == {202, 429}
+
+
+async def test_an_unconfirmed_sign_up_holds_no_email_or_document_and_expires_with_its_link(
+    start_service, dev_keys: DevKeys, uid: str
+) -> None:
+    """Anyone could register a victim's ID number with their own email and hold it for good:
+    the victim could not sign up, and recovery by document reached the squatter."""
+    svc = await start_service("registration", confirmation_ttl_s=2)
+    victim = sign_up_form(uid, 0)
+    squatter = await sign_up(
+        svc,
+        sign_up_form(uid, 1, document_number=victim["document_number"], username=f"{uid}.sq"),
+    )
+    owner = await confirmed_user(svc, dev_keys, victim)  # the document is the victim's now
+    recovered = await svc.client.post(
+        "/recovery/username",
+        json={"document_number": victim["document_number"]},
+    )
+    assert recovered.status_code == 202
+    [answer] = await wait_events(svc, "UsernameRecoveryRequested", owner, 1)
+    assert answer["payload"]["email"] == victim["email"]
+    await asyncio.sleep(1)  # the relay publishes within a second: give a stray one its chance
+    strays = await events_on(svc, "UsernameRecoveryRequested", at_least=1)
+    assert {e["payload"]["user_id"] for e in strays} == {owner}
+
+    # The squatter's link cannot take the document; after it expires, so does the sign-up,
+    # and its username is free again.
+    await asyncio.sleep(2.5)
+    again = await svc.client.post("/users", json=sign_up_form(uid, 2, username=f"{uid}.sq"))
+    assert again.status_code == 201, again.text
+    assert await svc.db["users"].count_documents({"_id": squatter}) == 0
+
+
+async def test_sign_ups_are_limited_per_client_before_any_hashing(start_service, uid: str) -> None:
+    svc = await start_service("registration", ip_limit_per_minute=3)
+    codes = [
+        (await svc.client.post("/users", json=sign_up_form(uid, n))).status_code for n in range(7)
+    ]
+    assert codes[0] == 201 and 429 in codes
+    assert await svc.db["users"].count_documents({"username": {"$regex": f"^{uid}"}}) == (
+        codes.count(201)
+    )
+
+
+async def test_a_flood_of_sign_ups_gets_503_instead_of_starving_logins(
+    start_service, dev_keys: DevKeys, uid: str
+) -> None:
+    svc = await start_service(
+        "registration", ip_limit_per_minute=1000, hash_workers=1, signup_hash_limit=1
+    )
+    form = sign_up_form(uid, 99)
+    await confirmed_user(svc, dev_keys, form)
+    flood = [svc.client.post("/users", json=sign_up_form(uid, n)) for n in range(8)]
+    login = svc.client.post("/sessions", json={"username": form["username"], "password": PASSWORD})
+    *signups, logged_in = await asyncio.gather(*flood, login)
+    assert logged_in.status_code == 200, logged_in.text
+    codes = sorted(r.status_code for r in signups)
+    assert 201 in codes and 503 in codes, codes
+    busy = next(r for r in signups if r.status_code == 503)
+    assert int(busy.headers["Retry-After"]) > 0 and "busy" in busy.json()["detail"]

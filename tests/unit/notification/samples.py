@@ -19,6 +19,7 @@ from secop_contracts.registration import (
     ConfirmationRequested,
     PasswordChanged,
     PasswordResetRequested,
+    SignUpAttempted,
     UsernameRecoveryRequested,
     UserRegistered,
 )
@@ -96,6 +97,18 @@ def every_event(public_key: str, email: str) -> list[Event]:
     return [
         user_registered(public_key, email),
         password_reset(public_key, email, "unlock-789", reason="locked"),
+        SignUpAttempted(
+            producer="registration",
+            payload={
+                "user_id": uuid4(),
+                "username": "ana.perez",
+                "full_name": "Ana Pérez",
+                "email": email,
+                "time_zone": "America/Bogota",
+                "matched": ["document_number"],
+                "attempted_at": NOW,
+            },
+        ),
         ConfirmationRequested(
             producer="registration",
             payload={

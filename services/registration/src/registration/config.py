@@ -34,6 +34,18 @@ class Settings(ServiceSettings):
     argon2_memory_kib: int = Field(default=19456, ge=8)
     argon2_parallelism: int = Field(default=1, ge=1)
     hash_workers: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
+    hash_queue_limit: int = Field(
+        default=64,
+        ge=1,
+        description="argon2 jobs running or waiting, beyond which logins, sign-ups and "
+        "password changes answer 503 with Retry-After instead of queueing.",
+    )
+    signup_hash_limit: int = Field(
+        default=8,
+        ge=1,
+        description="Sign-ups hashing at once (two argon2 jobs each); more answer 503, so a "
+        "flood of sign-ups cannot starve logins.",
+    )
 
     confirmation_ttl_s: int = Field(default=24 * 3600, ge=1)
     reset_ttl_s: int = Field(default=3600, ge=1)

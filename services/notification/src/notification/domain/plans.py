@@ -25,6 +25,7 @@ from secop_contracts.registration import (
     ConfirmationRequested,
     PasswordChanged,
     PasswordResetRequested,
+    SignUpAttempted,
     UsernameRecoveryRequested,
     UserRegistered,
 )
@@ -75,6 +76,17 @@ def _confirmation_requested(e: ConfirmationRequested) -> list[EmailSpec]:
     return [
         EmailSpec(template, p.email, p.full_name, p.time_zone, ctx, p.sealed_confirmation_token)
     ]
+
+
+def _sign_up_attempted(e: SignUpAttempted) -> list[EmailSpec]:
+    p = e.payload
+    ctx = {
+        "full_name": p.full_name,
+        "username": p.username,
+        "matched": list(p.matched),
+        "at": p.attempted_at,
+    }
+    return [EmailSpec("sign_up_attempted", p.email, p.full_name, p.time_zone, ctx)]
 
 
 def _password_reset(e: PasswordResetRequested) -> list[EmailSpec]:
@@ -225,6 +237,7 @@ def _unique(specs: list[EmailSpec]) -> list[EmailSpec]:
 
 PLANS: dict[type[Event], Callable[[Any], list[EmailSpec]]] = {
     UserRegistered: _user_registered,
+    SignUpAttempted: _sign_up_attempted,
     ConfirmationRequested: _confirmation_requested,
     PasswordResetRequested: _password_reset,
     PasswordChanged: _password_changed,
@@ -242,6 +255,7 @@ PLANS: dict[type[Event], Callable[[Any], list[EmailSpec]]] = {
 
 TEMPLATES: tuple[str, ...] = (
     "account_confirmation",
+    "sign_up_attempted",
     "email_change_confirmation",
     "password_reset",
     "account_locked",

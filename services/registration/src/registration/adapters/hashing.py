@@ -1,34 +1,75 @@
 """argon2id off the event loop, in a bounded pool: a hash never stalls other requests.
 
 Memory in use is ``memory_cost`` times the hashes running at once, so the pool size bounds it.
+The queue in front of the pool is bounded too: past ``queue_limit`` jobs (running or waiting)
+new work is refused at once (the caller answers 503), and sign-ups, which anyone may send and
+which cost two hashes, may hold at most ``signup_limit`` places, so a flood of them cannot
+starve logins.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 
+class HashQueueFull(Exception):
+    """No room for more hashing now: answer 503 with Retry-After."""
+
+
 class Hasher:
-    def __init__(self, time_cost: int, memory_kib: int, parallelism: int, workers: int) -> None:
+    def __init__(
+        self,
+        time_cost: int,
+        memory_kib: int,
+        parallelism: int,
+        workers: int,
+        *,
+        queue_limit: int = 1_000_000,
+        signup_limit: int = 1_000_000,
+    ) -> None:
         self._ph = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism
         )
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
+        self._queue_limit, self._signup_limit = queue_limit, signup_limit
+        self._jobs = 0  # running or waiting for a thread
+        self._signups = 0
         # Verifying against this makes an unknown username cost what a wrong password costs.
         self._dummy = self._ph.hash("not a password: equalises login timing")
 
+    @contextlib.asynccontextmanager
+    async def signup(self) -> AsyncIterator[None]:
+        """One sign-up's place in the queue; :class:`HashQueueFull` if there is none."""
+        if self._signups >= self._signup_limit:
+            raise HashQueueFull
+        self._signups += 1
+        try:
+            yield
+        finally:
+            self._signups -= 1
+
+    async def _run(self, fn: object, *args: object) -> object:
+        if self._jobs >= self._queue_limit:
+            raise HashQueueFull
+        self._jobs += 1
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._pool, fn, *args)  # type: ignore[arg-type]
+        finally:
+            self._jobs -= 1
+
     async def hash(self, secret: str) -> str:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self._ph.hash, secret)
+        return str(await self._run(self._ph.hash, secret))
 
     async def verify(self, stored: str | None, secret: str) -> bool:
         """True when ``secret`` matches; with no stored hash, spends the same time and fails."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self._verify, stored, secret)
+        return bool(await self._run(self._verify, stored, secret))
 
     def _verify(self, stored: str | None, secret: str) -> bool:
         try:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import re
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel
@@ -28,6 +30,12 @@ log = logging.getLogger(__name__)
 
 #: Which stored key belongs to which request field, for a 409 that names it.
 UNIQUE_FIELDS = {"username": "username", "email_key": "email", "document_key": "document_number"}
+#: The status of a sign-up not confirmed yet (the service layer names it too).
+PENDING = "pending_confirmation"
+#: What a sign-up's notice to the holder of its email or document needs.
+HOLDER_FIELDS = {
+    k: 1 for k in ("username", "full_name", "email", "time_zone", "status", *UNIQUE_FIELDS)
+}
 
 
 def is_duplicate(exc: OperationFailure) -> bool:
@@ -57,7 +65,14 @@ class UserStore:
             ),
             *(
                 IndexModel([(key, ASCENDING)], name=key)
-                for key in ("confirm_hash", "reset_hash", "document_number", "mobile_phone")
+                for key in (
+                    "confirm_hash",
+                    "reset_hash",
+                    "document_number",
+                    "mobile_phone",
+                    "claim_email_key",
+                    "pending_until",
+                )
             ),
         )
 
@@ -78,6 +93,42 @@ class UserStore:
             if not is_duplicate(exc):
                 raise
             raise Taken(await self._collision(doc, None)) from None
+
+    async def holders(self, email_key: str, document_key: str) -> list[dict[str, Any]]:
+        """Confirmed users holding this email or document (pending sign-ups hold neither)."""
+        query = {"$or": [{"email_key": email_key}, {"document_key": document_key}]}
+        found = await self._col.find(query, HOLDER_FIELDS).limit(2).to_list()
+        return [user for user in found if user.get("status") != PENDING]
+
+    async def insert_pending(self, doc: dict[str, Any], now: datetime, *events: Event) -> None:
+        """Insert a sign-up. Its username may belong to a sign-up that expired unconfirmed:
+        that one is removed (releasing the name) and the insert tried again; any other
+        collision raises :class:`Taken`. Now and then, other expired sign-ups go too."""
+        for _ in range(2):
+            try:
+                await self.insert(doc, *events)
+                break
+            except Taken as taken:
+                if taken.field != "username" or not await self._expire(
+                    {"username": doc["username"]}, now
+                ):
+                    raise
+        else:
+            raise Taken("username")
+        if random.random() < 0.01:
+            await self._expire({}, now)
+
+    async def _expire(self, query: dict[str, Any], now: datetime) -> int:
+        """Delete unconfirmed sign-ups past their link (whose events are all published)."""
+        result = await self._col.delete_many(
+            {
+                **query,
+                "status": PENDING,
+                "pending_until": {"$lt": now},
+                "$or": [{OUTBOX: {"$exists": False}}, {OUTBOX: {"$size": 0}}],
+            }
+        )
+        return result.deleted_count
 
     async def update(
         self,

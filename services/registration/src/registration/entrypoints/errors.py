@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from registration.adapters.hashing import HashQueueFull
 from registration.adapters.users import Taken
 from registration.domain.tokens import TokenProblem
 from registration.service_layer.errors import (
@@ -17,6 +18,7 @@ from registration.service_layer.errors import (
     TokenRefused,
 )
 
+BUSY_RETRY_AFTER_S = 2
 TOKEN_ANSWERS = {
     TokenProblem.EXPIRED: (410, "this link has expired: ask for a new one"),
     TokenProblem.USED: (400, "this link was already used"),
@@ -31,6 +33,12 @@ def _field(status: int, field: str, message: str, kind: str) -> JSONResponse:
 
 
 def answer(exc: Exception) -> JSONResponse:
+    if isinstance(exc, HashQueueFull):
+        return JSONResponse(
+            {"detail": "the service is busy: try again in a moment"},
+            503,
+            headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
+        )
     if isinstance(exc, Taken):
         return _field(
             409, exc.field, f"this {exc.field.replace('_', ' ')} is already registered", "taken"
@@ -65,3 +73,4 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(Refused, handle)
     app.add_exception_handler(Taken, handle)
+    app.add_exception_handler(HashQueueFull, handle)

@@ -24,22 +24,33 @@ LINK = {
     "/users",
     status_code=201,
     response_model=m.SignedUpOut,
-    responses=TAKEN,
+    responses={
+        409: {"description": "username already registered (field named)"},
+        429: {"description": "too many sign-ups from this address: see Retry-After"},
+        503: {"description": "too many sign-ups being processed: see Retry-After"},
+    },
     summary="Sign up (step 1): the user waits for email confirmation",
 )
-async def sign_up(body: m.SignUpIn, s: Ctx) -> dict[str, str]:
-    """Creates a user pending confirmation and emails a confirmation link (24 h)."""
+async def sign_up(body: m.SignUpIn, s: Ctx, caller: Caller) -> dict[str, str]:
+    """Creates a user pending confirmation and emails a confirmation link (24 h).
+
+    An email or document that belongs to a confirmed user gets this same answer: its holder is
+    emailed instead, and this sign-up cannot be confirmed. Unconfirmed sign-ups expire with
+    their link, releasing the username."""
     if not body.accept_terms:
         raise ApiError(422, "you must accept the terms of use", field="accept_terms")
     must_match(body.password, body.password_confirmation, "password_confirmation")
     fields = body.model_dump(exclude={"password_confirmation", "accept_terms"})
-    return await signup.register_user(s, signup.SignUp(**fields))
+    return await signup.register_user(s, signup.SignUp(**fields), caller)
 
 
 @router.post(
     "/users/confirmation",
     response_model=m.StatusOut,
-    responses=LINK,
+    responses={
+        **LINK,
+        409: {"description": "the email or document became another confirmed user's first"},
+    },
     summary="Confirm the registration (or a new email) with the emailed token",
 )
 async def confirm(body: m.TokenIn, s: Ctx) -> dict[str, str]:

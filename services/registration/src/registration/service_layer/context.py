@@ -66,6 +66,8 @@ class Services:
                 settings.argon2_memory_kib,
                 settings.argon2_parallelism,
                 settings.hash_workers,
+                queue_limit=settings.hash_queue_limit,
+                signup_limit=settings.signup_hash_limit,
             ),
             signer=TokenSigner(private_pem, kid, issuer, audience),
             verifier=TokenVerifier(jwks, issuer, audience),

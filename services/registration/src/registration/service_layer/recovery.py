@@ -23,7 +23,7 @@ from registration.domain.passwords import password_problem
 from registration.domain.tokens import TokenProblem, issue
 from registration.service_layer.context import Client, Services
 from registration.service_layer.errors import Invalid, TokenRefused
-from registration.service_layer.signup import CONFIRM_FIELDS, person, spend_link
+from registration.service_layer.signup import CONFIRM_FIELDS, PENDING, person, spend_link
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +33,18 @@ NOBODY = "00000000-0000-0000-0000-000000000000"
 
 
 def lookup(asked_by: AskedBy, value: str) -> dict[str, Any] | None:
-    """The query that finds users by what the person remembers; None if it cannot match."""
+    """The query that finds confirmed users by what the person remembers; None if it cannot
+    match. Unconfirmed sign-ups never match: anyone may type a stranger's document or phone
+    into one, and recovery would then answer to the squatter's address."""
+    confirmed = {"status": {"$ne": PENDING}}
     try:
         if asked_by == "document_number":
-            return {"document_number": identity.normalise_document_number(value)}
+            return {"document_number": identity.normalise_document_number(value), **confirmed}
         if asked_by == "email":
-            return {"email_key": identity.email_key(value)}
+            return {"email_key": identity.email_key(value), **confirmed}
         if asked_by == "mobile_phone":
-            return {"mobile_phone": identity.normalise_phone(value)}
-        return {"username": identity.normalise_username(value)}
+            return {"mobile_phone": identity.normalise_phone(value), **confirmed}
+        return {"username": identity.normalise_username(value), **confirmed}
     except ValueError:
         return None
 

@@ -9,21 +9,24 @@ from typing import Any
 
 from secop_contracts.registration import (
     ConfirmationRequested,
+    SignUpAttempted,
     UserConfirmed,
     UserProfileUpdated,
     UserRegistered,
 )
 
-from registration.adapters.users import Taken
+from registration.adapters.users import PENDING, Taken
 from registration.domain import identity
 from registration.domain.passwords import password_problem
 from registration.domain.tokens import TokenProblem, check, issue, token_hash
-from registration.service_layer.context import Services
+from registration.service_layer.context import Client, Services
 from registration.service_layer.errors import Invalid, TokenRefused
 
-PENDING = "pending_confirmation"
 ACTIVE = "active"
 CONFIRM_FIELDS = ("confirm_hash", "confirm_expires_at", "confirm_kind", "confirm_email")
+CLAIM_FIELDS = ("claim_email_key", "claim_document_key")
+#: What a pending sign-up's unique email and document keys hold until it is confirmed.
+UNCLAIMED = "unclaimed:"
 
 
 @dataclass(frozen=True)
@@ -55,48 +58,86 @@ def person(user: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def register_user(s: Services, form: SignUp) -> dict[str, Any]:
+async def register_user(s: Services, form: SignUp, client: Client) -> dict[str, Any]:
+    """Step 1. Every sign-up that passes the checks of the form gets the same answer (201,
+    pending), whether or not its email or document belongs to someone (only the username,
+    which a person picks, answers 409): the holder of those is told by email instead, and the
+    new sign-up can never be confirmed with them. Email and document are claimed here and held
+    only from the confirmation on; an unconfirmed sign-up expires with its link, releasing its
+    username."""
+    now = s.now()
+    await s.check_ip("signup", client, now)  # before any hashing
     problem = password_problem(form.password, s.policy, username=form.username, email=form.email)
     if problem:
         raise Invalid("password", problem)
-    now = s.now()
+    user_id = str(uuid.uuid4())
     fields = {k: v for k, v in asdict(form).items() if k not in ("password", "security_answer")}
+    email_key = identity.email_key(form.email)
+    document_key = identity.document_key(form.document_type, form.document_number)
     doc: dict[str, Any] = {
-        "_id": str(uuid.uuid4()),
+        "_id": user_id,
         **fields,
-        "email_key": identity.email_key(form.email),
-        "document_key": identity.document_key(form.document_type, form.document_number),
+        # The unique keys hold placeholders until the confirmation claims the real ones.
+        "email_key": f"{UNCLAIMED}{user_id}",
+        "document_key": f"{UNCLAIMED}{user_id}",
+        "claim_email_key": email_key,
+        "claim_document_key": document_key,
         "status": PENDING,
         "roles": [],
         "registered_at": now,
     }
-    # No look-up before hashing: the unique indexes decide (and the collision names the field);
-    # on FerretDB each look-up by username, email or document would read every user.
-    password_hash, answer_hash = await asyncio.gather(
-        s.hasher.hash(form.password),
-        s.hasher.hash(identity.normalise_answer(form.security_answer)),
-    )
+    async with s.hasher.signup():  # 503 when sign-ups already fill their share of the pool
+        password_hash, answer_hash = await asyncio.gather(
+            s.hasher.hash(form.password),
+            s.hasher.hash(identity.normalise_answer(form.security_answer)),
+        )
     token = issue(now, s.settings.confirmation_ttl_s)
-    doc |= {
-        "password_hash": password_hash,
-        "security_answer_hash": answer_hash,
-        "confirm_hash": token.hash,
-        "confirm_expires_at": token.expires_at,
-        "confirm_kind": "signup",
-    }
-    event = s.event(
-        UserRegistered,
-        {
-            **fields,
-            "user_id": doc["_id"],
-            "sealed_confirmation_token": s.seal(token.plain),
-            "confirmation_expires_at": token.expires_at,
-            "registered_at": now,
-        },
-    )
-    await s.users.insert(doc, event)
+    doc |= {"password_hash": password_hash, "security_answer_hash": answer_hash}
+    events: list[Any] = []
+    email_held = False
+    for holder in await s.users.holders(email_key, document_key):
+        matched = [
+            field
+            for field, key, mine in (
+                ("email", "email_key", email_key),
+                ("document_number", "document_key", document_key),
+            )
+            if holder[key] == mine
+        ]
+        email_held = email_held or "email" in matched
+        if await s.may_email(holder["_id"], "sign_up_attempt", now):
+            events.append(
+                s.event(
+                    SignUpAttempted, {**person(holder), "matched": matched, "attempted_at": now}
+                )
+            )
+    if email_held:
+        # The address is a confirmed user's: a link there could only fail. The holder gets the
+        # notice; this sign-up keeps its username until it expires, like any other.
+        doc |= {"confirm_kind": "held", "pending_until": token.expires_at}
+    else:
+        doc |= {
+            "confirm_hash": token.hash,
+            "confirm_expires_at": token.expires_at,
+            "confirm_kind": "signup",
+            "pending_until": token.expires_at,
+        }
+        events.insert(
+            0,
+            s.event(
+                UserRegistered,
+                {
+                    **fields,
+                    "user_id": user_id,
+                    "sealed_confirmation_token": s.seal(token.plain),
+                    "confirmation_expires_at": token.expires_at,
+                    "registered_at": now,
+                },
+            ),
+        )
+    await s.users.insert_pending(doc, now, *events)
     s.runtime.kick()
-    return {"user_id": doc["_id"], "username": form.username, "status": PENDING}
+    return {"user_id": user_id, "username": form.username, "status": PENDING}
 
 
 async def spend_link(s: Services, hash_field: str, token: str) -> dict[str, Any]:
@@ -113,13 +154,26 @@ async def spend_link(s: Services, hash_field: str, token: str) -> dict[str, Any]
     return user
 
 
+def _claims(user: dict[str, Any]) -> dict[str, str]:
+    """The unique keys a confirmation makes this user's: a sign-up's email and document, or
+    an email change's new address."""
+    if user.get("confirm_kind") == "email_change":
+        return {"email_key": identity.email_key(user["confirm_email"])}
+    if user["status"] != PENDING:
+        return {}
+    return {
+        key: user[claim]
+        for key, claim in (("email_key", "claim_email_key"), ("document_key", "claim_document_key"))
+        if user.get(claim)  # sign-ups older than claims already hold theirs
+    }
+
+
 async def confirm(s: Services, token: str) -> str:
     user = await spend_link(s, "confirm_hash", token)
     now = s.now()
-    if user.get("confirm_kind") == "email_change":
-        taken = await s.users.taken_field(
-            {"email_key": identity.email_key(user["confirm_email"])}, user["_id"]
-        )
+    claims = _claims(user)
+    if claims:  # a polite check before spending the link; the unique indexes decide below
+        taken = await s.users.taken_field(claims, user["_id"])
         if taken:
             raise Taken(taken)
     if not await s.used_tokens.spend(user["confirm_hash"], user["_id"], now):
@@ -144,7 +198,9 @@ async def confirm(s: Services, token: str) -> str:
         )
         events.append(s.event(UserConfirmed, {**person(after), "confirmed_at": now}))
     elif user["status"] == PENDING:
-        update["$set"] = {"status": ACTIVE, "confirmed_at": now}
+        # Email and document become this user's now (a collision raises Taken: 409).
+        update["$set"] = {"status": ACTIVE, "confirmed_at": now, **claims}
+        update["$unset"] |= dict.fromkeys((*CLAIM_FIELDS, "pending_until"), "")
         events.append(s.event(UserConfirmed, {**person(user), "confirmed_at": now}))
     await s.users.update(
         user["_id"], update, *events, only_if={"confirm_hash": user["confirm_hash"]}
@@ -156,12 +212,14 @@ async def confirm(s: Services, token: str) -> str:
 async def resend_confirmation(s: Services, username_or_email: str) -> None:
     """A fresh link for a pending user (the older ones stop working); silent otherwise."""
     value = username_or_email.strip()
-    query = (
-        {"email_key": identity.email_key(value)} if "@" in value else {"username": value.lower()}
-    )
-    user = await s.users.find_one(**query)
+    if "@" in value:  # a pending sign-up claims its address (older ones hold it)
+        key = identity.email_key(value)
+        query: dict[str, Any] = {"$or": [{"claim_email_key": key}, {"email_key": key}]}
+    else:
+        query = {"username": value.lower()}
+    user = await s.users.find_one(**query, status=PENDING)
     now = s.now()
-    if user is None or user["status"] != PENDING or user.get("confirm_kind") == "email_change":
+    if user is None or user["status"] != PENDING or user.get("confirm_kind") != "signup":
         return
     if not await s.may_email(user["_id"], "confirmation", now):
         return
@@ -181,6 +239,7 @@ async def resend_confirmation(s: Services, username_or_email: str) -> None:
             "confirm_hash": token.hash,
             "confirm_expires_at": token.expires_at,
             "confirm_kind": "signup",
+            "pending_until": token.expires_at,
         }
     }
     await s.users.update(user["_id"], update, event)
