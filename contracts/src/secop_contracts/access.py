@@ -46,6 +46,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "PasswordResetRequested",
         "PasswordChanged",
         "UsernameRecoveryRequested",
+        "AccountChangeNotice",
         "AccessRequested",
         "AccessDecided",
         "EntitySubmitted",

@@ -216,10 +216,42 @@ class UserSignedOut(Event):
     payload: UserSignedOutPayload
 
 
+class AccountChangeNoticePayload(Payload):
+    user_id: UUID
+    username: str = personal_data(description="The username now.")
+    full_name: str = personal_data()
+    email: str = personal_data(
+        description="Where the notice goes: for an email change, the address before it."
+    )
+    time_zone: str
+    change: Literal[
+        "email_change_requested", "email_changed", "email_change_reverted", "username_changed"
+    ]
+    new_email_hint: str | None = personal_data(
+        default=None, description="The new address, masked (email changes)."
+    )
+    previous_username: str | None = personal_data(default=None)
+    sealed_revert_token: str | None = sealed(
+        default=None,
+        description="A link that puts the old address back and ends every session "
+        "(email_change_requested and email_changed).",
+    )
+    revert_expires_at: datetime | None = None
+    changed_at: datetime
+
+
+class AccountChangeNotice(Event):
+    """The owner is told of a change to how the account is reached, at the address it had
+    before: a stolen password must not move an account silently."""
+
+    KEY_FIELD: ClassVar[str] = "user_id"
+    payload: AccountChangeNoticePayload
+
+
 class UserSessionsRevokedPayload(Payload):
     user_id: UUID
     revoked_before: datetime = Field(description="Tokens issued before this instant are refused.")
-    reason: Literal["password_reset", "password_changed", "locked", "operator"]
+    reason: Literal["password_reset", "password_changed", "locked", "operator", "email_reverted"]
 
 
 class UserSessionsRevoked(Event):
@@ -258,4 +290,5 @@ EVENTS: tuple[type[Event], ...] = (
     UserSignedOut,
     UserSessionsRevoked,
     UserRolesChanged,
+    AccountChangeNotice,
 )

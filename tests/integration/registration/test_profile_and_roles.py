@@ -212,3 +212,60 @@ async def test_a_password_change_cancels_a_pending_email_change(
     fresh = await log_in(svc, form["username"], NEW_PASSWORD)
     me = (await svc.client.get("/users/me", headers=fresh)).json()
     assert me["email"] == form["email"] and me["pending_email"] is None
+
+
+async def test_a_stolen_password_cannot_move_the_email_or_rename_the_user_silently(
+    start_service, dev_keys: DevKeys, uid: str
+) -> None:
+    """Changing the email told nobody at the old address, so whoever held the password took
+    the account (every later notice and recovery link went to the new address)."""
+    svc = await start_service("registration")
+    form = sign_up_form(uid)
+    user_id = await confirmed_user(svc, dev_keys, form)
+    headers = await log_in(svc, form["username"])
+    stolen = f"{uid}.ladron@example.com"
+    move = {"email": stolen, "current_password": PASSWORD}
+    assert (await svc.client.patch("/users/me", json=move, headers=headers)).status_code == 204
+
+    [asked] = await wait_events(svc, "AccountChangeNotice", user_id, 1)
+    assert asked["payload"]["change"] == "email_change_requested"
+    assert asked["payload"]["email"] == form["email"]  # the old address hears of it
+    assert stolen not in str(asked) and asked["payload"]["new_email_hint"].endswith(".com")
+    revert = opened(dev_keys, asked, "sealed_revert_token")
+
+    [requested] = await wait_events(svc, "ConfirmationRequested", user_id, 1)
+    token = opened(dev_keys, requested, "sealed_confirmation_token")
+    assert (await svc.client.post("/users/confirmation", json={"token": token})).status_code == 200
+    notices = await wait_events(svc, "AccountChangeNotice", user_id, 2)
+    done = next(n for n in notices if n["payload"]["change"] == "email_changed")
+    assert done["payload"]["email"] == form["email"]
+    assert opened(dev_keys, done, "sealed_revert_token") == revert  # the same link, still live
+
+    page = await svc.client.get("/RevertEmail", params={"token": revert})
+    assert page.status_code == 200 and form["email"] in page.text
+    assert (await svc.client.get("/users/me", headers=headers)).json()["email"] == stolen
+    undone = await svc.client.post("/users/email/revert", json={"token": revert})
+    assert undone.status_code == 204, undone.text
+    assert (await svc.client.get("/users/me", headers=headers)).status_code == 401  # sessions end
+    me = (await svc.client.get("/users/me", headers=await log_in(svc, form["username"]))).json()
+    assert me["email"] == form["email"] and me["pending_email"] is None
+    [revoked] = await wait_events(svc, "UserSessionsRevoked", user_id, 1)
+    assert revoked["payload"]["reason"] == "email_reverted"
+    notices = await wait_events(svc, "AccountChangeNotice", user_id, 3)
+    assert notices[-1]["payload"]["change"] == "email_change_reverted"
+    assert notices[-1]["payload"]["email"] == form["email"]
+    again = await svc.client.post("/users/email/revert", json={"token": revert})
+    assert again.status_code == 400
+    assert "no es válido" in (await svc.client.get("/RevertEmail", params={"token": revert})).text
+
+    # A new username is announced to the owner's address too.
+    headers = await log_in(svc, form["username"])
+    rename = {"current_password": PASSWORD, "new_username": f"{uid}.nuevo"}
+    assert (
+        await svc.client.put("/users/me/username", json=rename, headers=headers)
+    ).status_code == 204
+    notices = await wait_events(svc, "AccountChangeNotice", user_id, 4)
+    renamed = notices[-1]["payload"]
+    assert renamed["change"] == "username_changed" and renamed["email"] == form["email"]
+    assert renamed["previous_username"] == form["username"]
+    assert renamed["username"] == f"{uid}.nuevo"

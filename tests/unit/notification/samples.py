@@ -16,6 +16,7 @@ from secop_contracts.membership import (
     EntitySubmitted,
 )
 from secop_contracts.registration import (
+    AccountChangeNotice,
     ConfirmationRequested,
     PasswordChanged,
     PasswordResetRequested,
@@ -89,6 +90,34 @@ def requester(email: str) -> Requester:
     return Requester(full_name="Víctor Alfonso", email=email, time_zone="America/Bogota")
 
 
+ACCOUNT_CHANGES = (
+    "email_change_requested",
+    "email_changed",
+    "email_change_reverted",
+    "username_changed",
+)
+
+
+def account_change(public_key: str, email: str, change: str) -> AccountChangeNotice:
+    with_link = change in ("email_change_requested", "email_changed")
+    return AccountChangeNotice(
+        producer="registration",
+        payload={
+            "user_id": uuid4(),
+            "username": "ana.perez",
+            "full_name": "Ana Pérez",
+            "email": email,
+            "time_zone": "America/Bogota",
+            "change": change,
+            "new_email_hint": "o***o@o***o.co" if change.startswith("email") else None,
+            "previous_username": "ana.vieja" if change == "username_changed" else None,
+            "sealed_revert_token": seal(public_key, "revert-321") if with_link else None,
+            "revert_expires_at": NOW + timedelta(days=7) if with_link else None,
+            "changed_at": NOW,
+        },
+    )
+
+
 def every_event(public_key: str, email: str) -> list[Event]:
     """Every consumed event type once, every email addressed to ``email``."""
     admin = person(email, "Admin <Uno>")
@@ -97,6 +126,7 @@ def every_event(public_key: str, email: str) -> list[Event]:
     return [
         user_registered(public_key, email),
         password_reset(public_key, email, "unlock-789", reason="locked"),
+        *(account_change(public_key, email, change) for change in ACCOUNT_CHANGES),
         SignUpAttempted(
             producer="registration",
             payload={

@@ -120,3 +120,14 @@ def test_the_lock_email_carries_a_reset_link_that_lifts_the_lock() -> None:
     assert urlparse(link).path == "/ChangePassword"
     assert parse_qs(urlparse(link).query) == {"token": ["unlock-789"]}
     assert "desbloquear" in r.html and "ana.perez" in r.text
+
+
+def test_email_change_notices_reach_the_old_address_with_a_revert_link() -> None:
+    for name in ("email_change_requested", "email_changed"):
+        _, r = rendered_all()[name]
+        link = next(w for w in r.text.split() if w.startswith(BASE))
+        assert urlparse(link).path == "/RevertEmail", name
+        assert parse_qs(urlparse(link).query) == {"token": ["revert-321"]}, name
+        assert "o***o@o***o.co" in r.text and "revert-321" not in r.html.replace(link, ""), name
+    _, renamed = rendered_all()["username_changed"]
+    assert "ana.vieja" in renamed.text and "ana.perez" in renamed.text

@@ -49,6 +49,12 @@ class Settings(ServiceSettings):
 
     confirmation_ttl_s: int = Field(default=24 * 3600, ge=1)
     reset_ttl_s: int = Field(default=3600, ge=1)
+    email_revert_ttl_s: int = Field(
+        default=7 * 24 * 3600,
+        ge=60,
+        description="How long the link sent to the old address after an email change can "
+        "put it back (and end every session).",
+    )
 
     ip_limit_per_minute: int = Field(
         default=30,

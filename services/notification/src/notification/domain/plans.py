@@ -22,6 +22,7 @@ from secop_contracts.membership import (
     EntitySubmitted,
 )
 from secop_contracts.registration import (
+    AccountChangeNotice,
     ConfirmationRequested,
     PasswordChanged,
     PasswordResetRequested,
@@ -87,6 +88,19 @@ def _sign_up_attempted(e: SignUpAttempted) -> list[EmailSpec]:
         "at": p.attempted_at,
     }
     return [EmailSpec("sign_up_attempted", p.email, p.full_name, p.time_zone, ctx)]
+
+
+def _account_change(e: AccountChangeNotice) -> list[EmailSpec]:
+    p = e.payload
+    ctx = {
+        "full_name": p.full_name,
+        "username": p.username,
+        "previous_username": p.previous_username or "",
+        "new_email_hint": p.new_email_hint or "",
+        "revert_expires_at": p.revert_expires_at,
+        "at": p.changed_at,
+    }
+    return [EmailSpec(p.change, p.email, p.full_name, p.time_zone, ctx, p.sealed_revert_token)]
 
 
 def _password_reset(e: PasswordResetRequested) -> list[EmailSpec]:
@@ -242,6 +256,7 @@ PLANS: dict[type[Event], Callable[[Any], list[EmailSpec]]] = {
     PasswordResetRequested: _password_reset,
     PasswordChanged: _password_changed,
     UsernameRecoveryRequested: _username_recovery,
+    AccountChangeNotice: _account_change,
     AccessRequested: _access_requested,
     AccessDecided: _access_decided,
     EntitySubmitted: _entity_submitted,
@@ -261,6 +276,10 @@ TEMPLATES: tuple[str, ...] = (
     "account_locked",
     "password_changed",
     "username_recovery",
+    "email_change_requested",
+    "email_changed",
+    "email_change_reverted",
+    "username_changed",
     "access_requested",
     "access_decided",
     "entity_submitted",

@@ -98,7 +98,13 @@ def reset_link(base: str, token: str, ctx: dict[str, Any]) -> str:
     return f"{base}/ChangePassword?{urlencode({'token': token})}"
 
 
+def revert_link(base: str, token: str, ctx: dict[str, Any]) -> str:
+    return f"{base}/RevertEmail?{urlencode({'token': token})}"
+
+
 LINKS: dict[str, Callable[[str, str, dict[str, Any]], str]] = {
+    "email_change_requested": revert_link,
+    "email_changed": revert_link,
     "account_confirmation": confirmation_link,
     "email_change_confirmation": confirmation_link,
     "password_reset": reset_link,

@@ -68,6 +68,7 @@ class UserStore:
                 for key in (
                     "confirm_hash",
                     "reset_hash",
+                    "revert_hash",
                     "document_number",
                     "mobile_phone",
                     "claim_email_key",

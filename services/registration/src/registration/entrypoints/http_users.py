@@ -73,6 +73,22 @@ async def resend(body: m.ResendIn, s: Ctx, caller: Caller) -> m.Accepted:
     return m.Accepted(detail="if a pending registration matches, a new link was emailed")
 
 
+@router.post(
+    "/users/email/revert",
+    status_code=204,
+    responses={
+        **LINK,
+        409: {"description": "the old address became another confirmed user's meanwhile"},
+    },
+    summary="Undo an email change with the link sent to the old address",
+)
+async def revert_email(body: m.TokenIn, s: Ctx, caller: Caller) -> Response:
+    """Single use. The account gets its old address back, a pending change is cancelled, and
+    every session ends (`UserSessionsRevoked`, reason `email_reverted`)."""
+    await profile.revert_email_change(s, body.token, caller)
+    return Response(status_code=204)
+
+
 @router.get("/users/me", response_model=m.ProfileOut, summary="My personal data")
 async def me(who: Me) -> dict[str, object]:
     return profile.profile(who.user)

@@ -1,4 +1,4 @@
-"""The two pages emailed links open. A GET never consumes a token (mail scanners follow links);
+"""The pages emailed links open. A GET never consumes a token (mail scanners follow links);
 the page's button POSTs it to the JSON API."""
 
 from __future__ import annotations
@@ -49,6 +49,12 @@ RESET_SCRIPT = """document.getElementById("f").addEventListener("submit", e => {
   send("/recovery/password/reset", {token: f.dataset.token, new_password: f.p1.value,
        new_password_confirmation: f.p2.value}); });"""
 
+REVERT_BODY = """<p>Usuario: <strong>{username}</strong></p>
+<p>Volverá a usar el correo {email} y se cerrarán todas sus sesiones abiertas.</p>
+<form id="f" data-token="{token}"><button type="submit">Conservar mi correo</button></form>"""
+REVERT_SCRIPT = """document.getElementById("f").addEventListener("submit", e => {
+  e.preventDefault(); send("/users/email/revert", {token: e.target.dataset.token}); });"""
+
 HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline'; "
@@ -82,3 +88,18 @@ async def change_password_page(
     body = RESET_BODY.format(username=escape(user["username"]), token=escape(token))
     done = "Contraseña cambiada: inicie sesión con la nueva contraseña."
     return _page("Cambiar contraseña", body, RESET_SCRIPT, done)
+
+
+@router.get("/RevertEmail")
+async def revert_email_page(
+    s: Ctx, token: Annotated[str, Query(max_length=200)] = ""
+) -> HTMLResponse:
+    user = await s.users.find_one(revert_hash=token_hash(token)) if token else None
+    if user is None or check(user.get("revert_expires_at"), s.now()) is not None:
+        body = "<p>Este enlace no es válido, ya se usó o ha vencido.</p>"
+        return _page("Conservar mi correo", body, "", "")
+    body = REVERT_BODY.format(
+        username=escape(user["username"]), email=escape(user["revert_email"]), token=escape(token)
+    )
+    done = "Listo: su usuario volvió a su correo y sus sesiones se cerraron. Cambie su contraseña."
+    return _page("Conservar mi correo", body, REVERT_SCRIPT, done)

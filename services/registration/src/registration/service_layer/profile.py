@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from secop_contracts.registration import ConfirmationRequested, UserProfileUpdated
+from secop_contracts.registration import (
+    ConfirmationRequested,
+    UserProfileUpdated,
+    UserSessionsRevoked,
+)
 
 from registration.adapters.users import Taken
 from registration.domain import identity
 from registration.domain.passwords import password_problem
-from registration.domain.tokens import issue
+from registration.domain.tokens import TokenProblem, issue
 from registration.service_layer.context import Client, Services
-from registration.service_layer.errors import Invalid
+from registration.service_layer.errors import Invalid, TokenRefused
 from registration.service_layer.password_checks import check_password
 from registration.service_layer.recovery import replace_password
-from registration.service_layer.signup import person
+from registration.service_layer.signup import (
+    CONFIRM_FIELDS,
+    REVERT_FIELDS,
+    change_notice,
+    person,
+    revert_link,
+    spend_link,
+)
 
 PUBLIC_FIELDS = (
     "username",
@@ -94,6 +105,13 @@ async def update_profile(
             "confirm_kind": "email_change",
             "confirm_email": new_email,
         }
+        revert = revert_link(s, user, now)
+        sets |= revert.fields
+        events.append(
+            change_notice(
+                s, user, "email_change_requested", now, new_email=new_email, revert=revert
+            )
+        )
         events.append(
             s.event(
                 ConfirmationRequested,
@@ -140,10 +158,53 @@ async def change_username(
     await _check_current(s, user, current_password, client)
     if new_username == user["username"]:
         return
-    event = _updated(s, {**user, "username": new_username}, ["username"])
-    await s.users.update(user["_id"], {"$set": {"username": new_username}}, event)
+    now = s.now()
+    renamed = {**user, "username": new_username}
+    events = [
+        _updated(s, renamed, ["username"]),
+        change_notice(s, renamed, "username_changed", now, previous_username=user["username"]),
+    ]
+    await s.users.update(user["_id"], {"$set": {"username": new_username}}, *events)
     s.runtime.kick()
     await s.record(user["_id"], "username_changed", client, s.now())
+
+
+async def revert_email_change(s: Services, token: str, client: Client) -> None:
+    """The link sent to the old address: the account gets that address back, any pending
+    change is cancelled, and every session ends (whoever moved it knew the password)."""
+    user = await spend_link(s, "revert_hash", token)
+    now = s.now()
+    user_id, old = user["_id"], user["revert_email"]
+    restore = identity.email_key(old) != user["email_key"]
+    if restore and await s.users.taken_field({"email_key": identity.email_key(old)}, user_id):
+        raise Taken("email")  # someone confirmed that address since: the desk must help
+    if not await s.used_tokens.spend(user["revert_hash"], user_id, now):
+        raise TokenRefused(TokenProblem.USED)
+    sets: dict[str, Any] = {"sessions_revoked_before": now}
+    unset = dict.fromkeys(REVERT_FIELDS, "")
+    restored = {**user, "email": old}
+    events: list[Any] = []
+    if restore:
+        sets |= {"email": old, "email_key": identity.email_key(old)}
+        events.append(_updated(s, restored, ["email"]))
+    if user.get("confirm_kind") == "email_change":
+        unset |= dict.fromkeys((*CONFIRM_FIELDS, "pending_email"), "")
+    events += [
+        s.event(
+            UserSessionsRevoked,
+            {"user_id": user_id, "revoked_before": now, "reason": "email_reverted"},
+        ),
+        change_notice(s, restored, "email_change_reverted", now),
+    ]
+    await s.users.update(
+        user_id,
+        {"$set": sets, "$unset": unset},
+        *events,
+        only_if={"revert_hash": user["revert_hash"]},
+    )
+    s.runtime.kick()
+    await s.sessions.end_all(user_id, now)
+    await s.record(user_id, "email_reverted", client, now)
 
 
 async def access_history(

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from secop_contracts.registration import (
+    AccountChangeNotice,
     ConfirmationRequested,
     SignUpAttempted,
     UserConfirmed,
@@ -154,6 +156,61 @@ async def spend_link(s: Services, hash_field: str, token: str) -> dict[str, Any]
     return user
 
 
+REVERT_FIELDS = ("revert_hash", "revert_expires_at", "revert_email", "revert_sealed")
+
+
+@dataclass(frozen=True)
+class RevertLink:
+    """A link, sent to the address an account had before an email change, that puts it back
+    and ends every session. Kept sealed on the user (only notification can open it), so the
+    notice at the change's completion carries the same link as the one at its request."""
+
+    sealed: str
+    expires_at: datetime
+    fields: dict[str, Any]
+
+
+def revert_link(s: Services, user: dict[str, Any], now: datetime) -> RevertLink:
+    """The user's live revert link, or a new one for their current address."""
+    expires = user.get("revert_expires_at")
+    if user.get("revert_sealed") and expires is not None and check(expires, now) is None:
+        return RevertLink(user["revert_sealed"], expires, {})
+    token = issue(now, s.settings.email_revert_ttl_s)
+    sealed = s.seal(token.plain)
+    fields = {
+        "revert_hash": token.hash,
+        "revert_expires_at": token.expires_at,
+        "revert_email": user["email"],
+        "revert_sealed": sealed,
+    }
+    return RevertLink(sealed, token.expires_at, fields)
+
+
+def change_notice(
+    s: Services,
+    user: dict[str, Any],
+    change: str,
+    now: datetime,
+    *,
+    new_email: str | None = None,
+    previous_username: str | None = None,
+    revert: RevertLink | None = None,
+) -> AccountChangeNotice:
+    """The owner's notice of a change, addressed to ``user["email"]`` (before the change)."""
+    return s.event(
+        AccountChangeNotice,
+        {
+            **person(user),
+            "change": change,
+            "new_email_hint": identity.email_hint(new_email) if new_email else None,
+            "previous_username": previous_username,
+            "sealed_revert_token": revert.sealed if revert else None,
+            "revert_expires_at": revert.expires_at if revert else None,
+            "changed_at": now,
+        },
+    )
+
+
 def _claims(user: dict[str, Any]) -> dict[str, str]:
     """The unique keys a confirmation makes this user's: a sign-up's email and document, or
     an email change's new address."""
@@ -182,9 +239,12 @@ async def confirm(s: Services, token: str) -> str:
     events: list[Any] = []
     if user.get("confirm_kind") == "email_change":
         email = user["confirm_email"]
-        update["$set"] = {"email": email, "email_key": identity.email_key(email)}
+        revert = revert_link(s, user, now)
+        update["$set"] = {"email": email, "email_key": identity.email_key(email), **revert.fields}
         update["$unset"]["pending_email"] = ""
         after = {**user, "email": email}
+        # The address it had before hears of it, with the link that puts it back.
+        events.append(change_notice(s, user, "email_changed", now, new_email=email, revert=revert))
         events.append(
             s.event(
                 UserProfileUpdated,
