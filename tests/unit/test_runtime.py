@@ -205,3 +205,41 @@ def test_the_client_is_the_rightmost_address_that_is_not_a_trusted_proxy() -> No
     assert rate_limit_key("203.0.113.7") == "203.0.113.7"
     with pytest.raises(ValueError):
         parse_networks(["not-a-network"])
+
+
+async def test_a_polling_worker_drains_when_woken_and_outlives_a_failing_step() -> None:
+    import asyncio
+
+    from secop_runtime.worker import PollingWorker
+
+    queue = [1, 2, 3]
+    done: list[int] = []
+    failures = [RuntimeError("the database went away")]
+
+    async def step() -> bool:
+        if failures:
+            raise failures.pop()
+        if not queue:
+            return False
+        done.append(queue.pop(0))
+        return True
+
+    worker = PollingWorker("test", step, poll_interval_s=60)
+    worker.start()
+    try:
+        worker.wake()  # the first step failed; a wake-up retries without waiting a minute
+        for _ in range(100):
+            if len(done) == 3:
+                break
+            await asyncio.sleep(0.01)
+            worker.wake()
+        assert done == [1, 2, 3]
+        queue.append(4)
+        worker.wake()
+        for _ in range(100):
+            if done[-1] == 4:
+                break
+            await asyncio.sleep(0.01)
+        assert done == [1, 2, 3, 4]
+    finally:
+        await worker.stop()

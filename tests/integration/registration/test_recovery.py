@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import statistics
+import time
 
 import pytest
 from secop_devinfra.keys import DevKeys
@@ -19,6 +21,7 @@ from tests.integration.registration.helpers import (
     wait_events,
 )
 from tests.support.kafka import produce_raw
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -153,3 +156,51 @@ async def test_a_desk_request_to_resend_credentials_emails_the_username(
     p = recovery["payload"]
     assert p["asked_by"] == "support_case" and p["case_number"] == f"{uid}-0"
     assert p["username"] == form["username"] and p["disclose"] == "username"
+
+
+async def test_recovery_and_resend_take_the_same_time_for_known_and_unknown_people(
+    start_service, dev_keys: DevKeys, uid: str
+) -> None:
+    """For a known user recovery cost several writes and a wait for the relay, for an unknown
+    one a single update: equal answers, but their timing said who exists. Now the request is
+    stored (one insert for everyone) and a worker does the rest."""
+    svc = await start_service("registration", ip_limit_per_minute=100_000)
+    form = sign_up_form(uid, 0)
+    user_id = await confirmed_user(svc, dev_keys, form)
+    pending = sign_up_form(uid, 1)
+    assert (await svc.client.post("/users", json=pending)).status_code == 201
+    routes = {
+        "/recovery/username": ({"email": form["email"]}, {"email": f"{uid}.x@example.com"}),
+        "/recovery/password": ({"username": form["username"]}, {"username": f"{uid}.nadie"}),
+        "/users/confirmation/resend": (
+            {"username_or_email": pending["username"]},
+            {"username_or_email": f"{uid}.nadie"},
+        ),
+    }
+    rounds = 80
+    for path, (known, unknown) in routes.items():
+        for body in (known, unknown):  # warm both paths up
+            assert (await svc.client.post(path, json=body)).status_code == 202
+        took: dict[str, list[float]] = {"known": [], "unknown": []}
+        for n in range(rounds):
+            order = [("known", known), ("unknown", unknown)]
+            for who, body in order if n % 2 else reversed(order):
+                start = time.perf_counter()
+                answer = await svc.client.post(path, json=body)
+                took[who].append(time.perf_counter() - start)
+                assert answer.status_code == 202
+        known_s, unknown_s = (statistics.median(took[w]) for w in ("known", "unknown"))
+        # The same work: medians within a quarter of each other (or 2 ms, for fast paths).
+        assert abs(known_s - unknown_s) <= max(0.002, 0.25 * min(known_s, unknown_s)), (
+            path,
+            round(known_s * 1000, 2),
+            round(unknown_s * 1000, 2),
+        )
+    # The worker did the work the answers did not wait for.
+    await wait_events(svc, "UsernameRecoveryRequested", user_id, 1)
+    await wait_events(svc, "PasswordResetRequested", user_id, 1)
+
+    async def drained() -> bool:  # what was typed does not stay
+        return await svc.db["self_service_requests"].count_documents({}) == 0
+
+    await eventually(drained)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi import FastAPI
 from secop_contracts.registration import EVENTS
 from secop_runtime.service import ServiceRuntime
 from secop_runtime.service import create_app as build
+from secop_runtime.worker import PollingWorker
 
 from registration.adapters.guards import EmailSends, IpLimiter, LoginGuards
+from registration.adapters.requests import RequestQueue
 from registration.adapters.sessions import SESSIONS, AccessHistory, SessionStore
 from registration.adapters.users import USERS, UserStore
 from registration.config import Settings
 from registration.entrypoints import errors, events, http
+from registration.service_layer import recovery
 from registration.service_layer.context import Services
 
 DESCRIPTION = "Sign-up, email confirmation, login, credential recovery, profile and access history."
@@ -35,14 +40,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             IpLimiter(db),
             EmailSends(db),
             LoginGuards(db),
+            RequestQueue(db),
         ):
             await store.create_indexes()
-        holder["services"] = app.state.registration = Services.build(rt, settings)
+        s = holder["services"] = app.state.registration = Services.build(rt, settings)
+        s.request_worker = PollingWorker("self-service requests", lambda: recovery.work_one(s))
+        s.request_worker.start()
+
+    @runtime.on_maintenance
+    async def expire(rt: ServiceRuntime) -> None:
+        """Unconfirmed sign-ups past their link; failure counts nobody needs any more."""
+        now = datetime.now(UTC)
+        await UserStore(rt.db).expire_pending(now)
+        await LoginGuards(rt.db).forget_stale(now)
 
     @runtime.on_shutdown
     async def release(rt: ServiceRuntime) -> None:
         if "services" in holder:
-            holder["services"].hasher.close()  # its argon2 threads would outlive the app
+            s = holder["services"]
+            if s.request_worker is not None:
+                await s.request_worker.stop()
+            s.hasher.close()  # its argon2 threads would outlive the app
 
     events.register(runtime, services)
     app = build(runtime, title="SECOP registration", description=DESCRIPTION, routers=http.routers)

@@ -97,8 +97,6 @@ class LoginGuards:
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
-        if random.random() < 0.02:  # no TTL indexes on the development database
-            await self.forget_stale(now)
         return int(pair.get("failures", 1)), int(user.get("failures", 1))
 
     async def release(self, subject: str, client: str) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import re
 from datetime import datetime
 from typing import Any
@@ -104,7 +103,7 @@ class UserStore:
     async def insert_pending(self, doc: dict[str, Any], now: datetime, *events: Event) -> None:
         """Insert a sign-up. Its username may belong to a sign-up that expired unconfirmed:
         that one is removed (releasing the name) and the insert tried again; any other
-        collision raises :class:`Taken`. Now and then, other expired sign-ups go too."""
+        collision raises :class:`Taken`. Maintenance removes the other expired ones."""
         for _ in range(2):
             try:
                 await self.insert(doc, *events)
@@ -116,8 +115,10 @@ class UserStore:
                     raise
         else:
             raise Taken("username")
-        if random.random() < 0.01:
-            await self._expire({}, now)
+
+    async def expire_pending(self, now: datetime) -> int:
+        """Every unconfirmed sign-up past its link (maintenance)."""
+        return await self._expire({}, now)
 
     async def _expire(self, query: dict[str, Any], now: datetime) -> int:
         """Delete unconfirmed sign-ups past their link (whose events are all published)."""

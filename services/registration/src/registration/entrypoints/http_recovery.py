@@ -25,7 +25,7 @@ async def recover_username(body: m.UsernameRecoveryIn, s: Ctx, caller: Caller) -
     """Exactly one of the fields. By document or email the username is emailed; by phone or
     username, a masked hint of the registered email. Always the same 202."""
     asked_by, value = body.asked()
-    await recovery.recover_username(s, asked_by, value, caller)  # type: ignore[arg-type]
+    await recovery.ask(s, "username", {"asked_by": asked_by, "value": value}, caller)
     return m.Accepted(detail=SENT)
 
 
@@ -38,7 +38,7 @@ async def recover_username(body: m.UsernameRecoveryIn, s: Ctx, caller: Caller) -
 )
 async def recover_password(body: m.PasswordRecoveryIn, s: Ctx, caller: Caller) -> m.Accepted:
     """Always 202. Only the newest link works; at most one email a minute, five an hour."""
-    await recovery.request_reset(s, body.username, caller)
+    await recovery.ask(s, "reset", {"value": body.username}, caller)
     return m.Accepted(detail=SENT)
 
 

@@ -9,7 +9,7 @@ from secop_runtime.http import ApiError
 
 from registration.entrypoints import schemas as m
 from registration.entrypoints.deps import Caller, Ctx, Me, must_match
-from registration.service_layer import profile, signup
+from registration.service_layer import profile, recovery, signup
 
 router = APIRouter(tags=["users"])
 
@@ -68,8 +68,7 @@ async def confirm(body: m.TokenIn, s: Ctx) -> dict[str, str]:
 async def resend(body: m.ResendIn, s: Ctx, caller: Caller) -> m.Accepted:
     """202 whether or not anyone matches. A new link invalidates older ones; at most one email
     per minute; per client address, `IP_LIMIT_PER_MINUTE` requests a minute (then 429)."""
-    await s.check_ip("resend", caller, s.now())
-    await signup.resend_confirmation(s, body.username_or_email)
+    await recovery.ask(s, "resend", {"value": body.username_or_email}, caller)
     return m.Accepted(detail="if a pending registration matches, a new link was emailed")
 
 

@@ -13,9 +13,11 @@ from secop_runtime.clients import rate_limit_key
 from secop_runtime.sealing import seal
 from secop_runtime.service import ServiceRuntime
 from secop_runtime.settings import secret
+from secop_runtime.worker import PollingWorker
 
 from registration.adapters.guards import EmailSends, IpLimiter, LoginGuards, UsedTokens
 from registration.adapters.hashing import Hasher
+from registration.adapters.requests import RequestQueue
 from registration.adapters.sessions import AccessHistory, SessionStore
 from registration.adapters.users import UserStore
 from registration.config import Settings
@@ -47,6 +49,8 @@ class Services:
     #: MACs device cookies and names unknown usernames in the guards (derived, never stored).
     device_key: bytes
     jwks: dict[str, Any] = field(default_factory=dict)
+    #: Works on stored self-service requests (started with the service).
+    request_worker: PollingWorker | None = None
 
     @classmethod
     def build(cls, runtime: ServiceRuntime, settings: Settings) -> Services:
@@ -100,6 +104,14 @@ class Services:
     @property
     def used_tokens(self) -> UsedTokens:
         return UsedTokens(self.runtime.db)
+
+    @property
+    def requests(self) -> RequestQueue:
+        return RequestQueue(self.runtime.db)
+
+    def wake_requests(self) -> None:
+        if self.request_worker is not None:
+            self.request_worker.wake()
 
     # -- helpers ------------------------------------------------------------------------------
     @staticmethod

@@ -1,7 +1,8 @@
 """Recovering a lost username or password (seeds 000 and 001), and the desk's resend request.
 
 Self-service answers never depend on whether a user matched: the same 202, the same body, and
-about the same work, so neither the response nor its timing tells who is registered.
+the same work (a stored request; a worker does the rest), so neither the response nor its
+timing tells who is registered.
 """
 
 from __future__ import annotations
@@ -18,18 +19,25 @@ from secop_contracts.registration import (
 )
 from secop_contracts.support import CredentialsResendRequested
 
+from registration.adapters.requests import MAX_TRIES
 from registration.domain import identity
 from registration.domain.passwords import password_problem
 from registration.domain.tokens import TokenProblem, issue
 from registration.service_layer.context import Client, Services
 from registration.service_layer.errors import Invalid, TokenRefused
-from registration.service_layer.signup import CONFIRM_FIELDS, PENDING, person, spend_link
+from registration.service_layer.signup import (
+    CONFIRM_FIELDS,
+    PENDING,
+    person,
+    resend_confirmation,
+    spend_link,
+)
 
 log = logging.getLogger(__name__)
 
 AskedBy = Literal["document_number", "email", "mobile_phone", "username"]
+RequestKind = Literal["username", "reset", "resend"]
 RESET_FIELDS = ("reset_hash", "reset_expires_at")
-NOBODY = "00000000-0000-0000-0000-000000000000"
 
 
 def lookup(asked_by: AskedBy, value: str) -> dict[str, Any] | None:
@@ -71,14 +79,38 @@ def _recovery_event(s: Services, user: dict[str, Any], asked_by: str, case: str 
     )
 
 
-async def recover_username(s: Services, asked_by: AskedBy, value: str, client: Client) -> None:
+async def ask(s: Services, kind: RequestKind, fields: dict[str, str], client: Client) -> None:
+    """Accept a self-service request: the per-client limit, then one insert, whoever it
+    concerns; the worker (:func:`work_one`) does the rest. Equal work for everyone, so the
+    answer's timing says nothing about who is registered."""
     now = s.now()
-    await s.check_ip("recovery", client, now)
+    await s.check_ip("resend" if kind == "resend" else "recovery", client, now)
+    await s.requests.add(kind, fields, now)
+    s.wake_requests()
+
+
+async def work_one(s: Services) -> bool:
+    """Do the oldest waiting request; False when none waits."""
+    now = s.now()
+    request = await s.requests.take(s.settings.instance_id, now)
+    if request is None:
+        return False
+    if request.get("tries", 1) > MAX_TRIES:
+        log.warning("a self-service request kept failing: dropped", extra={"kind": request["kind"]})
+    elif request["kind"] == "username":
+        await recover_username(s, request["asked_by"], request["value"])
+    elif request["kind"] == "reset":
+        await request_reset(s, request["value"])
+    elif request["kind"] == "resend":
+        await resend_confirmation(s, request["value"])
+    await s.requests.done(request["_id"])
+    return True
+
+
+async def recover_username(s: Services, asked_by: AskedBy, value: str) -> None:
+    now = s.now()
     query = lookup(asked_by, value)
     users = await s.users.find_many(limit=5, **query) if query else []
-    if not users:  # equivalent work: a rate look-up and a write that matches nothing
-        await s.sends.recent(NOBODY, "username")
-        await s.users.update(NOBODY, {"$set": {"last_username_recovery_at": now}})
     for user in users:
         # Only the hourly cap: a person may ask by each of the four keys in a row.
         if await s.may_email(user["_id"], "username", now, min_interval_s=0):
@@ -87,19 +119,16 @@ async def recover_username(s: Services, asked_by: AskedBy, value: str, client: C
     s.runtime.kick()
 
 
-async def request_reset(s: Services, username: str, client: Client) -> None:
+async def request_reset(s: Services, username: str) -> None:
     now = s.now()
-    await s.check_ip("recovery", client, now)
     query = lookup("username", username)
     user = await s.users.find_one(**query) if query else None
-    token = issue(now, s.settings.reset_ttl_s)
-    sealed = s.seal(token.plain)  # sealed whether or not it is sent: equal work
     if user is None or not await s.may_email(user["_id"], "reset", now):
-        await s.users.update(NOBODY, {"$set": {"reset_hash": token.hash}})
         return
+    token = issue(now, s.settings.reset_ttl_s)
     event = s.event(
         PasswordResetRequested,
-        {**person(user), "sealed_reset_token": sealed, "expires_at": token.expires_at},
+        {**person(user), "sealed_reset_token": s.seal(token.plain), "expires_at": token.expires_at},
     )
     update = {"$set": {"reset_hash": token.hash, "reset_expires_at": token.expires_at}}
     await s.users.update(user["_id"], update, event)
