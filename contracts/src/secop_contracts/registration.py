@@ -51,8 +51,9 @@ class SignUpAttemptedPayload(Payload):
 
 
 class SignUpAttempted(Event):
-    """Someone signed up with the email or document of a confirmed user. The sign-up got the
-    answer any sign-up gets (so nobody learns who is registered); the holder is told by email."""
+    """Someone used the email or document of a confirmed user, signing up or changing their
+    own data. The attempt got the answer any gets (a sign-up's 201; an email change's link
+    sent, as far as its author can tell); the holder is told by email."""
 
     KEY_FIELD: ClassVar[str] = "user_id"
     payload: SignUpAttemptedPayload
@@ -103,10 +104,11 @@ class PasswordResetRequestedPayload(Payload):
     time_zone: str
     sealed_reset_token: str = sealed()
     expires_at: datetime
-    reason: Literal["requested", "locked"] = Field(
+    reason: Literal["requested", "locked", "email_reverted"] = Field(
         default="requested",
         description="requested: the person asked; locked: a hundred failed logins in a row "
-        "locked the account, and this link lifts the lock.",
+        "locked the account, and this link lifts the lock; email_reverted: an email change was "
+        "undone and the old password no longer works.",
     )
 
 
@@ -237,6 +239,9 @@ class AccountChangeNoticePayload(Payload):
         "(email_change_requested and email_changed).",
     )
     revert_expires_at: datetime | None = None
+    restores_email_hint: str | None = personal_data(
+        default=None, description="The address the revert link puts back, masked."
+    )
     changed_at: datetime
 
 

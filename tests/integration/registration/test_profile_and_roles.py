@@ -45,10 +45,37 @@ async def test_personal_data_edits_and_a_new_email_waits_for_its_confirmation(
     }  # fmt: skip
     assert "Otro" not in str(updated)
 
+    # Another user's address gets the answer any address gets (their notice, no link).
+    other_id = (await svc.db["users"].find_one({"username": other["username"]}))["_id"]
     taken = await svc.client.patch(
         "/users/me", json={"email": other["email"], "current_password": PASSWORD}, headers=headers
     )
-    assert taken.status_code == 409 and taken.json()["detail"][0]["loc"] == ["body", "email"]
+    assert taken.status_code == 204, taken.text
+    [notice] = await wait_events(svc, "SignUpAttempted", other_id, 1)
+    assert notice["payload"]["matched"] == ["email"]
+    document = {"document_number": other["document_number"]}
+    bare_document = await svc.client.patch("/users/me", json=document, headers=headers)
+    assert bare_document.status_code == 422  # an ID document change asks for the password
+    held = await svc.client.patch(
+        "/users/me", json={**document, "current_password": PASSWORD}, headers=headers
+    )
+    assert held.status_code == 409 and held.json()["detail"][0]["loc"] == [
+        "body",
+        "document_number",
+    ]
+    for n in range(2):  # three changes a day, each try counted: no way to test documents
+        await svc.client.patch(
+            "/users/me",
+            json={
+                "document_number": f"9{n}{form['document_number']}",
+                "current_password": PASSWORD,
+            },
+            headers=headers,
+        )
+    capped = await svc.client.patch(
+        "/users/me", json={**document, "current_password": PASSWORD}, headers=headers
+    )
+    assert capped.status_code == 429 and int(capped.headers["Retry-After"]) > 3600
     refused = await svc.client.patch("/users/me", json={"username": "x.y.z"}, headers=headers)
     assert refused.status_code == 422
 
@@ -60,7 +87,8 @@ async def test_personal_data_edits_and_a_new_email_waits_for_its_confirmation(
     wrong = {"email": new_email, "current_password": "Wrong#pass1", "full_name": "Nadie"}
     assert (await svc.client.patch("/users/me", json=wrong, headers=headers)).status_code == 400
     me = (await svc.client.get("/users/me", headers=headers)).json()
-    assert me["pending_email"] is None and me["full_name"] == "Ana M. Pérez"  # nothing applied
+    # Nothing applied (the pending address is still the one typed before).
+    assert me["pending_email"] == other["email"] and me["full_name"] == "Ana M. Pérez"
     move = {"email": new_email, "current_password": PASSWORD}
     assert (await svc.client.patch("/users/me", json=move, headers=headers)).status_code == 204
     me = (await svc.client.get("/users/me", headers=headers)).json()
@@ -241,30 +269,72 @@ async def test_a_stolen_password_cannot_move_the_email_or_rename_the_user_silent
     assert done["payload"]["email"] == form["email"]
     assert opened(dev_keys, done, "sealed_revert_token") == revert  # the same link, still live
 
+    # Moving it again cannot take the first owner's way back: the live link is kept, and
+    # the original address is told too.
+    again = {"email": f"{uid}.otro@example.com", "current_password": PASSWORD}
+    assert (await svc.client.patch("/users/me", json=again, headers=headers)).status_code == 204
+    notices = await wait_events(svc, "AccountChangeNotice", user_id, 4)
+    told = {n["payload"]["email"] for n in notices[-2:]}
+    assert told == {form["email"], stolen}
+    assert {opened(dev_keys, n, "sealed_revert_token") for n in notices[-2:]} == {revert}
+
+    # The attacker had sent themselves a reset link: the revert kills it with the password.
+    assert (
+        await svc.client.post("/recovery/password", json={"username": form["username"]})
+    ).status_code == 202
+    [their_reset] = await wait_events(svc, "PasswordResetRequested", user_id, 1)
+    assert their_reset["payload"]["email"] == stolen
+
     page = await svc.client.get("/RevertEmail", params={"token": revert})
     assert page.status_code == 200 and form["email"] in page.text
-    assert (await svc.client.get("/users/me", headers=headers)).json()["email"] == stolen
     undone = await svc.client.post("/users/email/revert", json={"token": revert})
     assert undone.status_code == 204, undone.text
     assert (await svc.client.get("/users/me", headers=headers)).status_code == 401  # sessions end
-    me = (await svc.client.get("/users/me", headers=await log_in(svc, form["username"]))).json()
-    assert me["email"] == form["email"] and me["pending_email"] is None
+    stale = opened(dev_keys, their_reset, "sealed_reset_token")
+    refused = await svc.client.post(
+        "/recovery/password/reset",
+        json={
+            "token": stale,
+            "new_password": NEW_PASSWORD,
+            "new_password_confirmation": NEW_PASSWORD,
+        },
+    )
+    assert refused.status_code == 400
+    old_password = await svc.client.post(
+        "/sessions", json={"username": form["username"], "password": PASSWORD}
+    )
+    assert old_password.status_code == 401  # whoever moved the email knew it
     [revoked] = await wait_events(svc, "UserSessionsRevoked", user_id, 1)
     assert revoked["payload"]["reason"] == "email_reverted"
-    notices = await wait_events(svc, "AccountChangeNotice", user_id, 3)
-    assert notices[-1]["payload"]["change"] == "email_change_reverted"
-    assert notices[-1]["payload"]["email"] == form["email"]
-    again = await svc.client.post("/users/email/revert", json={"token": revert})
-    assert again.status_code == 400
+    resets = await wait_events(svc, "PasswordResetRequested", user_id, 2)
+    fresh = resets[-1]["payload"]
+    assert fresh["reason"] == "email_reverted" and fresh["email"] == form["email"]
+    set_new = await svc.client.post(
+        "/recovery/password/reset",
+        json={
+            "token": opened(dev_keys, resets[-1], "sealed_reset_token"),
+            "new_password": NEW_PASSWORD,
+            "new_password_confirmation": NEW_PASSWORD,
+        },
+    )
+    assert set_new.status_code == 204, set_new.text
+    me = (
+        await svc.client.get("/users/me", headers=await log_in(svc, form["username"], NEW_PASSWORD))
+    ).json()
+    assert me["email"] == form["email"] and me["pending_email"] is None
+    notices = await wait_events(svc, "AccountChangeNotice", user_id, 6)
+    reverted = [n["payload"] for n in notices if n["payload"]["change"] == "email_change_reverted"]
+    assert {n["email"] for n in reverted} == {form["email"], stolen}  # both addresses told
+    assert (await svc.client.post("/users/email/revert", json={"token": revert})).status_code == 400
     assert "no es válido" in (await svc.client.get("/RevertEmail", params={"token": revert})).text
 
     # A new username is announced to the owner's address too.
-    headers = await log_in(svc, form["username"])
-    rename = {"current_password": PASSWORD, "new_username": f"{uid}.nuevo"}
+    headers = await log_in(svc, form["username"], NEW_PASSWORD)
+    rename = {"current_password": NEW_PASSWORD, "new_username": f"{uid}.nuevo"}
     assert (
         await svc.client.put("/users/me/username", json=rename, headers=headers)
     ).status_code == 204
-    notices = await wait_events(svc, "AccountChangeNotice", user_id, 4)
+    notices = await wait_events(svc, "AccountChangeNotice", user_id, 7)
     renamed = notices[-1]["payload"]
     assert renamed["change"] == "username_changed" and renamed["email"] == form["email"]
     assert renamed["previous_username"] == form["username"]

@@ -113,6 +113,7 @@ def account_change(public_key: str, email: str, change: str) -> AccountChangeNot
             "previous_username": "ana.vieja" if change == "username_changed" else None,
             "sealed_revert_token": seal(public_key, "revert-321") if with_link else None,
             "revert_expires_at": NOW + timedelta(days=7) if with_link else None,
+            "restores_email_hint": "a***a@e***e.co" if with_link else None,
             "changed_at": NOW,
         },
     )
@@ -126,6 +127,7 @@ def every_event(public_key: str, email: str) -> list[Event]:
     return [
         user_registered(public_key, email),
         password_reset(public_key, email, "unlock-789", reason="locked"),
+        password_reset(public_key, email, "after-revert-654", reason="email_reverted"),
         *(account_change(public_key, email, change) for change in ACCOUNT_CHANGES),
         SignUpAttempted(
             producer="registration",

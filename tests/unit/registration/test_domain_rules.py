@@ -119,6 +119,10 @@ def test_device_cookies_are_bound_to_their_user_and_key_and_expire() -> None:
     assert devices.recognise(key, cookie, "user-2", T0, 3600) is None  # another account
     assert devices.recognise(other, cookie, "user-1", T0, 3600) is None  # another key
     assert devices.recognise(key, cookie, "user-1", T0 + timedelta(hours=2), 3600) is None
+    # A password change or reset since the cookie was issued: no longer the owner's device.
+    later = T0 + timedelta(minutes=5)
+    assert devices.recognise(key, cookie, "user-1", later, 3600, not_before=later) is None
+    assert devices.recognise(key, cookie, "user-1", later, 3600, not_before=T0)
     forged = cookie.replace("user-1", "user-2")
     assert devices.recognise(key, forged, "user-2", T0, 3600) is None
     assert devices.recognise(key, "d1.x.y.z", "user-1", T0, 3600) is None

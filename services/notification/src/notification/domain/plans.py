@@ -98,6 +98,7 @@ def _account_change(e: AccountChangeNotice) -> list[EmailSpec]:
         "previous_username": p.previous_username or "",
         "new_email_hint": p.new_email_hint or "",
         "revert_expires_at": p.revert_expires_at,
+        "restores_email_hint": p.restores_email_hint or "",
         "at": p.changed_at,
     }
     return [EmailSpec(p.change, p.email, p.full_name, p.time_zone, ctx, p.sealed_revert_token)]
@@ -107,7 +108,9 @@ def _password_reset(e: PasswordResetRequested) -> list[EmailSpec]:
     p = e.payload
     ctx = {"full_name": p.full_name, "username": p.username, "expires_at": p.expires_at}
     # A lock's link is a reset link too: setting a new password lifts the lock.
-    template = "account_locked" if p.reason == "locked" else "password_reset"
+    template = {"locked": "account_locked", "email_reverted": "password_after_revert"}.get(
+        p.reason, "password_reset"
+    )
     return [EmailSpec(template, p.email, p.full_name, p.time_zone, ctx, p.sealed_reset_token)]
 
 
@@ -274,6 +277,7 @@ TEMPLATES: tuple[str, ...] = (
     "email_change_confirmation",
     "password_reset",
     "account_locked",
+    "password_after_revert",
     "password_changed",
     "username_recovery",
     "email_change_requested",

@@ -109,6 +109,7 @@ LINKS: dict[str, Callable[[str, str, dict[str, Any]], str]] = {
     "email_change_confirmation": confirmation_link,
     "password_reset": reset_link,
     "account_locked": reset_link,
+    "password_after_revert": reset_link,
 }
 
 

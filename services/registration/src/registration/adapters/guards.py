@@ -99,6 +99,11 @@ class LoginGuards:
         )
         return int(pair.get("failures", 1)), int(user.get("failures", 1))
 
+    async def noted(self, subject: str, now: datetime) -> None:
+        """Note when a stand-in subject last failed (the write an access-history record is
+        for a real user, so that both cost the same)."""
+        await self._col.update_one({"_id": subject}, {"$set": {"noted_at": now}})
+
     async def release(self, subject: str, client: str) -> None:
         """End the lease without counting anything (the gate refused, or the check broke)."""
         await self._col.update_one(
@@ -184,7 +189,11 @@ class EmailSends:
         docs = await self._col.find({"user_id": user_id, "kind": kind}).to_list()
         return [d["at"] for d in docs]
 
-    async def claim(self, user_id: str, kind: str, now: datetime, interval_s: int) -> bool:
+    async def claim(
+        self, user_id: str, kind: str, now: datetime, interval_s: int, keep_s: int = 3600
+    ) -> bool:
+        """Record one send (False: another took this slot); older records than ``keep_s``
+        go."""
         slot = int(now.timestamp()) // interval_s if interval_s > 0 else uuid.uuid4().hex
         try:
             await self._col.insert_one(
@@ -193,7 +202,7 @@ class EmailSends:
         except DuplicateKeyError:
             return False
         await self._col.delete_many(
-            {"user_id": user_id, "kind": kind, "at": {"$lt": now - timedelta(hours=1)}}
+            {"user_id": user_id, "kind": kind, "at": {"$lt": now - timedelta(seconds=keep_s)}}
         )
         return True
 

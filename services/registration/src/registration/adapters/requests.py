@@ -18,10 +18,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 from secop_runtime.mongo import ensure_indexes
 
 REQUESTS = "self_service_requests"
-#: A worker that crashed mid-request gives it up after this long; another takes it.
+#: Requests that kept failing, kept whole for an operator to look at and re-queue.
+DEAD_REQUESTS = "self_service_requests_dead"
+#: A worker that crashed mid-request gives it up after this long; another takes it. A request
+#: that failed waits longer each time (the lease doubles with each try).
 LEASE_S = 60
-#: Tries before a request that keeps failing is dropped (and logged).
-MAX_TRIES = 3
+#: Tries before a request that keeps failing is set aside (about 17 hours of doubling leases).
+MAX_TRIES = 10
 
 
 class RequestQueue:
@@ -38,15 +41,28 @@ class RequestQueue:
 
     async def take(self, owner: str, now: datetime) -> dict[str, Any] | None:
         """The oldest request nobody is working on, leased to ``owner``."""
-        return await self._col.find_one_and_update(
+        request = await self._col.find_one_and_update(
             {"lease_until": {"$lte": now}},
-            {
-                "$set": {"lease_until": now + timedelta(seconds=LEASE_S), "owner": owner},
-                "$inc": {"tries": 1},
-            },
+            {"$set": {"lease_until": now + timedelta(seconds=LEASE_S), "owner": owner}},
             sort=[("lease_until", ASCENDING)],
             return_document=ReturnDocument.AFTER,
         )
+        if request is not None:
+            # Were this try to fail, the next waits twice as long as the last.
+            tries = int(request.get("tries", 0)) + 1
+            backoff = now + timedelta(seconds=LEASE_S * 2 ** min(tries - 1, 10))
+            await self._col.update_one(
+                {"_id": request["_id"]}, {"$set": {"tries": tries, "lease_until": backoff}}
+            )
+            request["tries"] = tries
+        return request
 
     async def done(self, request_id: str) -> None:
         await self._col.delete_one({"_id": request_id})
+
+    async def set_aside(self, request: dict[str, Any], now: datetime) -> None:
+        """Move a request that kept failing out of the queue, whole (never dropped)."""
+        await self._col.database[DEAD_REQUESTS].replace_one(
+            {"_id": request["_id"]}, {**request, "set_aside_at": now}, upsert=True
+        )
+        await self.done(request["_id"])

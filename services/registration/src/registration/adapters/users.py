@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 UNIQUE_FIELDS = {"username": "username", "email_key": "email", "document_key": "document_number"}
 #: The status of a sign-up not confirmed yet (the service layer names it too).
 PENDING = "pending_confirmation"
+ACTIVE = "active"
 #: What a sign-up's notice to the holder of its email or document needs.
 HOLDER_FIELDS = {
     k: 1 for k in ("username", "full_name", "email", "time_zone", "status", *UNIQUE_FIELDS)
@@ -94,11 +95,19 @@ class UserStore:
                 raise
             raise Taken(await self._collision(doc, None)) from None
 
-    async def holders(self, email_key: str, document_key: str) -> list[dict[str, Any]]:
-        """Confirmed users holding this email or document (pending sign-ups hold neither)."""
-        query = {"$or": [{"email_key": email_key}, {"document_key": document_key}]}
-        found = await self._col.find(query, HOLDER_FIELDS).limit(2).to_list()
-        return [user for user in found if user.get("status") != PENDING]
+    async def holders(self, email_key: str, document_key: str | None) -> list[dict[str, Any]]:
+        """Confirmed users holding this email or document (pending sign-ups hold neither).
+        One equality look-up per unique key: every MongoDB-wire server narrows those."""
+        found: dict[str, dict[str, Any]] = {}
+        for key, value in (("email_key", email_key), ("document_key", document_key)):
+            if value is not None and (holder := await self.holder_of(key, value)) is not None:
+                found.setdefault(holder["_id"], holder)
+        return list(found.values())
+
+    async def holder_of(self, key: str, value: str) -> dict[str, Any] | None:
+        """The confirmed user whose unique ``key`` is ``value``, if any."""
+        user = await self._col.find_one({key: value}, HOLDER_FIELDS)
+        return user if user is not None and user.get("status") != PENDING else None
 
     async def insert_pending(self, doc: dict[str, Any], now: datetime, *events: Event) -> None:
         """Insert a sign-up. Its username may belong to a sign-up that expired unconfirmed:
@@ -122,15 +131,19 @@ class UserStore:
 
     async def _expire(self, query: dict[str, Any], now: datetime) -> int:
         """Delete unconfirmed sign-ups past their link (whose events are all published)."""
-        result = await self._col.delete_many(
-            {
-                **query,
-                "status": PENDING,
-                "pending_until": {"$lt": now},
-                "$or": [{OUTBOX: {"$exists": False}}, {OUTBOX: {"$size": 0}}],
-            }
-        )
-        return result.deleted_count
+        published = {"$or": [{OUTBOX: {"$exists": False}}, {OUTBOX: {"$size": 0}}]}
+        deleted = 0
+        for expired in (
+            {"pending_until": {"$lt": now}},
+            # Sign-ups from before pending_until existed: their link's expiry says it.
+            {"pending_until": {"$exists": False}, "confirm_expires_at": {"$lt": now}},
+        ):
+            result = await self._col.delete_many(
+                {**query, "status": PENDING, "confirm_kind": {"$ne": "email_change"}, **expired}
+                | published
+            )
+            deleted += result.deleted_count
+        return deleted
 
     async def update(
         self,

@@ -34,9 +34,16 @@ def issue(key: bytes, user_id: str, now: datetime) -> str:
 
 
 def recognise(
-    key: bytes, cookie: str | None, user_id: str, now: datetime, max_age_s: int
+    key: bytes,
+    cookie: str | None,
+    user_id: str,
+    now: datetime,
+    max_age_s: int,
+    not_before: datetime | None = None,
 ) -> str | None:
-    """The device id if ``cookie`` is ours, for this user, and not too old; else None."""
+    """The device id if ``cookie`` is ours, for this user, not too old, and issued after
+    ``not_before`` (the user's last password reset or change: a browser that signed in with a
+    stolen password stops being the owner's device); else None."""
     if not cookie or len(cookie) > 256:
         return None
     parts = cookie.split(".")
@@ -50,6 +57,8 @@ def recognise(
         return None
     age = now.timestamp() - int(issued)
     if age < 0 or age > max_age_s:
+        return None
+    if not_before is not None and int(issued) < int(not_before.timestamp()):
         return None
     return device
 

@@ -18,6 +18,7 @@ from typing import Any
 from secop_runtime.clients import rate_limit_key
 
 from registration.adapters.guards import LoginBusy
+from registration.adapters.users import ACTIVE
 from registration.domain import devices, throttling
 from registration.service_layer.context import Client, Services
 from registration.service_layer.errors import Throttled
@@ -36,11 +37,19 @@ class Gated(Throttled):
     """Too many consecutive failures: wait, or reset the password if locked."""
 
 
-def client_of(s: Services, user_id: str | None, client: Client, now: datetime) -> tuple[str, bool]:
-    """The guards' name for this client, and whether it is a device this user signed in from."""
-    if user_id is not None:
+def client_of(
+    s: Services, user: dict[str, Any] | None, client: Client, now: datetime
+) -> tuple[str, bool]:
+    """The guards' name for this client, and whether it is a device this user signed in from
+    (since their password last changed)."""
+    if user is not None:
         device = devices.recognise(
-            s.device_key, client.device, user_id, now, s.settings.device_cookie_ttl_s
+            s.device_key,
+            client.device,
+            user["_id"],
+            now,
+            s.settings.device_cookie_ttl_s,
+            not_before=user.get("sessions_revoked_before"),
         )
         if device:
             return f"device:{device}", True
@@ -94,7 +103,7 @@ async def check_password(
     the emailed link). Raises :class:`Throttled` while another check from this client holds
     the lease, :class:`Gated` when the failures so far say wait or locked."""
     user_id = user["_id"]
-    who = client_of(s, user_id, client, now)
+    who = client_of(s, user, client, now)
     right, client_after, user_after = await _check(
         s, user_id, user.get("password_hash"), password, who, now
     )
@@ -103,7 +112,8 @@ async def check_password(
     await s.record(user_id, failure_kind, client, now)
     if throttling.starts_wait(client_after) or throttling.starts_lock(user_after):
         await s.record(user_id, "locked", client, now)
-    if throttling.starts_lock(user_after):
+    if throttling.starts_lock(user_after) and user.get("status") == ACTIVE:
+        # Only to a confirmed address: a pending sign-up's may be a stranger's.
         await send_unlock_link(s, user, now)
     return False
 
@@ -118,3 +128,5 @@ async def check_unknown(
         return
     subject = devices.subject_of_unknown(s.device_key, key)
     await _check(s, subject, None, password, client_of(s, None, client, now), now)
+    # A real user's failure also goes into their access history: one write here too.
+    await s.guards.noted(subject, now)

@@ -95,9 +95,14 @@ async def work_one(s: Services) -> bool:
     request = await s.requests.take(s.settings.instance_id, now)
     if request is None:
         return False
-    if request.get("tries", 1) > MAX_TRIES:
-        log.warning("a self-service request kept failing: dropped", extra={"kind": request["kind"]})
-    elif request["kind"] == "username":
+    if request["tries"] > MAX_TRIES:
+        log.error(
+            "a self-service request kept failing: set aside in self_service_requests_dead",
+            extra={"kind": request["kind"], "request_id": request["_id"]},
+        )
+        await s.requests.set_aside(request, now)
+        return True
+    if request["kind"] == "username":
         await recover_username(s, request["asked_by"], request["value"])
     elif request["kind"] == "reset":
         await request_reset(s, request["value"])

@@ -106,7 +106,7 @@ async def _open_session(
         "signed_in_at": now,
     }
     await s.runtime.emit_standalone(s.event(UserSignedIn, signed_in))
-    _, known = client_of(s, user_id, client, now)
+    _, known = client_of(s, user, client, now)
     return AccessToken(
         token, ttl, device_cookie=None if known else devices.issue(s.device_key, user_id, now)
     )

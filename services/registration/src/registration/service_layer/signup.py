@@ -17,14 +17,13 @@ from secop_contracts.registration import (
     UserRegistered,
 )
 
-from registration.adapters.users import PENDING, Taken
+from registration.adapters.users import ACTIVE, PENDING, Taken
 from registration.domain import identity
 from registration.domain.passwords import password_problem
 from registration.domain.tokens import TokenProblem, check, issue, token_hash
 from registration.service_layer.context import Client, Services
 from registration.service_layer.errors import Invalid, TokenRefused
 
-ACTIVE = "active"
 CONFIRM_FIELDS = ("confirm_hash", "confirm_expires_at", "confirm_kind", "confirm_email")
 CLAIM_FIELDS = ("claim_email_key", "claim_document_key")
 #: What a pending sign-up's unique email and document keys hold until it is confirmed.
@@ -95,24 +94,20 @@ async def register_user(s: Services, form: SignUp, client: Client) -> dict[str, 
         )
     token = issue(now, s.settings.confirmation_ttl_s)
     doc |= {"password_hash": password_hash, "security_answer_hash": answer_hash}
-    events: list[Any] = []
-    email_held = False
-    for holder in await s.users.holders(email_key, document_key):
-        matched = [
+    holders = await s.users.holders(email_key, document_key)
+    matched = {
+        holder["_id"]: [
             field
             for field, key, mine in (
                 ("email", "email_key", email_key),
                 ("document_number", "document_key", document_key),
             )
-            if holder[key] == mine
+            if holder.get(key) == mine
         ]
-        email_held = email_held or "email" in matched
-        if await s.may_email(holder["_id"], "sign_up_attempt", now):
-            events.append(
-                s.event(
-                    SignUpAttempted, {**person(holder), "matched": matched, "attempted_at": now}
-                )
-            )
+        for holder in holders
+    }
+    email_held = any("email" in fields for fields in matched.values())
+    events: list[Any] = []
     if email_held:
         # The address is a confirmed user's: a link there could only fail. The holder gets the
         # notice; this sign-up keeps its username until it expires, like any other.
@@ -124,8 +119,7 @@ async def register_user(s: Services, form: SignUp, client: Client) -> dict[str, 
             "confirm_kind": "signup",
             "pending_until": token.expires_at,
         }
-        events.insert(
-            0,
+        events.append(
             s.event(
                 UserRegistered,
                 {
@@ -139,6 +133,8 @@ async def register_user(s: Services, form: SignUp, client: Client) -> dict[str, 
         )
     await s.users.insert_pending(doc, now, *events)
     s.runtime.kick()
+    for holder in holders:  # only once the sign-up stands (a taken username told nobody)
+        await tell_holder(s, holder, matched[holder["_id"]], now)
     return {"user_id": user_id, "username": form.username, "status": PENDING}
 
 
@@ -161,12 +157,14 @@ REVERT_FIELDS = ("revert_hash", "revert_expires_at", "revert_email", "revert_sea
 
 @dataclass(frozen=True)
 class RevertLink:
-    """A link, sent to the address an account had before an email change, that puts it back
-    and ends every session. Kept sealed on the user (only notification can open it), so the
-    notice at the change's completion carries the same link as the one at its request."""
+    """A link that puts back the address an account had before its first email change in
+    the link's life (7 days) and ends every session. Kept sealed on the user (only
+    notification can open it), and never replaced while it lives: whoever moves the address
+    again cannot take the original owner's way back."""
 
     sealed: str
     expires_at: datetime
+    email: str
     fields: dict[str, Any]
 
 
@@ -174,7 +172,7 @@ def revert_link(s: Services, user: dict[str, Any], now: datetime) -> RevertLink:
     """The user's live revert link, or a new one for their current address."""
     expires = user.get("revert_expires_at")
     if user.get("revert_sealed") and expires is not None and check(expires, now) is None:
-        return RevertLink(user["revert_sealed"], expires, {})
+        return RevertLink(user["revert_sealed"], expires, user["revert_email"], {})
     token = issue(now, s.settings.email_revert_ttl_s)
     sealed = s.seal(token.plain)
     fields = {
@@ -183,7 +181,7 @@ def revert_link(s: Services, user: dict[str, Any], now: datetime) -> RevertLink:
         "revert_email": user["email"],
         "revert_sealed": sealed,
     }
-    return RevertLink(sealed, token.expires_at, fields)
+    return RevertLink(sealed, token.expires_at, user["email"], fields)
 
 
 def change_notice(
@@ -196,7 +194,7 @@ def change_notice(
     previous_username: str | None = None,
     revert: RevertLink | None = None,
 ) -> AccountChangeNotice:
-    """The owner's notice of a change, addressed to ``user["email"]`` (before the change)."""
+    """The owner's notice of a change, addressed to ``user["email"]``."""
     return s.event(
         AccountChangeNotice,
         {
@@ -206,9 +204,40 @@ def change_notice(
             "previous_username": previous_username,
             "sealed_revert_token": revert.sealed if revert else None,
             "revert_expires_at": revert.expires_at if revert else None,
+            "restores_email_hint": identity.email_hint(revert.email) if revert else None,
             "changed_at": now,
         },
     )
+
+
+def notices(
+    s: Services,
+    user: dict[str, Any],
+    change: str,
+    now: datetime,
+    new_email: str,
+    revert: RevertLink,
+) -> list[AccountChangeNotice]:
+    """An email change told to the address the account had until now and, if the live link
+    restores an older one, to that address too (it holds the way back)."""
+    told = [change_notice(s, user, change, now, new_email=new_email, revert=revert)]
+    if identity.email_key(revert.email) != identity.email_key(user["email"]):
+        older = {**user, "email": revert.email}
+        told.append(change_notice(s, older, change, now, new_email=new_email, revert=revert))
+    return told
+
+
+async def tell_holder(
+    s: Services, holder: dict[str, Any], matched: list[str], now: datetime
+) -> None:
+    """Someone tried to use a confirmed user's email or document: tell them (at most one
+    notice a minute, five an hour)."""
+    if await s.may_email(holder["_id"], "sign_up_attempt", now):
+        event = s.event(
+            SignUpAttempted, {**person(holder), "matched": matched, "attempted_at": now}
+        )
+        await s.users.update(holder["_id"], {"$set": {"last_attempt_noticed_at": now}}, event)
+        s.runtime.kick()
 
 
 def _claims(user: dict[str, Any]) -> dict[str, str]:
@@ -244,7 +273,7 @@ async def confirm(s: Services, token: str) -> str:
         update["$unset"]["pending_email"] = ""
         after = {**user, "email": email}
         # The address it had before hears of it, with the link that puts it back.
-        events.append(change_notice(s, user, "email_changed", now, new_email=email, revert=revert))
+        events += notices(s, user, "email_changed", now, email, revert)
         events.append(
             s.event(
                 UserProfileUpdated,
@@ -270,19 +299,26 @@ async def confirm(s: Services, token: str) -> str:
 
 
 async def resend_confirmation(s: Services, username_or_email: str) -> None:
-    """A fresh link for a pending user (the older ones stop working); silent otherwise."""
+    """A fresh link for each pending sign-up that matches (the older links stop working);
+    silent otherwise. By email, every pending sign-up of that address gets its own, naming
+    its username: one of them may be a stranger's, and the person must see which is theirs."""
     value = username_or_email.strip()
     if "@" in value:  # a pending sign-up claims its address (older ones hold it)
         key = identity.email_key(value)
-        query: dict[str, Any] = {"$or": [{"claim_email_key": key}, {"email_key": key}]}
+        users = await s.users.find_many(limit=5, claim_email_key=key, status=PENDING)
+        users += await s.users.find_many(limit=1, email_key=key, status=PENDING)
     else:
-        query = {"username": value.lower()}
-    user = await s.users.find_one(**query, status=PENDING)
+        users = await s.users.find_many(limit=1, username=value.lower(), status=PENDING)
     now = s.now()
-    if user is None or user["status"] != PENDING or user.get("confirm_kind") != "signup":
-        return
-    if not await s.may_email(user["_id"], "confirmation", now):
-        return
+    for user in users:
+        if user.get("confirm_kind") == "signup" and await s.may_email(
+            user["_id"], "confirmation", now
+        ):
+            await _resend(s, user, now)
+    s.runtime.kick()
+
+
+async def _resend(s: Services, user: dict[str, Any], now: datetime) -> None:
     token = issue(now, s.settings.confirmation_ttl_s)
     event = s.event(
         ConfirmationRequested,
@@ -303,4 +339,3 @@ async def resend_confirmation(s: Services, username_or_email: str) -> None:
         }
     }
     await s.users.update(user["_id"], update, event)
-    s.runtime.kick()
