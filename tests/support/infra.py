@@ -60,10 +60,16 @@ def _containers() -> Iterator[Endpoints]:
     # selected through DOCKER_HOST and SECOP_*_IMAGE.
     prepare(services=())
     from secop_testcontainers import Images, KafkaContainer, MailboxContainer, MongoContainer
+    from secop_testcontainers.kafka_tls import BrokerTls
 
     images = Images()
+    # The broker is secured as everywhere else, with this session's secrets (a fresh folder).
+    secrets = kafka_secrets(Path(tempfile.mkdtemp(prefix="secop-test-kafka-")))
+    tls = BrokerTls(
+        secrets.ca_file.read_bytes(), secrets.keystore.read_bytes(), secrets.keystore_password
+    )
     with (
-        KafkaContainer(images.kafka) as kafka,
+        KafkaContainer(images.kafka, users=secrets.passwords, tls=tls) as kafka,
         MongoContainer(images.mongodb) as mongo,
         MailboxContainer(images.mailbox) as mailbox,
     ):
@@ -73,6 +79,7 @@ def _containers() -> Iterator[Endpoints]:
             smtp_host=mailbox.host(),
             smtp_port=mailbox.smtp_port,
             mailbox_url=mailbox.api_url,
+            kafka_secrets=secrets,
         )
 
 

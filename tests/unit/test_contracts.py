@@ -257,3 +257,10 @@ def test_no_free_text_reaches_the_analytics_copies_unreviewed() -> None:
         schema = analytics_schema(event)
         _clear_strings(schema, schema, "", found)
     assert found == CLEAR_STRINGS
+
+
+def test_the_testcontainers_cluster_creates_every_principal_the_contracts_grant() -> None:
+    from secop_contracts.access import ADMIN, PRINCIPALS
+    from secop_testcontainers.cluster import PRINCIPALS as CREATED
+
+    assert set(CREATED) == {ADMIN, *PRINCIPALS}

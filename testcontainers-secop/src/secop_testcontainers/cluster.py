@@ -3,25 +3,37 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 import socket
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Self
 
+from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
 from secop_testcontainers.containers import (
     KafkaContainer,
+    KafkaCredentials,
     MailboxContainer,
     MongoContainer,
     ServiceContainer,
 )
-from secop_testcontainers.images import SERVICES, Images
+from secop_testcontainers.images import PROJECTOR, SERVICES, Images
 from secop_testcontainers.keys import ClusterKeys
 from secop_testcontainers.mailbox import Mailbox
 
-PORTS = {"registration": 8001, "membership": 8002, "support": 8003, "notification": 8004}
+#: Every Kafka principal of the cluster: the admin, one per service, the analytics projector
+#: (not run here) and the read-only analytics principal.
+PRINCIPALS = ("admin", *SERVICES, "projector", "analytics")
+PORTS = {
+    "registration": 8001,
+    "membership": 8002,
+    "support": 8003,
+    "notification": 8004,
+    PROJECTOR: 8005,
+}
 
 
 #: Tries at starting the services when a chosen host port was taken in the meantime.
@@ -44,10 +56,18 @@ class SecopCluster:
 
     >>> with SecopCluster(services=["registration", "notification"]) as cluster:
     ...     cluster.url("registration"), cluster.kafka_bootstrap, cluster.mailbox
+    ...     cluster.analytics.librdkafka()  # read the pseudonymised topics, as analytics does
+
+    Kafka is secured as in production (``secure=False`` for PLAINTEXT): TLS and SCRAM, one
+    principal per service, ACLs provisioned by a one-shot container (``python -m
+    secop_runtime.kafka_provisioning``, from a service image) before the services start.
 
     ``images`` defaults to ``Images()`` (public images, overridable with ``SECOP_*_IMAGE``);
     ``env`` adds variables to every service (e.g. ``{"LOG_LEVEL": "DEBUG"}``).
     """
+
+    #: Where the services find the broker's CA certificate.
+    CA_IN_CONTAINER = "/run/secop/kafka-ca.pem"
 
     def __init__(
         self,
@@ -55,16 +75,20 @@ class SecopCluster:
         images: Images | None = None,
         keys: ClusterKeys | None = None,
         env: dict[str, str] | None = None,
+        secure: bool = True,
     ) -> None:
         self.services = [s for s in SERVICES if s in set(services)]
         unknown = set(services) - set(SERVICES)
         if unknown:
             raise ValueError(f"unknown services {sorted(unknown)}: choose from {SERVICES}")
+        if secure and self.services:  # analytics teams read the projector's copies
+            self.services.append(PROJECTOR)
         self.images = images or Images()
         self.keys = keys or ClusterKeys.generate()
         self.extra_env = env or {}
         self.network = Network()
-        self.kafka = KafkaContainer(self.images.kafka, self.network)
+        users = {name: secrets.token_urlsafe(24) for name in PRINCIPALS} if secure else None
+        self.kafka = KafkaContainer(self.images.kafka, self.network, users=users)
         self.mongodb = MongoContainer(self.images.mongodb, self.network)
         self.mail = MailboxContainer(self.images.mailbox, self.network)
         #: Chosen once the infrastructure runs (its host ports are podman's to choose).
@@ -80,6 +104,15 @@ class SecopCluster:
     @property
     def kafka_bootstrap(self) -> str:
         return self.kafka.bootstrap_server
+
+    @property
+    def analytics(self) -> KafkaCredentials:
+        """The read-only analytics principal: the pseudonymised ``analytics.*`` topics only."""
+        return self.kafka.credentials("analytics")
+
+    def kafka_credentials(self, principal: str) -> KafkaCredentials:
+        """Any principal's credentials (``admin`` may do anything: for test set-up only)."""
+        return self.kafka.credentials(principal)
 
     @property
     def mongodb_uri(self) -> str:
@@ -109,11 +142,15 @@ class SecopCluster:
             "MONGODB_URI": self.mongodb.internal_url,
             "JWT_PUBLIC_KEYS": self.keys.jwks,
         }
+        if self.kafka.secure:
+            env |= self.kafka.credentials(name).env() | {"KAFKA_CA_FILE": self.CA_IN_CONTAINER}
         if name == "registration":
             env |= {
                 "JWT_PRIVATE_KEY": self.keys.jwt_private_pem,
                 "NOTIFICATION_SEAL_PUBLIC_KEY": self.keys.seal_public,
             }
+        if name == PROJECTOR:
+            env["PSEUDONYM_KEY"] = self.keys.pseudonym_key
         if name == "notification":
             env |= {
                 # Links in emails lead to the platform's pages, which registration serves.
@@ -133,6 +170,8 @@ class SecopCluster:
             with ThreadPoolExecutor(max_workers=3) as pool:
                 for future in [pool.submit(c.start) for c in (self.kafka, self.mongodb, self.mail)]:
                     future.result()
+            if self.kafka.secure and self.services:
+                self._provision()
             for attempt in range(1, PORT_TRIES + 1):
                 try:
                     self._start_services()
@@ -148,11 +187,40 @@ class SecopCluster:
             raise
         return self
 
+    def _provision(self) -> None:
+        """Topics and ACLs, created as a deployment does: by the admin principal, from a
+        service image (each carries ``secop_runtime``), once, before any service starts."""
+        job = (
+            DockerContainer(self.images.services[self.services[0]])
+            .with_network(self.network)
+            .with_volume_mapping(self.kafka.ca_file, self.CA_IN_CONTAINER, "ro")
+            .with_command(["/app/.venv/bin/python", "-m", "secop_runtime.kafka_provisioning"])
+        )
+        env = self.kafka.credentials("admin").env() | {
+            "KAFKA_CA_FILE": self.CA_IN_CONTAINER,
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka.internal_bootstrap_server,
+            "KAFKA_REPLICATION_FACTOR": "1",
+        }
+        for key, value in env.items():
+            job.with_env(key, value)
+        job.start()
+        try:
+            result = job.get_wrapped_container().wait(timeout=180)
+            if result.get("StatusCode") != 0:
+                out, err = job.get_logs()
+                raise RuntimeError(
+                    "provisioning Kafka's topics and ACLs failed:\n"
+                    + (out + err).decode(errors="replace")[-3000:]
+                )
+        finally:
+            with contextlib.suppress(Exception):
+                job.stop()
+
     def _start_services(self) -> None:
         # Each service is told its public URL (links in emails), so its port is chosen first.
         self.host_ports = dict(zip(self.services, _free_ports(len(self.services)), strict=True))
         for name in self.services:
-            self.containers[name] = ServiceContainer(
+            container = self.containers[name] = ServiceContainer(
                 name,
                 self.images.services[name],
                 PORTS[name],
@@ -160,6 +228,8 @@ class SecopCluster:
                 self.env_for(name),
                 self.network,
             )
+            if self.kafka.secure:
+                container.with_volume_mapping(self.kafka.ca_file, self.CA_IN_CONTAINER, "ro")
         with ThreadPoolExecutor(max_workers=len(self.services) or 1) as pool:
             for future in [pool.submit(c.start) for c in self.containers.values()]:
                 future.result()

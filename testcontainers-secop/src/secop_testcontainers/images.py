@@ -6,6 +6,9 @@ import os
 from dataclasses import dataclass, field
 
 SERVICES = ("registration", "membership", "support", "notification")
+#: Copies every event topic to its pseudonymised ``analytics.*`` twin (runs when Kafka is
+#: secured: analytics teams read only those).
+PROJECTOR = "projector"
 
 
 def _from_env(name: str, default: str) -> str:
@@ -24,5 +27,5 @@ class Images:
     mongodb: str = field(default_factory=lambda: _from_env("mongodb", "mongo:7"))
     mailbox: str = field(default_factory=lambda: _from_env("mailbox", "axllent/mailpit:v1.26"))
     services: dict[str, str] = field(
-        default_factory=lambda: {n: _from_env(n, f"secop-{n}:dev") for n in SERVICES}
+        default_factory=lambda: {n: _from_env(n, f"secop-{n}:dev") for n in (*SERVICES, PROJECTOR)}
     )

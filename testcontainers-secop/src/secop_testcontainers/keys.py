@@ -1,4 +1,5 @@
-"""Throw-away keys for one test cluster: token signing (Ed25519) and notification's sealing."""
+"""Throw-away keys for one test cluster: token signing (Ed25519), notification's sealing and
+the projector's pseudonyms."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ class ClusterKeys:
     seal_private: str
     seal_public: str
     operator_token: str
+    #: The projector's keyed hash (at least 32 bytes).
+    pseudonym_key: str = ""
 
     @classmethod
     def generate(cls, kid: str = "testcontainers-1") -> ClusterKeys:
@@ -45,4 +48,5 @@ class ClusterKeys:
             seal_private=base64.b64encode(bytes(seal)).decode(),
             seal_public=base64.b64encode(bytes(seal.public_key)).decode(),
             operator_token=secrets.token_urlsafe(32),
+            pseudonym_key=secrets.token_urlsafe(48),
         )

@@ -8,7 +8,7 @@
   ``.local/podman/podman.sock`` (``podman system service``, started once in the background); the
   base image. Idempotent and cached: a second run takes about a second.
 - ``build_images(services)``: ``provision()`` plus Kafka, FerretDB, the SMTP sink and the given
-  services' images (each from its own Dockerfile with the local base image), tagged by content.
+  services' images (``services/Dockerfile`` with the local base image), tagged by content.
 - ``engine_and_image_env()``: ``DOCKER_HOST``, the ``TESTCONTAINERS_*`` switches and
   ``SECOP_*_IMAGE`` for the local images (what the test harness and secop_testcontainers read).
 - ``down()``: remove the containers and networks tests or compose left, stop the API socket

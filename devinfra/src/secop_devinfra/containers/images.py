@@ -7,7 +7,7 @@
 - ``secop-ferretdb``: ``FROM scratch`` plus the static FerretDB binary;
 - ``secop-smtp-sink``: the base plus aiosmtpd and ``secop_devinfra/smtp_sink.py`` (Mailpit's API
   subset on Mailpit's ports);
-- ``secop-<service>``: each service's own Dockerfile with ``BASE_IMAGE`` = the local base.
+- ``secop-<service>``: ``services/Dockerfile`` for that service, ``BASE_IMAGE`` = the local base.
 
 Each image is tagged ``localhost/secop-<name>:<hash of its inputs>``: an existing tag is reused,
 changed inputs build afresh. ``:local`` follows the newest build (compose.podman.yaml uses it).
@@ -29,7 +29,10 @@ from secop_devinfra.paths import RECIPES, local_dir, repo_root
 
 PREFIX = "localhost/secop-"
 IMAGES = RECIPES / "images"
-SERVICES = ("registration", "membership", "support", "notification")
+SERVICES = ("registration", "membership", "support", "notification", "projector")
+#: Each service's HTTP port, baked into its image (``services/Dockerfile``'s PORT).
+PORTS = {"registration": 8001, "membership": 8002, "support": 8003, "notification": 8004}
+PORTS["projector"] = 8005
 #: Authorities the host trusts beyond Debian's bundle; the base image trusts them too.
 HOST_CA = Path("/usr/local/share/ca-certificates")
 SKIP = ("__pycache__", ".pyc", ".pytest_cache", ".ruff_cache")
@@ -249,10 +252,12 @@ def smtp_sink_image(base: str) -> str:
 
 
 def service_image(name: str, base: str) -> str:
-    """The service's own Dockerfile, built from the workspace with the local base image."""
+    """The service's image from ``services/Dockerfile``, built from the workspace with the
+    local base image."""
     root = repo_root()
+    dockerfile = root / "services" / "Dockerfile"
     inputs = [
-        root / "services" / name / "Dockerfile",
+        dockerfile,
         root / "pyproject.toml",
         root / "uv.lock",
         root / ".dockerignore",
@@ -262,11 +267,12 @@ def service_image(name: str, base: str) -> str:
         *(p for p in sorted(root.glob("*/pyproject.toml"))),
         *(p for p in sorted(root.glob("services/*/pyproject.toml"))),
     ]
-    tag = f"{PREFIX}{name}:{tree_hash([p for p in inputs if p.exists()], base)}"
+    tag = f"{PREFIX}{name}:{tree_hash([p for p in inputs if p.exists()], base, name)}"
     if image_exists(tag):
         podman("tag", tag, f"localhost/secop-{name}:dev")
         return _alias(tag)
-    built = _build(name, tag, root, root / "services" / name / "Dockerfile", {"BASE_IMAGE": base})
+    args = {"BASE_IMAGE": base, "SERVICE": name, "PORT": str(PORTS[name])}
+    built = _build(name, tag, root, dockerfile, args)
     # compose.yaml names the service images secop-<name>:dev: podman-compose then finds them.
     podman("tag", built, f"localhost/secop-{name}:dev")
     return built
