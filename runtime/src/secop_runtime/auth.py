@@ -144,6 +144,17 @@ async def current_principal(
     return principal
 
 
+async def optional_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """For routes anyone may call that show a signed-in user a little more: None without a
+    token; a token sent must be valid (401 otherwise, never silently anonymous)."""
+    if credentials is None:
+        return None
+    return await current_principal(request, credentials)
+
+
 def require_role(role: str) -> Any:
     async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if not principal.has_role(role):
@@ -154,6 +165,7 @@ def require_role(role: str) -> Any:
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]
+MaybeUser = Annotated[Principal | None, Depends(optional_principal)]
 
 
 @dataclass

@@ -8,12 +8,14 @@ import pytest
 
 from tests.integration.membership.conftest import (
     PDF,
+    SUPPLIER_DOCS,
     new_nit,
     ready_account,
     supplier_form,
     upload,
 )
 from tests.integration.membership.test_accounts import decide, status_of
+from tests.support.tokens import bearer
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -69,33 +71,97 @@ async def test_blocked_fake_and_oversized_files_are_refused_and_nothing_stored_c
     assert await svc.db["documents.files"].count_documents({}) == 1  # the old one is gone
 
 
-async def test_documents_are_read_by_members_and_by_active_accounts_once_active(
-    start_service, registry
+async def test_documents_are_read_by_members_buyers_and_reviewing_agents_and_outside_reads_listed(
+    start_service, registry, infra, dev_keys
 ):
+    """Any member of any active account could download every document of every active
+    account: natural persons' ID scans, competitors' financial statements, entities' forms."""
     svc = await start_service("membership")
-    ana, beto, caro = [await registry.person(svc, n) for n in ("Ana P", "Beto Q", "Caro R")]
+    ana, beto, caro, dora = [
+        await registry.person(svc, n) for n in ("Ana P", "Beto Q", "Caro R", "Dora S")
+    ]
     draft = (
         await svc.client.post("/accounts", json=supplier_form(new_nit()), headers=ana.headers)
     ).json()["account_id"]
     await upload(svc, ana, draft, "rup")
-    buyer = await ready_account(svc, beto, "supplier")  # another active account
     path = f"/accounts/{draft}/documents/rup"
-
     assert (await svc.client.get(path, headers=ana.headers)).status_code == 200
-    assert (await svc.client.get(path, headers=beto.headers)).status_code == 403  # not active
     assert (await upload(svc, beto, draft, "rup")).status_code == 403  # not its administrator
     assert (await svc.client.get(path)).status_code == 401
 
-    beto_reads = await svc.client.get(
-        f"/accounts/{buyer}/documents/experience_certificate", headers=beto.headers
+    # A natural person's supplier account, active on submission; a competitor; a buyer entity.
+    person = (
+        await svc.client.post(
+            "/accounts",
+            json=supplier_form(new_nit(), organisation_type="natural_person"),
+            headers=beto.headers,
+        )
+    ).json()["account_id"]
+    for doc in ("identity_document", *SUPPLIER_DOCS[1:]):
+        assert (await upload(svc, beto, person, doc)).status_code == 201
+    submitted = await svc.client.post(f"/accounts/{person}/submit", headers=beto.headers)
+    assert submitted.status_code == 200, submitted.text
+    await ready_account(svc, caro, "supplier")  # caro: a member of another active supplier
+    entity = await ready_account(svc, dora, "entity")
+    await decide(svc, infra, entity, "approve")
+    await eventually(lambda: _active(svc, entity))
+
+    statements = f"/accounts/{person}/documents/financial_statements"
+    identity = f"/accounts/{person}/documents/identity_document"
+    assert (await svc.client.get(statements, headers=caro.headers)).status_code == 403
+    assert (await svc.client.get(statements, headers=dora.headers)).status_code == 200  # a buyer
+    assert (await svc.client.get(identity, headers=dora.headers)).status_code == 403
+    assert (await svc.client.get(identity, headers=beto.headers)).status_code == 200  # its own
+    # An entity's documents stay within it, whoever asks (an active supplier's member here).
+    entity_doc = f"/accounts/{entity}/documents/rut"
+    assert (await svc.client.get(entity_doc, headers=beto.headers)).status_code == 403
+    # A desk agent reviews an entity while it waits for activation.
+    agent = bearer(dev_keys, username="agente", roles=("support_agent",))
+    waiting = await ready_account(svc, ana, "entity")
+    review = await svc.client.get(f"/accounts/{waiting}/documents/rut", headers=agent)
+    assert review.status_code == 200
+    assert (await svc.client.get(entity_doc, headers=agent)).status_code == 403  # active now
+
+    # The supplier's administrator sees who read what from outside; nobody else does.
+    reads = await svc.client.get(f"/accounts/{person}/document-reads", headers=beto.headers)
+    assert reads.status_code == 200, reads.text
+    [read] = reads.json()["items"]
+    assert read["doc_type"] == "financial_statements" and read["reader_id"] == str(dora.user_id)
+    assert read["reader_name"] == "Dora S" and read["reader_as"] == "buyer"
+    assert (
+        await svc.client.get(f"/accounts/{person}/document-reads", headers=dora.headers)
+    ).status_code == 403
+    agent_reads = await svc.client.get(f"/accounts/{waiting}/document-reads", headers=ana.headers)
+    assert [r["reader_as"] for r in agent_reads.json()["items"]] == ["agent"]
+
+
+async def test_the_public_search_shows_active_accounts_and_to_a_user_their_own(
+    start_service, registry, infra
+):
+    """The public search returned the ids of every account, drafts included."""
+    svc = await start_service("membership")
+    ana, beto = [await registry.person(svc, n) for n in ("Ana P", "Beto Q")]
+    nit = new_nit()
+    draft = (
+        await svc.client.post("/accounts", json=supplier_form(nit), headers=ana.headers)
+    ).json()["account_id"]
+    assert (await svc.client.get("/accounts", params={"nit": nit})).json() == []
+    assert (
+        await svc.client.get("/accounts", params={"nit": nit}, headers=beto.headers)
+    ).json() == []
+    own = (await svc.client.get("/accounts", params={"nit": nit}, headers=ana.headers)).json()
+    assert [a["account_id"] for a in own] == [draft] and own[0]["status"] == "draft"
+    entity = await ready_account(svc, beto, "entity")
+    found = await svc.client.get("/accounts", params={"name": "bello"})
+    assert entity not in [a["account_id"] for a in found.json()]  # under review
+    await decide(svc, infra, entity, "approve")
+    await eventually(lambda: _active(svc, entity))
+    found = await svc.client.get("/accounts", params={"name": "bello"})
+    assert entity in [a["account_id"] for a in found.json()]
+    bad = await svc.client.get(
+        "/accounts", params={"nit": nit}, headers={"Authorization": "Bearer x"}
     )
-    assert beto_reads.status_code == 200
-    other = await svc.client.get(
-        f"/accounts/{buyer}/documents/experience_certificate", headers=ana.headers
-    )
-    assert other.status_code == 403  # ana's only account is not active
-    loner = await svc.client.get(f"/accounts/{buyer}/documents/rup", headers=caro.headers)
-    assert loner.status_code == 403
+    assert bad.status_code == 401  # a token sent must be valid, never silently anonymous
 
 
 async def test_the_directory_shows_active_suppliers_to_members_of_active_entities(

@@ -10,6 +10,7 @@ from secop_runtime.service import create_app as build
 
 from membership.adapters import divipola
 from membership.adapters.accounts import ACCOUNTS, AccountStore
+from membership.adapters.document_reads import DocumentReads
 from membership.adapters.files import DocumentStore
 from membership.adapters.memberships import MEMBERSHIPS, MembershipStore
 from membership.adapters.turns import Busy, Turns
@@ -37,7 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @runtime.on_startup
     async def indexes(rt: ServiceRuntime) -> None:
-        for store in (AccountStore, MembershipStore, DocumentStore, UserDirectory):
+        for store in (AccountStore, MembershipStore, DocumentStore, UserDirectory, DocumentReads):
             await store.ensure_indexes(rt.db)
 
     @runtime.on_maintenance

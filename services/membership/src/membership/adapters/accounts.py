@@ -81,9 +81,15 @@ class AccountStore:
         await update_settled(self.col, account_id, update)
 
     async def search(
-        self, *, name_key: str | None, nit: str | None, country: str | None, limit: int = 50
+        self,
+        *,
+        name_key: str | None,
+        nit: str | None,
+        country: str | None,
+        status: str | None = None,
+        limit: int = 50,
     ) -> list[dict[str, Any]]:
-        query: dict[str, Any] = {}
+        query: dict[str, Any] = {"status": status} if status else {}
         if name_key:
             query["search_key"] = {"$regex": re.escape(name_key)}
         if nit:

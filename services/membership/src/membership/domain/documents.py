@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any
 
 ENTITY_DOCUMENTS: dict[str, str] = {
     "structure_act": "Acto de estructura y organización (ley, decreto, ordenanza...)",
@@ -121,3 +122,26 @@ class StoredDocument:
     content_type: str
     size: int
     sha256: str
+
+
+#: Documents that stay within their own account whatever the reader: a natural person's ID.
+PERSONAL_DOCUMENTS = frozenset({"identity_document"})
+#: Platform role of the service desk's agents.
+SUPPORT_AGENT = "support_agent"
+#: Entity statuses in which the desk reviews the documents.
+REVIEWED = frozenset({"pending_activation", "changes_requested"})
+
+
+def outside_reader(
+    account: dict[str, Any], doc_type: str, *, buyer: bool, agent: bool
+) -> str | None:
+    """Why someone outside the account may read this document (None: they may not).
+
+    ``buyer``: the reader is a member of an active buyer entity, whom the supplier directory
+    serves: an active supplier's documents, except a natural person's ID. ``agent``: a service
+    desk agent validating an entity that waits for activation (or for changes)."""
+    if buyer and account["kind"] == "supplier" and account["status"] == "active":
+        return None if doc_type in PERSONAL_DOCUMENTS else "buyer"
+    if agent and account["kind"] == "entity" and account["status"] in REVIEWED:
+        return "agent"
+    return None

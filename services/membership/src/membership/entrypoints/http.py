@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import StreamingResponse
-from secop_runtime.auth import CurrentUser
+from secop_runtime.auth import CurrentUser, MaybeUser
 
 from membership.entrypoints import members
 from membership.entrypoints.deps import UowDep
@@ -27,15 +27,22 @@ E404 = {404: {"description": "no such account"}}
 E409 = {409: {"description": "not in a state that allows it"}}
 
 
-@accounts_router.get("/accounts", summary="Validar si mi entidad ya existe")
+@accounts_router.get(
+    "/accounts",
+    summary="Validar si mi entidad ya existe",
+    responses={401: {"description": "a token was sent and it is not valid"}},
+)
 async def search(
     uow: UowDep,
+    principal: MaybeUser,
     name: Annotated[str | None, Query(max_length=300)] = None,
     nit: Annotated[str | None, Query(max_length=30)] = None,
     country: Annotated[str | None, Query(max_length=2)] = None,
 ) -> list[AccountPublic]:
-    """Public search: names match ignoring case, accents and punctuation; the NIT exactly."""
-    return [AccountPublic(**a) for a in await queries.search_accounts(uow, name, nit, country)]
+    """Public search of active accounts: names match ignoring case, accents and punctuation;
+    the NIT exactly. With a token, the user's own accounts show too, whatever their status."""
+    found = await queries.search_accounts(uow, name, nit, country, principal)
+    return [AccountPublic(**a) for a in found]
 
 
 @accounts_router.post(
@@ -125,6 +132,24 @@ async def upload(
 
 
 @accounts_router.get(
+    "/accounts/{account_id}/document-reads",
+    summary="Who outside the account read its documents",
+    responses={**E401, **E403, **E404},
+)
+async def document_reads(
+    account_id: str,
+    principal: CurrentUser,
+    uow: UowDep,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> dict[str, Any]:
+    """Administrators only, newest first: every download by someone outside the account (a
+    member of a buyer entity, or a desk agent reviewing it)."""
+    items, total = await documents.reads_of(uow, principal, account_id, page, size)
+    return {"items": items, "page": page, "size": size, "total": total}
+
+
+@accounts_router.get(
     "/accounts/{account_id}/documents/{doc_type}",
     summary="Download one of the account's documents",
     response_class=StreamingResponse,
@@ -133,7 +158,9 @@ async def upload(
 async def download(
     account_id: str, doc_type: str, principal: CurrentUser, uow: UowDep
 ) -> StreamingResponse:
-    """For the account's members; once active, for members of other active accounts."""
+    """For the account's members; an active supplier's (not a natural person's ID) for members
+    of active buyer entities; an entity's under review for desk agents. Reads from outside the
+    account are recorded (`GET /accounts/{id}/document-reads`)."""
     meta = await documents.open_document(uow, principal, account_id, doc_type)
     ascii_name = meta["filename"].encode("ascii", "ignore").decode().replace('"', "") or "document"
     disposition = (

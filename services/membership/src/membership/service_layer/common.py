@@ -11,6 +11,7 @@ from secop_runtime.http import ApiError
 from secop_runtime.service import ServiceRuntime
 
 from membership.adapters.accounts import AccountStore
+from membership.adapters.document_reads import DocumentReads
 from membership.adapters.files import DocumentStore
 from membership.adapters.memberships import MembershipStore
 from membership.adapters.turns import Turns
@@ -33,6 +34,7 @@ class Uow:
     documents: DocumentStore
     users: UserDirectory
     turns: Turns
+    document_reads: DocumentReads
 
     @classmethod
     def of(cls, runtime: ServiceRuntime) -> Uow:
@@ -44,6 +46,7 @@ class Uow:
             DocumentStore(db),
             UserDirectory(db),
             Turns(db),
+            DocumentReads(db),
         )
 
     @property

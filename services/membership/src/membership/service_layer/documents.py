@@ -88,29 +88,58 @@ def _check_writable(account: dict[str, Any], doc_type: str) -> None:
         raise ApiError(409, f"the account is {account['status']}: its documents are fixed")
 
 
-async def may_read(uow: Uow, principal: Principal, account: dict[str, Any]) -> bool:
-    """Members of the account; once it is active, members of any other active account."""
+async def may_read(
+    uow: Uow, principal: Principal, account: dict[str, Any], doc_type: str
+) -> str | None:
+    """``member`` for the account's own members; else why an outsider may read it
+    (``domain.documents.outside_reader``); None: they may not."""
     user_id = str(principal.user_id)
     if await uow.memberships.accepted(account["_id"], user_id):
-        return True
-    if account["status"] != rules.ACTIVE:
-        return False
-    mine = await uow.memberships.of_user(user_id, "accepted")
-    others = await uow.accounts.get_many([m["account_id"] for m in mine])
-    return any(a["status"] == rules.ACTIVE for a in others.values())
+        return "member"
+    agent = principal.has_role(docs.SUPPORT_AGENT)
+    buyer = False
+    if account["kind"] == "supplier" and account["status"] == rules.ACTIVE:
+        mine = await uow.memberships.of_user(user_id, "accepted")
+        others = await uow.accounts.get_many([m["account_id"] for m in mine])
+        buyer = any(a["kind"] == "entity" and a["status"] == rules.ACTIVE for a in others.values())
+    return docs.outside_reader(account, doc_type, buyer=buyer, agent=agent)
 
 
 async def open_document(
     uow: Uow, principal: Principal, account_id: str, doc_type: str
 ) -> dict[str, Any]:
+    """The document's metadata for a reader entitled to it; a read from outside the account is
+    recorded, for its administrators to see."""
     account = await uow.account_or_404(account_id)
-    if not await may_read(uow, principal, account):
+    reader = await may_read(uow, principal, account, doc_type)
+    if reader is None:
         raise ApiError(
             403,
-            "only the account's members may read its documents, or members of another "
-            "active account once this one is active",
+            "only the account's members may read its documents; members of active buyer "
+            "entities may read an active supplier's (never a natural person's ID)",
         )
     meta = await uow.documents.current(account_id, doc_type)
     if meta is None:
         raise ApiError(404, f"the account has no '{doc_type}' document")
+    if reader != "member":
+        await uow.document_reads.record(account_id, doc_type, str(principal.user_id), reader, now())
     return meta
+
+
+async def reads_of(
+    uow: Uow, principal: Principal, account_id: str, page: int, size: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Who outside the account read its documents, newest first (administrators only)."""
+    await uow.require_admin(account_id, principal)
+    items, total = await uow.document_reads.page(account_id, page, size)
+    views = await uow.users.get_many(i["reader_id"] for i in items)
+    return [
+        {
+            "doc_type": i["doc_type"],
+            "reader_id": i["reader_id"],
+            "reader_name": (views.get(i["reader_id"]) or {}).get("full_name", ""),
+            "reader_as": i["reader_as"],
+            "read_at": i["read_at"],
+        }
+        for i in items
+    ], total

@@ -9,6 +9,7 @@ from secop_runtime.http import ApiError
 
 from membership.domain import accounts as rules
 from membership.domain import names
+from membership.domain.documents import PERSONAL_DOCUMENTS
 from membership.service_layer.common import Uow
 
 
@@ -27,16 +28,41 @@ def public(account: dict[str, Any]) -> dict[str, Any]:
 
 
 async def search_accounts(
-    uow: Uow, name: str | None, nit: str | None, country: str | None
+    uow: Uow,
+    name: str | None,
+    nit: str | None,
+    country: str | None,
+    principal: Principal | None = None,
 ) -> list[dict[str, Any]]:
-    """ "Validar si mi entidad ya existe": name ignoring case, accents and punctuation."""
+    """ "Validar si mi entidad ya existe": name ignoring case, accents and punctuation. Active
+    accounts only (drafts and accounts under review are nobody's business), and to a signed-in
+    user their own accounts whatever their status."""
     key = names.search_key(name) if name else None
     if name and not key:
         raise ApiError(422, "the name needs letters or digits", field="name")
-    found = await uow.accounts.search(
-        name_key=key, nit=(nit or "").strip() or None, country=(country or "").upper() or None
-    )
+    criteria = {
+        "name_key": key,
+        "nit": (nit or "").strip() or None,
+        "country": (country or "").upper() or None,
+    }
+    found = await uow.accounts.search(**criteria, status=rules.ACTIVE)
+    if principal is not None:
+        mine = await uow.memberships.of_user(str(principal.user_id), "accepted")
+        own = await uow.accounts.get_many([m["account_id"] for m in mine])
+        seen = {a["_id"] for a in found}
+        found += [a for a in own.values() if a["_id"] not in seen and _matches(a, **criteria)]
+        found.sort(key=lambda a: a.get("search_key", ""))
     return [public(a) for a in found]
+
+
+def _matches(
+    account: dict[str, Any], name_key: str | None, nit: str | None, country: str | None
+) -> bool:
+    return (
+        (not name_key or name_key in account.get("search_key", ""))
+        and (not nit or account.get("nit") == nit)
+        and (not country or account.get("country", "CO") == country)
+    )
 
 
 async def account_for_member(uow: Uow, principal: Principal, account_id: str) -> dict[str, Any]:
@@ -139,7 +165,11 @@ async def supplier_directory(
                 **public(a),
                 **profile,
                 "social_links": a.get("social_links") or [],
-                "documents": [_document(d) for d in documents.get(a["_id"], [])],
+                "documents": [
+                    _document(d)
+                    for d in documents.get(a["_id"], [])
+                    if d.get("doc_type") not in PERSONAL_DOCUMENTS  # a person's ID stays home
+                ],
             }
         )
     return {"page": page, "page_size": page_size, "total": total, "items": items}
