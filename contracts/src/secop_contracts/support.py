@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from secop_contracts.envelope import Event, Payload, personal_data
+from secop_contracts.envelope import Event, Payload, personal_data, sealed
 
 
 class Requester(Payload):
@@ -35,6 +35,11 @@ class CaseOpenedPayload(Payload):
     origin: Literal["web", "entity_submitted"] = "web"
     opened_at: datetime
     first_response_due: datetime
+    sealed_access_key: str | None = sealed(
+        default=None,
+        description="The case's access key, emailed to the requester: with their email it lets "
+        "them follow the case and write on it.",
+    )
 
 
 class CaseOpened(Event):

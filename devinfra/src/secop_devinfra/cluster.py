@@ -66,6 +66,8 @@ class ServiceProcs:
                 "JWT_PRIVATE_KEY": self.keys.jwt_private_pem,
                 "NOTIFICATION_SEAL_PUBLIC_KEY": self.keys.seal_public,
             }
+        if name == "support":  # each case's access key travels sealed to its email
+            env["NOTIFICATION_SEAL_PUBLIC_KEY"] = self.keys.seal_public
         if name == PROJECTOR:
             env["PSEUDONYM_KEY"] = self.keys.pseudonym_key
         if name == "notification":

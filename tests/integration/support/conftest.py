@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 import pytest
 from secop_devinfra.keys import DevKeys
 
+from tests.support.kafka import json_values, read_topic
+from tests.support.services import RunningService
 from tests.support.tokens import bearer
 
 T = TypeVar("T")
@@ -45,3 +47,26 @@ def case_body(uid: str, **overrides: Any) -> dict[str, Any]:
 def agent(dev_keys: DevKeys) -> dict[str, str]:
     """An agent's Authorization header (a fresh agent each test)."""
     return bearer(dev_keys, user_id=uuid.uuid4(), username="mesa.agente", roles=("support_agent",))
+
+
+async def case_key(svc: RunningService, keys: DevKeys, number: str) -> dict[str, str]:
+    """The ``X-Case-Key`` header of a case, as its opening email gives it to the requester."""
+    from secop_runtime.sealing import open_sealed
+
+    topic = svc.settings.topic("CaseOpened")
+    at_least = 1
+    while True:
+        found = [
+            e
+            for e in json_values(
+                await read_topic(svc.settings.kafka_bootstrap_servers, topic, at_least=at_least)
+            )
+            if e["payload"]["case_number"] == number
+        ]
+        if found:
+            return {
+                "X-Case-Key": open_sealed(
+                    keys.seal_private, found[0]["payload"]["sealed_access_key"]
+                )
+            }
+        at_least += 1

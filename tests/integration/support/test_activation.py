@@ -10,7 +10,7 @@ from secop_contracts.common import PersonRef
 from secop_contracts.membership import DocumentRef, EntitySubmitted, EntitySubmittedPayload
 from support.service_layer.activation import on_entity_submitted
 
-from tests.integration.support.conftest import ACTIVATION, MIXED, case_body
+from tests.integration.support.conftest import ACTIVATION, MIXED, case_body, case_key
 from tests.support.kafka import json_values, produce_raw, read_topic
 from tests.support.waiting import eventually
 
@@ -68,7 +68,7 @@ async def publish(support, event: EntitySubmitted) -> None:
 
 
 async def test_a_submitted_entity_opens_an_activation_case_and_an_approval_reaches_membership(
-    start_service, uid, agent
+    start_service, uid, agent, dev_keys
 ):
     support = await start_service("support")
     client = support.client
@@ -134,7 +134,11 @@ async def test_a_submitted_entity_opens_an_activation_case_and_an_approval_reach
     assert {r.key.decode() for r in records} == {number}
     assert decided[1]["payload"]["account_id"] == str(account_id)
     assert decided[1]["payload"]["requester"]["email"] == f"laura.{uid}@example.co"
-    view = await client.get(f"/cases/{number}", params={"email": f"laura.{uid}@example.co"})
+    view = await client.get(
+        f"/cases/{number}",
+        params={"email": f"laura.{uid}@example.co"},
+        headers=await case_key(support, dev_keys, number),
+    )
     assert [m["body"] for m in view.json()["messages"]] == [
         "El RUT está vencido.",
         "Entidad activada.",

@@ -10,7 +10,7 @@ import jwt
 import pytest
 from secop_contracts.registration import UserSignedOut, UserSignedOutPayload
 
-from tests.integration.support.conftest import RECOVERY, case_body
+from tests.integration.support.conftest import RECOVERY, case_body, case_key
 from tests.support.kafka import json_values, produce_raw, read_topic
 from tests.support.tokens import bearer
 from tests.support.waiting import eventually
@@ -115,7 +115,9 @@ async def test_a_case_goes_through_the_desk_and_keeps_its_whole_history(
 
     # The requester writes; the agent answers: the answer stops the clock (no longer overdue).
     asked = await client.post(
-        f"/cases/{number}/messages", json={"body": "¿Hay novedades?", "email": email}
+        f"/cases/{number}/messages",
+        json={"body": "¿Hay novedades?", "email": email},
+        headers=await case_key(support, dev_keys, number),
     )
     assert asked.status_code == 201, asked.text
     answered = await client.post(
@@ -134,7 +136,9 @@ async def test_a_case_goes_through_the_desk_and_keeps_its_whole_history(
     again = await client.post(f"/cases/{number}/resolve", json={"resolution": "x"}, headers=agent)
     assert again.status_code == 409
     closed = await client.post(
-        f"/cases/{number}/messages", json={"body": "gracias", "email": email}
+        f"/cases/{number}/messages",
+        json={"body": "gracias", "email": email},
+        headers=await case_key(support, dev_keys, number),
     )
     assert closed.status_code == 409
     reopened = await client.post(
@@ -143,7 +147,8 @@ async def test_a_case_goes_through_the_desk_and_keeps_its_whole_history(
     assert reopened.json()["status"] == "open" and reopened.json()["awaiting_response"] is True
 
     # The requester sees the public conversation, never the agents' identities.
-    view = (await client.get(f"/cases/{number}", params={"email": email})).json()
+    key = await case_key(support, dev_keys, number)
+    view = (await client.get(f"/cases/{number}", params={"email": email}, headers=key)).json()
     assert view["status"] == "open"
     assert [(m["author"], m["body"]) for m in view["messages"]] == [
         ("requester", "¿Hay novedades?"),

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from support.domain.business_hours import BOGOTA, bogota_year
 
-from tests.integration.support.conftest import case_body
+from tests.integration.support.conftest import case_body, case_key
 from tests.support.kafka import json_values, read_topic
 
 pytestmark = pytest.mark.integration
@@ -17,7 +17,9 @@ pytestmark = pytest.mark.integration
 NUMBER = re.compile(r"^CCE-(\d{4})-(\d{6})$")
 
 
-async def test_opening_a_case_returns_its_number_and_publishes_case_opened(start_service, uid):
+async def test_opening_a_case_returns_its_number_and_publishes_case_opened(
+    start_service, uid, dev_keys
+):
     support = await start_service("support")
     client = support.client
 
@@ -39,21 +41,36 @@ async def test_opening_a_case_returns_its_number_and_publishes_case_opened(start
     assert event["payload"]["origin"] == "web"
     assert event["payload"]["first_response_due"].startswith(opened["first_response_due"][:16])
 
-    # The requester follows it with the email; a wrong email looks exactly like no case at all.
-    mine = await client.get(f"/cases/{number}", params={"email": f"ANA.{uid}@example.co"})
+    # The requester follows it with the emailed access key and their email; a wrong key or
+    # email looks exactly like no case at all. (Numbers are sequential: the email alone, which
+    # anyone may know, let strangers read the desk's replies and write on the case.)
+    key = await case_key(support, dev_keys, number)
+    assert "sealed_access_key" in event["payload"] and key["X-Case-Key"] not in str(event)
+    email = {"email": f"ANA.{uid}@example.co"}
+    mine = await client.get(f"/cases/{number}", params=email, headers=key)
     assert mine.status_code == 200
     assert mine.json()["status"] == "open" and mine.json()["messages"] == []
-    wrong = await client.get(f"/cases/{number}", params={"email": f"otro.{uid}@example.co"})
-    unknown = await client.get("/cases/CCE-2001-999999", params={"email": f"ana.{uid}@example.co"})
-    malformed = await client.get("/cases/nonsense", params={"email": f"ana.{uid}@example.co"})
-    no_email = await client.get(f"/cases/{number}")
-    for answer in (wrong, unknown, malformed, no_email):
+    wrong = await client.get(
+        f"/cases/{number}", params={"email": f"otro.{uid}@example.co"}, headers=key
+    )
+    keyless = await client.get(f"/cases/{number}", params=email)
+    guessed = await client.get(f"/cases/{number}", params=email, headers={"X-Case-Key": "x" * 24})
+    unknown = await client.get("/cases/CCE-2001-999999", params=email, headers=key)
+    malformed = await client.get("/cases/nonsense", params=email, headers=key)
+    no_email = await client.get(f"/cases/{number}", headers=key)
+    for answer in (wrong, keyless, guessed, unknown, malformed, no_email):
         assert answer.status_code == 404
         assert answer.json() == {"detail": "case not found"}
     sneaky = await client.post(
-        f"/cases/{number}/messages", json={"body": "hola", "email": f"otro.{uid}@example.co"}
+        f"/cases/{number}/messages", json={"body": "hola", "email": f"ana.{uid}@example.co"}
     )
-    assert sneaky.status_code == 404
+    assert sneaky.status_code == 404  # the email without the key writes nothing
+    written = await client.post(
+        f"/cases/{number}/messages",
+        json={"body": "hola", "email": f"ana.{uid}@example.co"},
+        headers=key,
+    )
+    assert written.status_code == 201, written.text
 
     # Bad input is a clear 422, never a 500.
     bad_subject = await client.post("/cases", json=case_body(uid, subject="Nada"))
@@ -170,3 +187,18 @@ async def test_the_client_behind_a_trusted_proxy_is_the_rightmost_untrusted_hop(
     assert await open_case("2001:db8:1:2::1", 20) == 201
     assert await open_case("2001:db8:1:2::ffff", 21) == 201
     assert await open_case("2001:db8:1:2:abcd::9", 22) == 429
+
+
+async def test_guessing_a_cases_key_is_limited_per_client_and_per_case(start_service, uid):
+    support = await start_service("support", follow_limit_per_minute=5)
+    number = (await support.client.post("/cases", json=case_body(uid))).json()["case_number"]
+    email = {"email": f"ana.{uid}@example.co"}
+    codes = [
+        (
+            await support.client.get(
+                f"/cases/{number}", params=email, headers={"X-Case-Key": f"guess{n}"}
+            )
+        ).status_code
+        for n in range(8)
+    ]
+    assert codes[:5] == [404] * 5 and set(codes[5:]) == {429}

@@ -237,6 +237,7 @@ def every_event(public_key: str, email: str) -> list[Event]:
                 "description": "No recuerdo mi usuario",
                 "opened_at": NOW,
                 "first_response_due": NOW + timedelta(days=2),
+                "sealed_access_key": seal(public_key, "clave-del-caso-77"),
             },
         ),
         CaseMessageAdded(

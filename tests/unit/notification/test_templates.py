@@ -138,3 +138,9 @@ def test_an_undone_email_change_sends_a_link_to_set_a_new_password() -> None:
     link = next(w for w in r.text.split() if w.startswith(BASE))
     assert parse_qs(urlparse(link).query) == {"token": ["after-revert-654"]}
     assert "ya no funciona" in r.text
+
+
+def test_the_case_opened_email_carries_the_cases_access_key() -> None:
+    d, r = rendered_all()["case_opened"]
+    assert "clave-del-caso-77" in r.text and "clave-del-caso-77" in r.html
+    assert d.sealed_token and "clave-del-caso-77" not in d.sealed_token  # sealed until rendered

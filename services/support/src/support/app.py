@@ -21,6 +21,8 @@ DESCRIPTION = "The service desk's cases, its work queue and the activation of en
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    if not settings.notification_seal_public_key:
+        raise RuntimeError("NOTIFICATION_SEAL_PUBLIC_KEY is required to seal case access keys")
     runtime = ServiceRuntime(
         settings, publishes=list(EVENTS), outbox_collections=[CASES, HISTORY], verify_tokens=True
     )

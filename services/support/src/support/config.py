@@ -46,6 +46,17 @@ class Settings(ServiceSettings):
         default=5, ge=1, description="Cases one email address may open per window."
     )
     rate_limit_email_window_s: int = Field(default=3600, ge=1)
+    notification_seal_public_key: str = Field(
+        default="",
+        description="Notification's sealing public key (base64): each case's access key "
+        "travels sealed to the opening email.",
+    )
+    follow_limit_per_minute: int = Field(
+        default=20,
+        ge=1,
+        description="Requester reads and messages, per client address per minute, and per "
+        "case per minute (beyond: 429).",
+    )
     case_number_attempts: int = Field(default=500, ge=1)
     queue_page_max: int = Field(default=200, ge=1)
 

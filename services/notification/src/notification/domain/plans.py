@@ -224,7 +224,10 @@ def _case_opened(e: CaseOpened) -> list[EmailSpec]:
         "opened_at": p.opened_at,
         "due_at": p.first_response_due,
     }
-    return _requester("case_opened", p.requester, ctx)
+    r = p.requester
+    ctx = {"full_name": r.full_name, **ctx, "access_key": ""}  # filled in when rendered
+    # The access key stays sealed until the email is rendered.
+    return [EmailSpec("case_opened", r.email, r.full_name, r.time_zone, ctx, p.sealed_access_key)]
 
 
 def _case_message(e: CaseMessageAdded) -> list[EmailSpec]:

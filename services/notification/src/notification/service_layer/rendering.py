@@ -102,6 +102,9 @@ def revert_link(base: str, token: str, ctx: dict[str, Any]) -> str:
     return f"{base}/RevertEmail?{urlencode({'token': token})}"
 
 
+#: Templates that show a sealed secret as text (the context name it takes).
+SECRETS: dict[str, str] = {"case_opened": "access_key"}
+
 LINKS: dict[str, Callable[[str, str, dict[str, Any]], str]] = {
     "email_change_requested": revert_link,
     "email_changed": revert_link,
@@ -140,6 +143,14 @@ class Renderer:
             "time_zone": d.time_zone or BOGOTA,
             "base_url": self._base,
         }
+        secret = SECRETS.get(d.template)
+        if secret is not None and d.sealed_token:  # shown, not linked (cases opened before
+            try:  # keys existed have none)
+                ctx[secret] = open_sealed(self._key, d.sealed_token)
+            except SealError as exc:
+                raise RenderError(
+                    "the sealed token cannot be opened with this service's key"
+                ) from exc
         link = LINKS.get(d.template)
         if link is not None:
             if not d.sealed_token:

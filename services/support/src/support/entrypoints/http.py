@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from pydantic import EmailStr
 from secop_runtime.clients import rate_limit_key, request_address
 from secop_runtime.http import ApiError
@@ -27,7 +27,18 @@ from support.service_layer.opening import NewCase, open_case
 
 router = APIRouter(tags=["cases"])
 
-NOT_FOUND = {404: {"description": "No such case, or the email is not the requester's"}}
+NOT_FOUND = {
+    404: {"description": "No such case, or the key or email is not the requester's"},
+    429: {"description": "Too many requests from this address or for this case; see Retry-After"},
+}
+CaseKey = Annotated[
+    str | None,
+    Header(
+        alias="X-Case-Key",
+        max_length=100,
+        description="The case's access key, from the email sent when it opened.",
+    ),
+]
 
 
 @router.post(
@@ -70,25 +81,30 @@ async def open_support_case(body: OpenCaseIn, request: Request, desk: DeskDep) -
 @router.get(
     "/cases/{case_number}",
     response_model=RequesterCaseOut | AgentCaseOut,
-    summary="Follow a case (requester: ?email=; agent: bearer token)",
+    summary="Follow a case (requester: X-Case-Key and ?email=; agent: bearer token)",
     responses=NOT_FOUND,
 )
 async def get_case(
     number: CaseNumber,
+    request: Request,
     desk: DeskDep,
     agent: MaybeAgent,
+    key: CaseKey = None,
     email: Annotated[EmailStr | None, Query(description="The requester's email")] = None,
 ) -> Any:
     """The requester sees status, dates and public messages; an agent sees the whole case.
 
-    A wrong email gets the same 404 as an unknown number: nothing tells whether a case exists.
+    The requester proves it with the case's access key (header `X-Case-Key`, from the email
+    sent when the case opened) and their email. A wrong key or email gets the same 404 as an
+    unknown number: nothing tells whether a case exists. Limited per client and per case.
     """
     if agent is not None:
         doc = await load(desk, number)
         return agent_case(doc, await desk.store.history(number))
+    await _follow_limits(desk, request, number)
     if email is None:
         raise ApiError(404, "case not found")
-    doc, history = await handling.requester_view(desk, number, str(email))
+    doc, history = await handling.requester_view(desk, number, str(email), key)
     return requester_case(doc, history)
 
 
@@ -96,19 +112,43 @@ async def get_case(
     "/cases/{case_number}/messages",
     status_code=201,
     response_model=RequesterCaseOut | AgentCaseOut,
-    summary="Add a public message (requester with email, or agent with token)",
+    summary="Add a public message (requester with X-Case-Key and email, or agent with token)",
     responses={**NOT_FOUND, 409: {"description": "The case is resolved"}},
 )
-async def add_message(number: CaseNumber, body: MessageIn, desk: DeskDep, agent: MaybeAgent) -> Any:
-    """A requester writes with the case's email; an agent's message is emailed to the requester."""
+async def add_message(
+    number: CaseNumber,
+    body: MessageIn,
+    request: Request,
+    desk: DeskDep,
+    agent: MaybeAgent,
+    key: CaseKey = None,
+) -> Any:
+    """A requester writes with the case's access key (`X-Case-Key`) and email; an agent's
+    message is emailed to the requester."""
     if agent is not None:
         doc = await handling.add_message(desk, number, actor_of(agent), body.body)
         return agent_case(doc, await desk.store.history(number))
+    await _follow_limits(desk, request, number)
     if body.email is None:
         raise ApiError(422, "the requester's email is required", field="email")
     actor = Actor("requester", None, "")
-    doc = await handling.add_message(desk, number, actor, body.body, str(body.email))
+    doc = await handling.add_message(desk, number, actor, body.body, str(body.email), key)
     return requester_case(doc, await desk.store.history(number))
+
+
+async def _follow_limits(desk: Desk, request: Request, number: str) -> None:
+    """Requester reads and writes, per client address and per case, each per minute: the key
+    cannot be guessed one try after another."""
+    s, limiter, now = desk.settings, desk.limiter, desk.now()
+    for key in (f"follow-ip:{_client_ip(request, desk)}", f"follow-case:{number}"):
+        hit = await limiter.hit(key, s.follow_limit_per_minute, 60, now)
+        if isinstance(hit, int):
+            raise ApiError(
+                429,
+                f"too many requests; try again in {hit} s",
+                headers={"Retry-After": str(hit)},
+                retry_after_s=hit,
+            )
 
 
 def _client_ip(request: Request, desk: Desk) -> str:

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from secop_contracts import Event
 from secop_contracts.support import Requester
+from secop_runtime.sealing import seal
 from secop_runtime.service import ServiceRuntime
 
 from support.adapters.cases import CaseStore
@@ -54,6 +55,9 @@ class Desk:
 
     def kick(self) -> None:
         self.runtime.kick()
+
+    def seal(self, secret: str) -> str:
+        return seal(self.settings.notification_seal_public_key, secret)
 
 
 def requester_of(doc: dict[str, Any]) -> Requester:

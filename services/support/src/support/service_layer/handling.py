@@ -22,6 +22,7 @@ from support.domain import cases
 from support.domain.cases import Actor, Case
 from support.service_layer.actions import act, load
 from support.service_layer.desk import CaseNotFound, Desk, requester_of
+from support.service_layer.opening import key_hash
 
 
 def same_email(doc: dict[str, Any], email: str) -> bool:
@@ -29,19 +30,35 @@ def same_email(doc: dict[str, Any], email: str) -> bool:
     return hmac.compare_digest(given, str(doc["requester"]["email"]).strip().lower().encode())
 
 
-async def requester_view(desk: Desk, number: str, email: str) -> tuple[dict[str, Any], list]:
-    """The case and its history, only for the address that opened it (else: not found)."""
+def is_requester(doc: dict[str, Any], email: str, key: str | None) -> bool:
+    """The case's access key (emailed when it opened) and the requester's email. A case opened
+    before keys existed has none: its email alone still serves."""
+    stored = doc.get("access_key_hash")
+    if stored is not None and not hmac.compare_digest(key_hash(key or ""), stored):
+        return False
+    return same_email(doc, email)
+
+
+async def requester_view(
+    desk: Desk, number: str, email: str, key: str | None
+) -> tuple[dict[str, Any], list]:
+    """The case and its history, only for its requester (else: not found)."""
     doc = await load(desk, number)
-    if not same_email(doc, email):
+    if not is_requester(doc, email, key):
         raise CaseNotFound(number)
     return doc, await desk.store.history(number)
 
 
 async def add_message(
-    desk: Desk, number: str, actor: Actor, body: str, email: str | None = None
+    desk: Desk,
+    number: str,
+    actor: Actor,
+    body: str,
+    email: str | None = None,
+    key: str | None = None,
 ) -> dict[str, Any]:
     def decide(case: Case, doc: dict[str, Any]) -> Any:
-        if actor.kind == "requester" and not same_email(doc, email or ""):
+        if actor.kind == "requester" and not is_requester(doc, email or "", key):
             raise CaseNotFound(number)
         change = cases.add_message(case, actor, body, desk.now())
         event = desk.event(

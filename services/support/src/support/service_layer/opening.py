@@ -3,12 +3,17 @@
 Next = highest number of the (Bogotá) year + 1; the insert either wins that number or collides
 with the instance that won it, and then reads again. A number exists only once its case is
 stored, so numbers are gap-free; the unique index makes them unique across instances.
+
+A case number is guessable (they are sequential); the requester follows the case with a random
+access key that only the opening email carries, and their email as a second check.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,10 +51,14 @@ async def open_case(desk: Desk, new: NewCase) -> dict[str, Any]:
     now = desk.now()
     year = bogota_year(now)
     due = desk.due(new.subject, now)
+    # The requester's key to the case, emailed (sealed for notification), stored only hashed.
+    key = secrets.token_urlsafe(18)
+    sealed_key = desk.seal(key)
     for attempt in range(desk.settings.case_number_attempts):
         seq = await store.highest_seq(year) + 1
         doc = _document(new, format_case_number(year, seq), year, seq, now, due)
-        if await store.insert(doc, _opened_event(desk, doc)):
+        doc["access_key_hash"] = key_hash(key)
+        if await store.insert(doc, _opened_event(desk, doc, sealed_key)):
             desk.kick()
             return doc
         existing = await store.by_source_key(new.source_key)
@@ -92,7 +101,11 @@ def _document(new: NewCase, number: str, year: int, seq: int, now: Any, due: Any
     }
 
 
-def _opened_event(desk: Desk, doc: dict[str, Any]) -> CaseOpened:
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _opened_event(desk: Desk, doc: dict[str, Any], sealed_key: str) -> CaseOpened:
     return desk.event(
         CaseOpened,
         CaseOpenedPayload(
@@ -107,5 +120,6 @@ def _opened_event(desk: Desk, doc: dict[str, Any]) -> CaseOpened:
             origin=doc["origin"],
             opened_at=doc["opened_at"],
             first_response_due=doc["first_response_due"],
+            sealed_access_key=sealed_key,
         ),
     )
