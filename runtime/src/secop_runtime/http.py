@@ -7,6 +7,7 @@ field-level ones (the same list a 422 validation error carries).
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -46,16 +47,27 @@ def field_errors(errors: list[tuple[str, str]], status_code: int = 422) -> ApiEr
 
 
 class RequestContextMiddleware:
-    """Correlation id in and out, request metrics, and a cap on request bodies."""
+    """Correlation id in and out, request metrics, and a cap on request bodies.
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, large_body_paths: dict[str, int]) -> None:
+    Every body is capped at ``max_body_bytes``, except the routes of ``large_bodies`` (``(method,
+    path pattern)`` -> cap, the pattern matched whole, e.g. the document upload). Too large
+    always answers 413: at once when ``Content-Length`` says so, and when a body without it
+    (chunked) passes the cap, whatever the app was doing with it (FastAPI would call a body
+    cut short a 400)."""
+
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, large_bodies: dict[tuple[str, str], int]
+    ) -> None:
         self.app = app
         self.max_body = max_body_bytes
-        self.large = large_body_paths
+        self.large = [
+            (method.upper(), re.compile(pattern), limit)
+            for (method, pattern), limit in large_bodies.items()
+        ]
 
-    def _limit_for(self, path: str) -> int:
-        for prefix, limit in self.large.items():
-            if path.startswith(prefix):
+    def _limit_for(self, method: str, path: str) -> int:
+        for allowed, pattern, limit in self.large:
+            if method == allowed and pattern.fullmatch(path):
                 return limit
         return self.max_body
 
@@ -67,12 +79,15 @@ class RequestContextMiddleware:
         cid = context.accept_correlation_id(
             headers.get(CORRELATION_HEADER.encode(), b"").decode("latin-1")
         )
-        limit = self._limit_for(scope["path"])
+        limit = self._limit_for(scope["method"], scope["path"])
         declared = headers.get(b"content-length")
         status_holder = {"code": 500}
         started = time.perf_counter()
+        too_large = False
 
         async def send_wrapper(message: Message) -> None:
+            if too_large:  # the app's answer to a body cut short: 413 goes instead
+                return
             if message["type"] == "http.response.start":
                 status_holder["code"] = message["status"]
                 message.setdefault("headers", [])
@@ -83,25 +98,33 @@ class RequestContextMiddleware:
             await send(message)
 
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _too_large(send_wrapper, limit)
+            status_holder["code"] = 413
+            await _too_large(send, limit, cid)
             return
 
         received = 0
 
         async def receive_wrapper() -> Message:
-            nonlocal received
+            nonlocal received, too_large
+            if too_large:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    too_large = True
                     raise _BodyTooLarge()
             return message
 
         with context.working_on(cid):
             try:
                 await self.app(scope, receive_wrapper, send_wrapper)
-            except _BodyTooLarge:
-                await _too_large(send_wrapper, limit)
+            except Exception:
+                if not too_large:
+                    raise
+        if too_large:
+            status_holder["code"] = 413
+            await _too_large(send, limit, cid)
         route = scope.get("route")
         template = getattr(route, "path", "unmatched")
         metrics.HTTP_REQUESTS.labels(scope["method"], template, str(status_holder["code"])).inc()
@@ -114,7 +137,7 @@ class _BodyTooLarge(Exception):
     pass
 
 
-async def _too_large(send: Send, limit: int) -> None:
+async def _too_large(send: Send, limit: int, cid: str) -> None:
     body = f'{{"detail":"request body too large: at most {limit} bytes"}}'.encode()
     await send(
         {
@@ -123,6 +146,7 @@ async def _too_large(send: Send, limit: int) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                (CORRELATION_HEADER.encode(), cid.encode()),
             ],
         }
     )

@@ -277,8 +277,8 @@ def create_app(
     title: str,
     description: str,
     routers: Sequence[APIRouter],
-    large_body_paths: dict[str, int] | None = None,
-    max_body_bytes: int = 1024 * 1024,
+    large_bodies: dict[tuple[str, str], int] | None = None,
+    max_body_bytes: int = 256 * 1024,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -299,7 +299,7 @@ def create_app(
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=max_body_bytes,
-        large_body_paths=large_body_paths or {},
+        large_bodies=large_bodies or {},
     )
 
     @app.exception_handler(PyMongoError)

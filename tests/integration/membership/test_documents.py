@@ -197,3 +197,54 @@ async def test_the_directory_shows_active_suppliers_to_members_of_active_entitie
 
 async def _active(svc, account_id: str) -> bool:
     return await status_of(svc, account_id) == "active"
+
+
+async def test_bodies_are_read_only_after_authorisation_and_oversize_is_always_413(
+    start_service, registry
+):
+    """Multipart bodies were spooled to disk before the caller was authenticated; the 20 MiB
+    cap applied to every route under /accounts/, JSON included; an oversized chunked body got
+    400."""
+    svc = await start_service("membership", document_max_bytes=4096)
+    ana, beto = [await registry.person(svc, n) for n in ("Ana P", "Beto Q")]
+    created = await svc.client.post("/accounts", json=supplier_form(new_nit()), headers=ana.headers)
+    account_id = created.json()["account_id"]
+    path = f"/accounts/{account_id}/documents/rup"
+    boundary = "secopboundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n"
+    ).encode()
+    multipart = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+    def streamed(total: int, pulled: list[int]):
+        async def chunks():  # no Content-Length: the server learns the size as it reads
+            yield head
+            sent = len(head)
+            while sent < total:
+                pulled.append(1)
+                yield b"0" * 65536
+                sent += 65536
+
+        return chunks()
+
+    for who in ({}, beto.headers):  # nobody, then a stranger to the account
+        pulled: list[int] = []
+        refused = await svc.client.put(
+            path, content=streamed(5 * 2**20, pulled), headers={**multipart, **who}
+        )
+        assert refused.status_code in (401, 403), refused.text
+        assert len(pulled) <= 1  # nothing past the first chunk was read
+
+    pulled = []
+    chunked = await svc.client.put(
+        path, content=streamed(200_000, pulled), headers={**multipart, **ana.headers}
+    )
+    assert chunked.status_code == 413, chunked.text
+
+    # JSON routes keep the small cap, under /accounts/ too.
+    huge = {"website": "https://x.co/" + "a" * 300_000}
+    patched = await svc.client.patch(f"/accounts/{account_id}", json=huge, headers=ana.headers)
+    assert patched.status_code == 413
+    nothing = await svc.client.put(path, content=b"", headers={**multipart, **ana.headers})
+    assert nothing.status_code in (400, 422)

@@ -51,7 +51,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="SECOP membership",
         description=DESCRIPTION,
         routers=[http.router],
-        large_body_paths={"/accounts/": settings.document_max_bytes + MULTIPART_OVERHEAD},
+        # Only the document upload takes a large body; every other route the small cap.
+        large_bodies={
+            ("PUT", r"/accounts/[^/]+/documents/[^/]+"): settings.document_max_bytes
+            + MULTIPART_OVERHEAD
+        },
     )
 
     @app.exception_handler(Busy)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from secop_runtime.auth import CurrentUser, MaybeUser
+from secop_runtime.http import ApiError
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from membership.entrypoints import members
 from membership.entrypoints.deps import UowDep
@@ -101,6 +103,29 @@ async def submit(account_id: str, principal: CurrentUser, uow: UowDep) -> Accoun
     return AccountPublic(**queries.public(account))
 
 
+#: The upload's body, described for OpenAPI: the route reads it itself, after authorisation.
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "The document; PDF preferred.",
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
+
+
 @accounts_router.put(
     "/accounts/{account_id}/documents/{doc_type}",
     status_code=201,
@@ -112,22 +137,31 @@ async def submit(account_id: str, principal: CurrentUser, uow: UowDep) -> Accoun
         **E409,
         413: {"description": "over the size limit"},
         415: {"description": "blocked type, or content not matching the extension"},
+        422: {"description": "no multipart field 'file'"},
     },
+    openapi_extra=UPLOAD_BODY,
 )
 async def upload(
     account_id: str,
     doc_type: str,
-    file: Annotated[UploadFile, File(description="The document; PDF preferred.")],
     principal: CurrentUser,
     uow: UowDep,
     request: Request,
 ) -> DocumentOut:
-    """Multipart upload by an administrator; the previous version stays until this one is stored."""
+    """Multipart upload by an administrator; the previous version stays until this one is stored.
+
+    Nothing of the body is read (or spooled to disk) before the caller is known to be the
+    account's administrator and the account takes this document."""
     limit = request.app.state.runtime.settings.document_max_bytes
-    size = file.size if file.size is not None else 0
-    stored = await documents.upload_document(
-        uow, principal, account_id, doc_type, file.filename or "", file.file, size, limit
-    )
+    await documents.may_upload(uow, principal, account_id, doc_type)
+    async with request.form(max_files=1, max_fields=1) as form:
+        file = form.get("file")
+        if not isinstance(file, StarletteUpload):
+            raise ApiError(422, "send the document in the multipart field 'file'", field="file")
+        size = file.size if file.size is not None else 0
+        stored = await documents.upload_document(
+            uow, principal, account_id, doc_type, file.filename or "", file.file, size, limit
+        )
     return DocumentOut(**stored)
 
 

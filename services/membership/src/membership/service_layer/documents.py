@@ -25,6 +25,13 @@ def sniff(head: bytes) -> str | None:
     return kind.extension if kind else None
 
 
+async def may_upload(uow: Uow, principal: Principal, account_id: str, doc_type: str) -> None:
+    """Refuse before the body is read: only the administrator, only a document the account
+    takes, only while it is editable."""
+    account = await uow.require_admin(account_id, principal)
+    _check_writable(account, doc_type)
+
+
 async def upload_document(
     uow: Uow,
     principal: Principal,
