@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from secop_contracts.support import AccountActivationDecided
@@ -273,3 +273,43 @@ async def _processed(svc, raw: bytes) -> bool:
 
     event_id = json.loads(raw)["event_id"]
     return bool(await svc.db["processed_events"].find_one({"_id": {"$regex": f"{event_id}$"}}))
+
+
+async def test_drafts_are_few_per_user_can_be_discarded_and_expire_releasing_their_nit(
+    start_service, registry
+):
+    """A draft held its NIT forever, and a user could open any number of drafts."""
+    svc = await start_service("membership", max_drafts_per_user=2, draft_ttl_days=30)
+    ana, beto = [await registry.person(svc, n) for n in ("Ana P", "Beto Q")]
+    nits = [new_nit() for _ in range(3)]
+    drafts = []
+    for nit in nits[:2]:
+        r = await svc.client.post("/accounts", json=supplier_form(nit), headers=ana.headers)
+        assert r.status_code == 201, r.text
+        drafts.append(r.json()["account_id"])
+    third = await svc.client.post("/accounts", json=supplier_form(nits[2]), headers=ana.headers)
+    assert third.status_code == 409 and third.json()["detail"][0]["type"] == "too_many_drafts"
+    assert (
+        await svc.client.delete(f"/accounts/{drafts[0]}", headers=beto.headers)
+    ).status_code == 403
+    assert (
+        await svc.client.delete(f"/accounts/{drafts[0]}", headers=ana.headers)
+    ).status_code == 204
+    again = await svc.client.post("/accounts", json=supplier_form(nits[0]), headers=beto.headers)
+    assert again.status_code == 201, again.text  # the discarded draft's NIT is free
+
+    # A draft nobody touched for 30 days goes by itself, with its NIT; a touched one stays.
+    stale, fresh = drafts[1], again.json()["account_id"]
+    await upload(svc, beto, fresh, "rup")
+    long_ago = datetime.now(UTC) - timedelta(days=31)
+    await svc.db["accounts"].update_many(
+        {"_id": {"$in": [stale, fresh]}}, {"$set": {"updated_at": long_ago}}
+    )
+    await svc.app.state.runtime.maintain_once()
+    assert await svc.db["accounts"].count_documents({"_id": stale}) == 0
+    assert await svc.db["memberships"].count_documents({"account_id": stale}) == 0
+    assert await svc.db["accounts"].count_documents({"_id": fresh}) == 1  # an upload since
+    reclaimed = await svc.client.post(
+        "/accounts", json=supplier_form(nits[1]), headers=beto.headers
+    )
+    assert reclaimed.status_code == 201, reclaimed.text

@@ -17,6 +17,8 @@ from membership.adapters.turns import Busy, Turns
 from membership.adapters.users import UserDirectory
 from membership.config import Settings
 from membership.entrypoints import events, http
+from membership.service_layer import accounts
+from membership.service_layer.common import Uow, now
 
 DESCRIPTION = (
     "Buyer-entity and supplier accounts, their documents, access requests and the directory."
@@ -44,6 +46,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @runtime.on_maintenance
     async def prune_turns(rt: ServiceRuntime) -> None:
         await Turns(rt.db).prune()
+
+    @runtime.on_maintenance
+    async def expire_drafts(rt: ServiceRuntime) -> None:
+        await accounts.expire_drafts(Uow.of(rt), now())
 
     events.register(runtime)
     app = build(

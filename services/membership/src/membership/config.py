@@ -18,3 +18,12 @@ class Settings(ServiceSettings):
         description="CSV of Colombia's DIVIPOLA municipalities; empty accepts any municipality.",
     )
     directory_page_size: int = Field(default=20, ge=1, le=100)
+    draft_ttl_days: int = Field(
+        default=30,
+        ge=1,
+        description="A draft nobody has edited or uploaded to for this long is deleted, "
+        "releasing its NIT (nobody can hold a NIT with a forgotten draft).",
+    )
+    max_drafts_per_user: int = Field(
+        default=3, ge=1, description="Drafts one user may hold at once (beyond: 409)."
+    )

@@ -69,6 +69,16 @@ class AccountStore:
     async def insert(self, doc: dict[str, Any]) -> None:
         await self.col.insert_one(doc)
 
+    async def stale_drafts(self, before: datetime, limit: int = 200) -> list[dict[str, Any]]:
+        """Drafts last edited before ``before`` (their uploads are checked by the caller)."""
+        query = {"status": "draft", "updated_at": {"$lt": before}}
+        return await self.col.find(query, {"_outbox": 0}).limit(limit).to_list()
+
+    async def delete_draft(self, account_id: str) -> bool:
+        """Delete the account if it is still a draft with nothing left to publish."""
+        result = await self.col.delete_one({"_id": account_id, "status": "draft"})
+        return result.deleted_count == 1
+
     async def get(self, account_id: str) -> dict[str, Any] | None:
         return await self.col.find_one({"_id": account_id}, {"_outbox": 0})
 

@@ -54,6 +54,10 @@ class DocumentStore:
         with contextlib.suppress(NoFile):
             await self._bucket.delete(ObjectId(file_id))
 
+    async def forget_account(self, account_id: str) -> None:
+        """A discarded draft's document records (its files are deleted first)."""
+        await self.col.delete_many({"account_id": account_id})
+
     async def current(self, account_id: str, doc_type: str) -> dict[str, Any] | None:
         return await self.col.find_one({"_id": f"{account_id}:{doc_type}"})
 

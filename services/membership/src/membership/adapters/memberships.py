@@ -76,6 +76,10 @@ class MembershipStore:
             query["status"] = status
         return await self.col.find(query, {"_outbox": 0}).sort("requested_at", 1).to_list()
 
+    async def delete_of_account(self, account_id: str) -> None:
+        """A discarded draft's memberships (only its founder's can exist)."""
+        await self.col.delete_many({"account_id": account_id})
+
     async def of_user(self, user_id: str, status: str | None = None) -> list[dict[str, Any]]:
         query: dict[str, Any] = {"user_id": user_id}
         if status:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from secop_runtime.auth import CurrentUser, MaybeUser
 from secop_runtime.http import ApiError
@@ -101,6 +101,19 @@ async def submit(account_id: str, principal: CurrentUser, uow: UowDep) -> Accoun
     """A complete supplier becomes active; a complete entity waits for the service desk."""
     account = await lifecycle.submit_account(uow, principal, account_id)
     return AccountPublic(**queries.public(account))
+
+
+@accounts_router.delete(
+    "/accounts/{account_id}",
+    status_code=204,
+    summary="Discard a draft (its documents go and its NIT is free again)",
+    responses={**E401, **E403, **E404, 409: {"description": "not a draft"}},
+)
+async def discard(account_id: str, principal: CurrentUser, uow: UowDep) -> Response:
+    """Administrators, drafts only. Drafts nobody touches for `DRAFT_TTL_DAYS` go by
+    themselves; a user holds at most `MAX_DRAFTS_PER_USER` at once."""
+    await accounts.discard_draft(uow, principal, account_id)
+    return Response(status_code=204)
 
 
 #: The upload's body, described for OpenAPI: the route reads it itself, after authorisation.

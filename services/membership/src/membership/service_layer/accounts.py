@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 from secop_runtime.auth import Principal
@@ -125,6 +126,17 @@ async def create_account(uow: Uow, principal: Principal, body: dict[str, Any]) -
     kind = body.pop("kind")
     fields = await normalise(uow, kind, body)
     account_id, user_id, at = str(uuid.uuid4()), str(principal.user_id), now()
+    limit = uow.runtime.settings.max_drafts_per_user
+    mine = await uow.memberships.of_user(user_id, ACCEPTED)
+    held = await uow.accounts.get_many([m["account_id"] for m in mine])
+    drafts = sum(1 for a in held.values() if a["status"] == rules.DRAFT)
+    if drafts >= limit:  # each draft holds a NIT: nobody may hold many
+        raise ApiError(
+            409,
+            f"you already have {drafts} draft accounts: finish or discard one first",
+            field="nit",
+            error_type="too_many_drafts",
+        )
     try:
         await uow.accounts.claim_nit(fields["nit"], account_id)
     except NitTaken as exc:
@@ -186,3 +198,41 @@ async def edit_account(
         changes["updated_at"] = now()
         await uow.accounts.update(account_id, {"$set": changes})
     return {**account, **changes}
+
+
+async def discard_draft(uow: Uow, principal: Principal, account_id: str) -> None:
+    """The administrator discards a draft: its documents, membership and NIT go."""
+    await uow.require_admin(account_id, principal)
+    async with uow.account_turn(account_id):
+        account = await uow.account_or_404(account_id)
+        if account["status"] != rules.DRAFT:
+            raise ApiError(409, f"the account is {account['status']}: only a draft is discarded")
+        await _delete_draft(uow, account)
+
+
+async def expire_drafts(uow: Uow, at: datetime) -> int:
+    """Drafts nobody touched (edit or upload) for ``DRAFT_TTL_DAYS`` go, releasing their NIT:
+    a draft must not hold a NIT for good."""
+    cutoff = at - timedelta(days=uow.runtime.settings.draft_ttl_days)
+    expired = 0
+    for stale in await uow.accounts.stale_drafts(cutoff):
+        uploads = await uow.documents.of_account(stale["_id"])
+        if any(d.get("uploaded_at") and d["uploaded_at"] >= cutoff for d in uploads):
+            continue
+        async with uow.account_turn(stale["_id"]):
+            account = await uow.accounts.get(stale["_id"])
+            if account and account["status"] == rules.DRAFT and account["updated_at"] < cutoff:
+                await _delete_draft(uow, account)
+                expired += 1
+    return expired
+
+
+async def _delete_draft(uow: Uow, account: dict[str, Any]) -> None:
+    account_id = account["_id"]
+    if not await uow.accounts.delete_draft(account_id):
+        return
+    for doc in await uow.documents.of_account(account_id):
+        await uow.documents.delete_file(doc["document_id"])
+    await uow.documents.forget_account(account_id)
+    await uow.memberships.delete_of_account(account_id)
+    await uow.accounts.release_nit(account["nit"], account_id)
