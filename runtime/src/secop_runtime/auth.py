@@ -110,6 +110,13 @@ class Revocations:
             {"_id": session_id}, {"$set": {"expires_at": expires_at}}, upsert=True
         )
 
+    async def prune(self, now: datetime, longest_token_s: int = 3600) -> None:
+        """What can no longer refuse anything: sessions whose tokens have expired, and users
+        revoked longer ago than any token lives (tokens live at most an hour)."""
+        await self._db[REVOKED_SESSIONS].delete_many({"expires_at": {"$lt": now}})
+        cutoff = now - timedelta(seconds=2 * longest_token_s)
+        await self._db[REVOKED_USERS].delete_many({"before": {"$lt": cutoff}})
+
     async def revoke_user_before(self, user_id: UUID, before: datetime) -> None:
         await self._db[REVOKED_USERS].update_one(
             {"_id": str(user_id)}, {"$max": {"before": before}}, upsert=True

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -219,7 +220,10 @@ class ServiceRuntime:
             inbox = Inbox(rt.db, rt.settings.consumer_group)
             await inbox.prune(rt.settings.processed_events_retention_days)
 
-        for step in (prune_inbox, *self._maintenance_hooks):
+        async def prune_revocations(rt: ServiceRuntime) -> None:
+            await Revocations(rt.db).prune(datetime.now(UTC))
+
+        for step in (prune_inbox, prune_revocations, *self._maintenance_hooks):
             try:
                 await step(self)
             except Exception:

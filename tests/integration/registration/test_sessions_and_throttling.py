@@ -375,3 +375,41 @@ async def test_stopping_the_service_ends_its_hashing_threads(
         assert await hasher.verify(await hasher.hash(PASSWORD), PASSWORD)
     with pytest.raises(RuntimeError, match="shutdown"):
         await hasher.hash(PASSWORD)
+
+
+async def test_the_maintenance_pass_keeps_each_collection_only_as_long_as_it_says(
+    start_service, dev_keys: DevKeys, uid: str
+) -> None:
+    """sessions, used_tokens, revoked_sessions and access_history grew forever."""
+    svc = await start_service("registration", access_history_retention_days=30)
+    now = datetime.now(UTC)
+    old, recent = now - timedelta(days=400), now - timedelta(minutes=5)
+    db = svc.db
+    await db["sessions"].insert_many(
+        [
+            {"_id": f"{uid}-old", "user_id": "u", "issued_at": old, "expires_at": old},
+            {"_id": f"{uid}-new", "user_id": "u", "issued_at": recent, "expires_at": now},
+        ]
+    )
+    await db["used_tokens"].insert_many(
+        [{"_id": f"{uid}-old", "user_id": "u", "at": old}, {"_id": f"{uid}-new", "at": recent}]
+    )
+    await db["access_history"].insert_many(
+        [
+            {"_id": f"{uid}-old", "user_id": "u", "kind": "login", "at": now - timedelta(days=31)},
+            {"_id": f"{uid}-new", "user_id": "u", "kind": "login", "at": recent},
+        ]
+    )
+    await db["revoked_sessions"].insert_many(
+        [
+            {"_id": f"{uid}-old", "expires_at": old},
+            {"_id": f"{uid}-new", "expires_at": now + timedelta(hours=1)},
+        ]
+    )
+    await db["revoked_users"].insert_many(
+        [{"_id": f"{uid}-old", "before": old}, {"_id": f"{uid}-new", "before": recent}]
+    )
+    await svc.app.state.runtime.maintain_once()
+    for name in ("sessions", "used_tokens", "access_history", "revoked_sessions", "revoked_users"):
+        kept = {d["_id"] for d in await db[name].find({"_id": {"$regex": f"^{uid}"}}).to_list()}
+        assert kept == {f"{uid}-new"}, name

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 from secop_contracts.registration import EVENTS
@@ -10,7 +10,7 @@ from secop_runtime.service import ServiceRuntime
 from secop_runtime.service import create_app as build
 from secop_runtime.worker import PollingWorker
 
-from registration.adapters.guards import EmailSends, IpLimiter, LoginGuards
+from registration.adapters.guards import EmailSends, IpLimiter, LoginGuards, UsedTokens
 from registration.adapters.requests import RequestQueue
 from registration.adapters.sessions import SESSIONS, AccessHistory, SessionStore
 from registration.adapters.users import USERS, UserStore
@@ -19,6 +19,8 @@ from registration.entrypoints import errors, events, http
 from registration.service_layer import recovery
 from registration.service_layer.context import Services
 
+#: Sessions are kept this long after their token expired (the access history keeps the rest).
+SESSION_RETENTION_DAYS = 7
 DESCRIPTION = "Sign-up, email confirmation, login, credential recovery, profile and access history."
 
 
@@ -49,10 +51,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @runtime.on_maintenance
     async def expire(rt: ServiceRuntime) -> None:
-        """Unconfirmed sign-ups past their link; failure counts nobody needs any more."""
+        """Unconfirmed sign-ups past their link; failure counts nobody needs any more; what
+        each collection keeps only for a while (README: retention)."""
         now = datetime.now(UTC)
         await UserStore(rt.db).expire_pending(now)
         await LoginGuards(rt.db).forget_stale(now)
+        await SessionStore(rt.db).prune(now - timedelta(days=SESSION_RETENTION_DAYS))
+        longest_link = max(
+            settings.confirmation_ttl_s, settings.reset_ttl_s, settings.email_revert_ttl_s
+        )
+        await UsedTokens(rt.db).prune(now - timedelta(seconds=longest_link, days=1))
+        history = timedelta(days=settings.access_history_retention_days)
+        await AccessHistory(rt.db).prune(now - history)
 
     @runtime.on_shutdown
     async def release(rt: ServiceRuntime) -> None:

@@ -70,3 +70,9 @@ class Settings(ServiceSettings):
     )
     email_min_interval_s: int = Field(default=60, ge=0)
     email_max_per_hour: int = Field(default=5, ge=1)
+    access_history_retention_days: int = Field(
+        default=365,
+        ge=1,
+        description="Logins, logouts and failures older than this leave the access history "
+        "(data minimisation, Ley 1581 of 2012).",
+    )

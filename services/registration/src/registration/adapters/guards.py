@@ -222,3 +222,8 @@ class UsedTokens:
 
     async def was_spent(self, token_hash: str) -> dict[str, Any] | None:
         return await self._col.find_one({"_id": token_hash})
+
+    async def prune(self, before: datetime) -> int:
+        """Spent links older than any link lives: expired anyway, whatever the record says."""
+        result = await self._col.delete_many({"at": {"$lt": before}})
+        return result.deleted_count

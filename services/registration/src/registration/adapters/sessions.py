@@ -37,6 +37,12 @@ class SessionStore:
     async def get(self, sid: str) -> dict[str, Any] | None:
         return await self._col.find_one({"_id": sid})
 
+    async def prune(self, expired_before: datetime) -> int:
+        """Sessions whose token expired before ``expired_before`` (the access history keeps
+        the record of each login and logout)."""
+        result = await self._col.delete_many({"expires_at": {"$lt": expired_before}})
+        return result.deleted_count
+
     async def end(self, sid: str, now: datetime, *events: Event) -> bool:
         result = await self._col.update_one(
             {"_id": sid, "ended_at": None}, with_events({"$set": {"ended_at": now}}, *events)
@@ -72,6 +78,10 @@ class AccessHistory:
                 "user_agent": (user_agent or "")[:300] or None,
             }
         )
+
+    async def prune(self, before: datetime) -> int:
+        result = await self._col.delete_many({"at": {"$lt": before}})
+        return result.deleted_count
 
     async def page(self, user_id: str, page: int, size: int) -> tuple[list[dict[str, Any]], int]:
         query = {"user_id": user_id}
