@@ -16,6 +16,7 @@ from tests.integration.membership.conftest import (
     entity_form,
     new_nit,
     outbox_drained,
+    ready_account,
     supplier_form,
     upload,
 )
@@ -313,3 +314,46 @@ async def test_drafts_are_few_per_user_can_be_discarded_and_expire_releasing_the
         "/accounts", json=supplier_form(nits[1]), headers=beto.headers
     )
     assert reclaimed.status_code == 201, reclaimed.text
+
+
+async def test_a_mixed_profile_is_enabled_only_for_an_administrator_of_the_account(
+    start_service, registry, infra
+):
+    """A mixed-profile request trusted the account id its requester typed."""
+    from secop_contracts.support import MixedProfileDecided
+
+    svc = await start_service("membership")
+    ana, eve = [await registry.person(svc, n) for n in ("Ana P", "Eve M")]
+    entity = await ready_account(svc, ana, "entity")
+    await decide(svc, infra, entity, "approve")
+    await eventually(lambda: _is_active(svc, entity))
+
+    async def ask(requester, case: str) -> None:
+        event = MixedProfileDecided(
+            producer="support",
+            payload={
+                "case_number": case,
+                "account_id": entity,
+                "decision": "approve",
+                "agent_id": uuid.uuid4(),
+                "requester": {"full_name": requester.full_name, "email": requester.email},
+                "decided_at": datetime.now(UTC),
+            },
+        )
+        topic = svc.settings.topic(event.TOPIC)
+        await produce_raw(infra.kafka_bootstrap, topic, event.to_json(), case.encode())
+
+    await ask(eve, "CASE-EVE")  # not a member of that account
+    await ask(ana, "CASE-ANA")  # its administrator
+
+    async def enabled() -> bool:
+        doc = await svc.db["accounts"].find_one({"_id": entity})
+        return bool(doc.get("mixed_profile"))
+
+    await eventually(enabled)
+    records = await read_topic(infra.kafka_bootstrap, svc.settings.topic("MixedProfileChanged"))
+    assert [v["payload"]["case_number"] for v in json_values(records)] == ["CASE-ANA"]
+
+
+async def _is_active(svc, account_id: str) -> bool:
+    return await status_of(svc, account_id) == "active"

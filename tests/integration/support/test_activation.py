@@ -146,7 +146,7 @@ async def test_a_submitted_entity_opens_an_activation_case_and_an_approval_reach
 
 
 async def test_a_submission_links_to_the_case_its_administrator_already_opened(
-    start_service, uid, agent
+    start_service, uid, agent, dev_keys
 ):
     support = await start_service("support")
     client = support.client
@@ -183,6 +183,22 @@ async def test_a_submission_links_to_the_case_its_administrator_already_opened(
         headers=agent,
     )
     assert no_changes.status_code == 422
+    # Anyone may type an account id into the form: until the requester writes on the case
+    # with the key its email carried, the agent sees it unverified and cannot approve.
+    unverified = (await client.get(f"/cases/{mixed}", headers=agent)).json()
+    assert unverified["requester_verified"] is False
+    early = await client.post(
+        f"/cases/{mixed}/activation", json={"decision": "approve"}, headers=agent
+    )
+    assert early.status_code == 409 and "key" in early.json()["detail"]
+    replied = await client.post(
+        f"/cases/{mixed}/messages",
+        json={"body": "Sí, soy la administradora.", "email": mixed_body["requester"]["email"]},
+        headers=await case_key(support, dev_keys, mixed),
+    )
+    assert replied.status_code == 201, replied.text
+    verified = (await client.get(f"/cases/{mixed}", headers=agent)).json()
+    assert verified["requester_verified"] is True
     ok = await client.post(
         f"/cases/{mixed}/activation", json={"decision": "approve"}, headers=agent
     )

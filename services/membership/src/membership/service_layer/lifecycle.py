@@ -24,6 +24,7 @@ from secop_runtime.outbox import with_events
 
 from membership.adapters.users import person_ref
 from membership.domain import accounts as rules
+from membership.domain.memberships import ACCEPTED, ADMINISTRATOR
 from membership.service_layer.common import Uow, now
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,18 @@ async def apply_activation_decision(uow: Uow, event: AccountActivationDecided) -
     uow.runtime.kick()
 
 
+async def _asked_by_administrator(uow: Uow, account_id: str, requester: Any) -> bool:
+    """Is the case's requester (by the email the desk verified) an accepted administrator?"""
+    if requester is None:
+        return False
+    admins = await uow.memberships.of_account(account_id, ACCEPTED)
+    views = await uow.users.get_many(
+        m["user_id"] for m in admins if ADMINISTRATOR in m.get("roles", [])
+    )
+    wanted = requester.email.strip().lower()
+    return any((v.get("email") or "").strip().lower() == wanted for v in views.values())
+
+
 async def apply_mixed_profile(uow: Uow, event: MixedProfileDecided) -> None:
     """Enable (or withdraw) an entity's supplier side; an unchanged flag emits nothing."""
     p = event.payload
@@ -126,6 +139,13 @@ async def apply_mixed_profile(uow: Uow, event: MixedProfileDecided) -> None:
             log.info("mixed-profile decision ignored", extra={"account_id": account_id})
             return
         if bool(account.get("mixed_profile")) == enabled:
+            return
+        if enabled and not await _asked_by_administrator(uow, account_id, p.requester):
+            # The case's form names the account; only its administrators may ask for this.
+            log.warning(
+                "mixed-profile approval ignored: the requester administers no such account",
+                extra={"account_id": account_id, "case_number": p.case_number},
+            )
             return
         changed = uow.runtime.event(
             MixedProfileChanged,

@@ -121,6 +121,11 @@ class QueueItem(BaseModel):
 
 class AgentCaseOut(QueueItem):
     requester: dict[str, Any]
+    requester_verified: bool = Field(
+        description="The requester wrote on the case with the key its opening email carried "
+        "(or the case came from a submission): the email is theirs. A web form's fields are "
+        "otherwise only what someone typed."
+    )
     description: str
     nit: str | None
     documents: list[dict[str, Any]]

@@ -12,6 +12,7 @@ from support.entrypoints.schemas import (
     QueueItem,
     RequesterCaseOut,
 )
+from support.service_layer.deciding import requester_verified
 
 
 def is_overdue(doc: dict[str, Any], now: datetime | None = None) -> bool:
@@ -95,6 +96,7 @@ def agent_case(doc: dict[str, Any], history: list[dict[str, Any]]) -> AgentCaseO
     return AgentCaseOut(
         **_item_fields(doc, None),
         requester=doc["requester"],
+        requester_verified=requester_verified(doc),
         description=doc["description"],
         nit=doc.get("nit"),
         documents=doc.get("documents") or [],

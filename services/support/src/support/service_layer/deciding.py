@@ -20,7 +20,7 @@ from secop_contracts.support import (
 )
 
 from support.domain import decisions
-from support.domain.cases import Actor, Case
+from support.domain.cases import Actor, Case, CaseRuleError
 from support.service_layer.actions import act
 from support.service_layer.desk import Desk, requester_of
 
@@ -32,6 +32,12 @@ async def decide(
 
     def rule(case: Case, doc: dict[str, Any]) -> Any:
         kind = decisions.decision_kind(case, subjects)
+        if kind == "mixed_profile" and decision == "approve" and not requester_verified(doc):
+            raise CaseRuleError(
+                f"case {number}: its requester has not written on it with the key its opening "
+                "email carried, so nothing shows they own that address; ask them to reply "
+                "from it first (membership also checks they administer the account)"
+            )
         change = decisions.decide(case, kind, decision, message, actor, desk.now())
         common = {
             "case_number": number,
@@ -51,6 +57,12 @@ async def decide(
         return change, [event]
 
     return await act(desk, number, rule)
+
+
+def requester_verified(doc: dict[str, Any]) -> bool:
+    """The requester proved they own the case's email: they wrote on it with its key (a case
+    opened from a submission names the entity's administrator, from membership's facts)."""
+    return doc.get("origin") == "entity_submitted" or bool(doc.get("requester_confirmed_at"))
 
 
 async def request_credentials(desk: Desk, number: str, actor: Actor) -> dict[str, Any]:

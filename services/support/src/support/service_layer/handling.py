@@ -61,6 +61,10 @@ async def add_message(
         if actor.kind == "requester" and not is_requester(doc, email or "", key):
             raise CaseNotFound(number)
         change = cases.add_message(case, actor, body, desk.now())
+        if actor.kind == "requester" and doc.get("access_key_hash"):
+            # Written with the key the opening email carried: the requester controls that
+            # address (a mixed-profile approval waits for this).
+            change.state.setdefault("requester_confirmed_at", change.at)
         event = desk.event(
             CaseMessageAdded,
             CaseMessageAddedPayload(
