@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 import os
 import re
 import subprocess
@@ -42,9 +43,15 @@ def consumed_topics(cluster: ServiceProcs, name: str) -> list[str]:
     return [e.TOPIC for e in app.state.runtime.consumed]
 
 
+@pytest.fixture(scope="module")
+def fuzz_record(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every value the fuzzing submitted, one JSON string per line (``schemathesis_hooks``)."""
+    return tmp_path_factory.mktemp("fuzz") / "submitted.jsonl"
+
+
 @pytest.mark.parametrize("service", SERVICES)
 async def test_every_http_api_survives_fuzzing_from_its_own_openapi(
-    cluster: ServiceProcs, e2e_mailbox: Any, service: str
+    cluster: ServiceProcs, e2e_mailbox: Any, service: str, fuzz_record: Path
 ) -> None:
     person = await Person(cluster, e2e_mailbox).become_user()
     if service == "support":  # an agent reaches the queue and the decisions, not only 403s
@@ -74,7 +81,11 @@ async def test_every_http_api_survives_fuzzing_from_its_own_openapi(
             f"Authorization: Bearer {token}",
             "--no-color",
         ],
-        env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.e2e.schemathesis_hooks"},
+        env={
+            **os.environ,
+            "SCHEMATHESIS_HOOKS": "tests.e2e.schemathesis_hooks",
+            "SECOP_FUZZ_RECORD": str(fuzz_record),
+        },
         capture_output=True,
         text=True,
         timeout=600,
@@ -176,3 +187,36 @@ async def register_entity_draft(admin: Person) -> tuple[str, dict[str, Any]]:
     created = await admin.call("membership", "POST", "/accounts", json=form)
     assert created.status_code == 201, created.text
     return created.json()["account_id"], form
+
+
+def _leaked(record: Path, logs: Path, headers: str) -> tuple[int, set[str]]:
+    """How many values the fuzzing submitted, and which of them appear in the service logs
+    (JSON: as JSON escapes them) or in the dead-letter headers."""
+    submitted = {json.loads(line) for line in record.read_text().splitlines() if line}
+    text = "\n".join(p.read_text(errors="replace") for p in logs.glob("*.log"))
+    return len(submitted), {
+        v for v in submitted if v in text or json.dumps(v)[1:-1] in text or v in headers
+    }
+
+
+async def test_nothing_the_fuzzing_submitted_reaches_a_log_line_or_a_dead_letter_header(
+    cluster: ServiceProcs, local_infra: LocalInfra, fuzz_record: Path
+) -> None:
+    """Input values (a password typed in the wrong box, a person's data) must never be
+    written to a service's log or a dead-letter topic's headers."""
+    bootstrap = local_infra.endpoints.kafka_bootstrap
+    headers = []
+    for name in SERVICES:
+        for topic in consumed_topics(cluster, name):
+            try:
+                dead = await read_topic(
+                    bootstrap, f"{cluster.prefix}.{topic}.DLT", at_least=1, timeout=5
+                )
+            except AssertionError:  # nothing dead-lettered there
+                continue
+            headers += [value.decode(errors="replace") for r in dead for _, value in r.headers]
+    count, leaked = _leaked(fuzz_record, cluster.logs, "\n".join(headers))
+    assert count, "the fuzzing recorded no values"
+    assert not leaked, (
+        f"{len(leaked)} submitted values reached logs or headers: {sorted(leaked)[:5]}"
+    )
