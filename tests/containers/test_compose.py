@@ -6,13 +6,20 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 pytestmark = pytest.mark.containers
 
-SERVICES = {"registration": 8001, "membership": 8002, "support": 8003, "notification": 8004}
+SERVICES = {
+    "registration": 8001,
+    "membership": 8002,
+    "support": 8003,
+    "notification": 8004,
+    "projector": 8005,
+}
 PUBLISHED = [*SERVICES.values(), 9092, 27017, 1025, 8025]
 MAILBOX = "http://127.0.0.1:8025"
 
@@ -31,7 +38,8 @@ def _ready(port: int) -> bool:
 
 
 @pytest.fixture(scope="module")
-def compose_up(container_engine: dict[str, str]) -> Iterator[None]:
+def compose_up(container_engine: dict[str, str]) -> Iterator[Path]:
+    """The compose cluster, up; yields its env file (keys and Kafka passwords)."""
     if not container_engine:
         pytest.skip("with Docker, run `docker compose up --build` and these checks by hand")
     from secop_devinfra.containers.compose import compose, env_file
@@ -52,12 +60,12 @@ def compose_up(container_engine: dict[str, str]) -> Iterator[None]:
                 n: compose("logs", "--tail", "30", n, env_path=env, check=False) for n in waiting
             }
             pytest.fail(f"not ready after 240 s: {sorted(waiting)}\n{logs}")
-        yield
+        yield env
     finally:
         compose("down", "-v", "-t", "10", env_path=env, check=False)
 
 
-def test_the_four_services_of_the_compose_file_become_ready(compose_up):
+def test_every_service_of_the_compose_file_becomes_ready(compose_up):
     for name, port in SERVICES.items():
         r = httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=5)
         assert r.status_code == 200, (name, r.text)
@@ -88,3 +96,60 @@ def test_signing_up_on_the_compose_cluster_sends_the_confirmation_email(compose_
     assert r.status_code == 201, r.text
     [mail] = Mailbox(MAILBOX).wait_for(email, subject="Activación", timeout=90)
     assert "http://localhost:8001/ConfirmAccount?ConfirmationGuid=" in mail["Text"] + mail["HTML"]
+
+
+def _env(path: Path) -> dict[str, str]:
+    values = {}
+    for line in path.read_text().splitlines():
+        name, sep, value = line.partition("=")
+        if sep and name.startswith("KAFKA_PASSWORD_"):
+            values[name] = value.strip("'")
+    return values
+
+
+def test_the_compose_broker_admits_only_its_principals_and_analytics_reads_copies(
+    compose_up, tmp_path
+):
+    """compose.yaml ran Kafka in PLAINTEXT without authentication."""
+    from confluent_kafka import Consumer, KafkaException
+    from confluent_kafka.admin import AdminClient
+    from secop_devinfra.containers.podman import podman
+
+    anonymous = AdminClient({"bootstrap.servers": "127.0.0.1:9092", "socket.timeout.ms": 3000})
+    with pytest.raises(KafkaException):
+        anonymous.list_topics(timeout=8)
+    [name] = (
+        podman("ps", "--filter", "label=com.docker.compose.service=kafka", "--format", "{{.Names}}")
+        .stdout.decode()
+        .split()
+    )
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(podman("exec", name, "cat", "/etc/kafka/secrets/ca.pem").stdout)
+    analytics = {
+        "bootstrap.servers": "localhost:9092",
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "analytics",
+        "sasl.password": _env(compose_up)["KAFKA_PASSWORD_ANALYTICS"],
+        "ssl.ca.location": str(ca),
+    }
+    consumer = Consumer(
+        analytics
+        | {
+            "group.id": f"analytics-compose-{uuid.uuid4().hex[:6]}",
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+        }
+    )
+    try:
+        consumer.subscribe(["analytics.UserRegistered"])
+        copies: list[bytes] = []
+        deadline = time.monotonic() + 90
+        while not copies and time.monotonic() < deadline:
+            msg = consumer.poll(1.0)
+            if msg is not None and not msg.error():
+                copies.append(msg.value())
+        assert copies, "the projector copied no sign-up (the sign-up test runs first)"
+        assert b"@example.com" not in b"".join(copies)  # no email left in the copies
+    finally:
+        consumer.close()

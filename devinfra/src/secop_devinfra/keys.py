@@ -10,12 +10,16 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nacl.public import PrivateKey
+from secop_contracts.access import ADMIN, PRINCIPALS
+
+#: Every Kafka principal compose creates (the admin and those the contracts grant).
+KAFKA_PRINCIPALS: tuple[str, ...] = (ADMIN, *PRINCIPALS)
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,8 @@ class DevKeys:
     seal_private: str
     seal_public: str
     pseudonym_key: str = ""
+    #: Kafka principal -> SCRAM password (compose: KAFKA_PASSWORD_<PRINCIPAL>).
+    kafka_passwords: dict[str, str] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
         return {
@@ -33,6 +39,7 @@ class DevKeys:
             "SEAL_PRIVATE_KEY": self.seal_private,
             "NOTIFICATION_SEAL_PUBLIC_KEY": self.seal_public,
             "PSEUDONYM_KEY": self.pseudonym_key,
+            **{f"KAFKA_PASSWORD_{k.upper()}": v for k, v in self.kafka_passwords.items()},
         }
 
 
@@ -65,6 +72,7 @@ def generate(kid: str = "dev-1") -> DevKeys:
         seal_private=base64.b64encode(bytes(seal)).decode(),
         seal_public=base64.b64encode(bytes(seal.public_key)).decode(),
         pseudonym_key=secrets.token_urlsafe(32),
+        kafka_passwords={name: secrets.token_urlsafe(24) for name in KAFKA_PRINCIPALS},
     )
 
 

@@ -12,6 +12,7 @@ aiokafka has no ACL calls.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Iterable
@@ -158,10 +159,33 @@ def provision(
     return names, wanted
 
 
+#: ``KAFKA_PASSWORD_<PRINCIPAL>`` (e.g. ``KAFKA_PASSWORD_REGISTRATION``) sets that principal's
+#: SCRAM credential on every run, so a deployment's secrets and the broker always agree.
+PASSWORD_ENV = "KAFKA_PASSWORD_"  # noqa: S105 - a variable name prefix
+
+
+def passwords_from(env: dict[str, str]) -> dict[str, str]:
+    """The principals' passwords given in the environment (only known principals)."""
+    found = {}
+    for principal in PRINCIPALS:
+        value = env.get(f"{PASSWORD_ENV}{principal.upper()}", "")
+        if value:
+            found[principal] = value
+    return found
+
+
 def main() -> int:
     settings = ServiceSettings(service_name="admin")
+    passwords = passwords_from(dict(os.environ))
+    if passwords:
+        admin = AdminClient(admin_config(settings))
+        for principal, password in passwords.items():
+            set_password(admin, principal, password, settings.kafka_sasl_mechanism)
     topics, wanted = provision(settings)
-    print(f"{len(topics)} topics and {len(wanted)} ACLs in place", file=sys.stderr)
+    print(
+        f"{len(passwords)} credentials, {len(topics)} topics and {len(wanted)} ACLs in place",
+        file=sys.stderr,
+    )
     return 0
 
 
