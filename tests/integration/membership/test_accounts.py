@@ -299,6 +299,17 @@ async def test_drafts_are_few_per_user_can_be_discarded_and_expire_releasing_the
     again = await svc.client.post("/accounts", json=supplier_form(nits[0]), headers=beto.headers)
     assert again.status_code == 201, again.text  # the discarded draft's NIT is free
 
+    # A desk agent releases a NIT that a stranger's draft holds, on a case.
+    squatted = (
+        await svc.client.post("/accounts", json=supplier_form(new_nit()), headers=ana.headers)
+    ).json()["account_id"]
+    agent = bearer(registry.keys, username="agente", roles=("support_agent",))
+    path = f"/accounts/{squatted}"
+    assert (await svc.client.delete(path, headers=agent)).status_code == 422  # which case?
+    released = await svc.client.delete(path, params={"case": "CCE-2026-000001"}, headers=agent)
+    assert released.status_code == 204
+    assert await svc.db["accounts"].count_documents({"_id": squatted}) == 0
+
     # A draft nobody touched for 30 days goes by itself, with its NIT; a touched one stays.
     stale, fresh = drafts[1], again.json()["account_id"]
     await upload(svc, beto, fresh, "rup")

@@ -109,10 +109,16 @@ async def submit(account_id: str, principal: CurrentUser, uow: UowDep) -> Accoun
     summary="Discard a draft (its documents go and its NIT is free again)",
     responses={**E401, **E403, **E404, 409: {"description": "not a draft"}},
 )
-async def discard(account_id: str, principal: CurrentUser, uow: UowDep) -> Response:
-    """Administrators, drafts only. Drafts nobody touches for `DRAFT_TTL_DAYS` go by
+async def discard(
+    account_id: str,
+    principal: CurrentUser,
+    uow: UowDep,
+    case: Annotated[str | None, Query(max_length=40, description="Agents: the case")] = None,
+) -> Response:
+    """Administrators, drafts only; a service desk agent too, on a case (`?case=`), to
+    release a NIT a stranger's draft holds. Drafts nobody touches for `DRAFT_TTL_DAYS` go by
     themselves; a user holds at most `MAX_DRAFTS_PER_USER` at once."""
-    await accounts.discard_draft(uow, principal, account_id)
+    await accounts.discard_draft(uow, principal, account_id, case)
     return Response(status_code=204)
 
 

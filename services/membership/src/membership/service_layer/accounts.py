@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from membership.adapters.accounts import NitTaken
 from membership.adapters.memberships import live_key
 from membership.domain import accounts as rules
 from membership.domain import location, names
+from membership.domain.documents import SUPPORT_AGENT
 from membership.domain.memberships import ACCEPTED, founder_roles
 from membership.service_layer.common import Uow, now
 
@@ -41,6 +43,8 @@ SUPPLIER_ONLY = frozenset(
         "bank_account",
     }
 )
+
+log = logging.getLogger(__name__)
 
 
 async def normalise(
@@ -200,9 +204,25 @@ async def edit_account(
     return {**account, **changes}
 
 
-async def discard_draft(uow: Uow, principal: Principal, account_id: str) -> None:
-    """The administrator discards a draft: its documents, membership and NIT go."""
-    await uow.require_admin(account_id, principal)
+async def discard_draft(
+    uow: Uow, principal: Principal, account_id: str, case_number: str | None = None
+) -> None:
+    """The administrator discards a draft: its documents, membership and NIT go. A service
+    desk agent may too, on a case (someone else's draft holds the NIT a requester needs):
+    the case number is logged with the agent."""
+    if principal.has_role(SUPPORT_AGENT):
+        if not case_number:
+            raise ApiError(422, "an agent releases a NIT on a case: give its number", field="case")
+        log.info(
+            "an agent released a draft's NIT",
+            extra={
+                "account_id": account_id,
+                "agent_id": str(principal.user_id),
+                "case": case_number,
+            },
+        )
+    else:
+        await uow.require_admin(account_id, principal)
     async with uow.account_turn(account_id):
         account = await uow.account_or_404(account_id)
         if account["status"] != rules.DRAFT:
