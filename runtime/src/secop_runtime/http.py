@@ -84,11 +84,14 @@ class RequestContextMiddleware:
         status_holder = {"code": 500}
         started = time.perf_counter()
         too_large = False
+        answering = False  # the app's response has begun
 
         async def send_wrapper(message: Message) -> None:
-            if too_large:  # the app's answer to a body cut short: 413 goes instead
+            nonlocal answering
+            if too_large and not answering:  # the app's answer to a body cut short: 413 instead
                 return
             if message["type"] == "http.response.start":
+                answering = True
                 status_holder["code"] = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [
@@ -122,9 +125,11 @@ class RequestContextMiddleware:
             except Exception:
                 if not too_large:
                     raise
-        if too_large:
+        if too_large and not answering:
             status_holder["code"] = 413
             await _too_large(send, limit, cid)
+        # (Past the cap after the answer began, e.g. a download still reading a body it never
+        # asked for: the client is treated as gone, and the answer ends there.)
         route = scope.get("route")
         template = getattr(route, "path", "unmatched")
         metrics.HTTP_REQUESTS.labels(scope["method"], template, str(status_holder["code"])).inc()

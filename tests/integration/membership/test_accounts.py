@@ -232,6 +232,10 @@ async def test_a_rejected_entity_frees_its_nit(start_service, registry, infra):
     await svc.client.post(f"/accounts/{account_id}/submit", headers=ana.headers)
     taken = await svc.client.post("/accounts", json=entity_form(nit), headers=ana.headers)
     assert taken.status_code == 409 and taken.json()["account_id"] == account_id
+    # Someone else learns only that the NIT is taken, not which account under review holds it.
+    beto = await registry.person(svc, "Beto Q")
+    other = await svc.client.post("/accounts", json=entity_form(nit), headers=beto.headers)
+    assert other.status_code == 409 and other.json().get("account_id") is None
 
     await decide(svc, infra, account_id, "reject")
     await eventually(lambda: _is(svc, account_id, "rejected"))
@@ -290,6 +294,15 @@ async def test_drafts_are_few_per_user_can_be_discarded_and_expire_releasing_the
         drafts.append(r.json()["account_id"])
     third = await svc.client.post("/accounts", json=supplier_form(nits[2]), headers=ana.headers)
     assert third.status_code == 409 and third.json()["detail"][0]["type"] == "too_many_drafts"
+    # Sent at once, drafts cannot slip past the count either.
+    carla = await registry.person(svc, "Carla R")
+    burst = await asyncio.gather(
+        *(
+            svc.client.post("/accounts", json=supplier_form(new_nit()), headers=carla.headers)
+            for _ in range(4)
+        )
+    )
+    assert sorted(r.status_code for r in burst) == [201, 201, 409, 409]
     assert (
         await svc.client.delete(f"/accounts/{drafts[0]}", headers=beto.headers)
     ).status_code == 403
@@ -312,11 +325,11 @@ async def test_drafts_are_few_per_user_can_be_discarded_and_expire_releasing_the
 
     # A draft nobody touched for 30 days goes by itself, with its NIT; a touched one stays.
     stale, fresh = drafts[1], again.json()["account_id"]
-    await upload(svc, beto, fresh, "rup")
     long_ago = datetime.now(UTC) - timedelta(days=31)
     await svc.db["accounts"].update_many(
         {"_id": {"$in": [stale, fresh]}}, {"$set": {"updated_at": long_ago}}
     )
+    await upload(svc, beto, fresh, "rup")  # an upload is a use: the draft does not expire
     await svc.app.state.runtime.maintain_once()
     assert await svc.db["accounts"].count_documents({"_id": stale}) == 0
     assert await svc.db["memberships"].count_documents({"account_id": stale}) == 0
@@ -364,6 +377,24 @@ async def test_a_mixed_profile_is_enabled_only_for_an_administrator_of_the_accou
     await eventually(enabled)
     records = await read_topic(infra.kafka_bootstrap, svc.settings.topic("MixedProfileChanged"))
     assert [v["payload"]["case_number"] for v in json_values(records)] == ["CASE-ANA"]
+    # A stranger's case, rejected by the desk, switches nothing off.
+    rejected = MixedProfileDecided(
+        producer="support",
+        payload={
+            "case_number": "CASE-EVE-2",
+            "account_id": entity,
+            "decision": "reject",
+            "message": "no",
+            "agent_id": uuid.uuid4(),
+            "requester": {"full_name": eve.full_name, "email": eve.email},
+            "decided_at": datetime.now(UTC),
+        },
+    )
+    topic = svc.settings.topic(rejected.TOPIC)
+    await produce_raw(infra.kafka_bootstrap, topic, rejected.to_json(), b"CASE-EVE-2")
+    await eventually(lambda: outbox_drained(svc))
+    await asyncio.sleep(2)  # the consumer has had its chance
+    assert (await svc.db["accounts"].find_one({"_id": entity}))["mixed_profile"] is True
 
 
 async def _is_active(svc, account_id: str) -> bool:

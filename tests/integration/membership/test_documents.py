@@ -106,6 +106,11 @@ async def test_documents_are_read_by_members_buyers_and_reviewing_agents_and_out
     await decide(svc, infra, entity, "approve")
     await eventually(lambda: _active(svc, entity))
 
+    # A natural person's account is named by their ID number: never in the public search.
+    person_nit = (await svc.db["accounts"].find_one({"_id": person}))["nit"]
+    assert (await svc.client.get("/accounts", params={"nit": person_nit})).json() == []
+    own = await svc.client.get("/accounts", params={"nit": person_nit}, headers=beto.headers)
+    assert [a["account_id"] for a in own.json()] == [person]
     statements = f"/accounts/{person}/documents/financial_statements"
     identity = f"/accounts/{person}/documents/identity_document"
     assert (await svc.client.get(statements, headers=caro.headers)).status_code == 403

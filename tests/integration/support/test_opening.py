@@ -189,16 +189,41 @@ async def test_the_client_behind_a_trusted_proxy_is_the_rightmost_untrusted_hop(
     assert await open_case("2001:db8:1:2:abcd::9", 22) == 429
 
 
-async def test_guessing_a_cases_key_is_limited_per_client_and_per_case(start_service, uid):
-    support = await start_service("support", follow_limit_per_minute=5)
+async def test_guessing_a_cases_key_is_limited_per_client_and_per_case(
+    start_service, uid, dev_keys
+):
+    support = await start_service(
+        "support", follow_limit_per_minute=5, trusted_proxies=["127.0.0.1"]
+    )
     number = (await support.client.post("/cases", json=case_body(uid))).json()["case_number"]
     email = {"email": f"ana.{uid}@example.co"}
+    # Wrong keys from many addresses: the case's own count of failures stops them.
     codes = [
         (
             await support.client.get(
-                f"/cases/{number}", params=email, headers={"X-Case-Key": f"guess{n}"}
+                f"/cases/{number}",
+                params=email,
+                headers={"X-Case-Key": f"guess{n}", "X-Forwarded-For": f"203.0.113.{n}"},
             )
         ).status_code
         for n in range(8)
     ]
     assert codes[:5] == [404] * 5 and set(codes[5:]) == {429}
+    # ... but never keep the requester, who has the key, out of their case.
+    key = await case_key(support, dev_keys, number)
+    mine = await support.client.get(
+        f"/cases/{number}", params=email, headers={**key, "X-Forwarded-For": "198.51.100.2"}
+    )
+    assert mine.status_code == 200, mine.text
+    # One address is limited whatever it asks.
+    one = [
+        (
+            await support.client.get(
+                f"/cases/{number}",
+                params=email,
+                headers={**key, "X-Forwarded-For": "192.0.2.9"},
+            )
+        ).status_code
+        for _ in range(7)
+    ]
+    assert one[:5] == [200] * 5 and set(one[5:]) == {429}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from secop_contracts.membership import EVENTS
@@ -50,6 +52,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @runtime.on_maintenance
     async def expire_drafts(rt: ServiceRuntime) -> None:
         await accounts.expire_drafts(Uow.of(rt), now())
+
+    @runtime.on_maintenance
+    async def prune_document_reads(rt: ServiceRuntime) -> None:
+        keep = timedelta(days=settings.document_reads_retention_days)
+        await DocumentReads(rt.db).prune(now() - keep)
 
     events.register(runtime)
     app = build(

@@ -24,6 +24,9 @@ class Settings(ServiceSettings):
         description="A draft nobody has edited or uploaded to for this long is deleted, "
         "releasing its NIT (nobody can hold a NIT with a forgotten draft).",
     )
+    document_reads_retention_days: int = Field(
+        default=365, ge=1, description="How long outside reads of documents stay listed."
+    )
     max_drafts_per_user: int = Field(
         default=3, ge=1, description="Drafts one user may hold at once (beyond: 409)."
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from secop_contracts.support import EVENTS
@@ -32,6 +34,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _indexes(rt: ServiceRuntime) -> None:
         await CaseStore(rt.db).ensure_indexes()
         await RateLimiter(rt.db).ensure_indexes()
+
+    @runtime.on_maintenance
+    async def _prune_hits(rt: ServiceRuntime) -> None:
+        longest = max(settings.rate_limit_ip_window_s, settings.rate_limit_email_window_s, 60)
+        await RateLimiter(rt.db).prune(desk.now() - timedelta(seconds=longest))
 
     events.register(runtime, desk)
     app = build(

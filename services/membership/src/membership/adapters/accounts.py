@@ -70,9 +70,10 @@ class AccountStore:
         await self.col.insert_one(doc)
 
     async def stale_drafts(self, before: datetime, limit: int = 200) -> list[dict[str, Any]]:
-        """Drafts last edited before ``before`` (their uploads are checked by the caller)."""
+        """Drafts last edited or uploaded to before ``before``, oldest first."""
         query = {"status": "draft", "updated_at": {"$lt": before}}
-        return await self.col.find(query, {"_outbox": 0}).limit(limit).to_list()
+        cursor = self.col.find(query, {"_outbox": 0}).sort("updated_at", 1).limit(limit)
+        return await cursor.to_list()
 
     async def delete_draft(self, account_id: str) -> bool:
         """Delete the account if it is still a draft with nothing left to publish."""

@@ -39,6 +39,9 @@ class DocumentReads:
             }
         )
 
+    async def prune(self, before: datetime) -> None:
+        await self.col.delete_many({"read_at": {"$lt": before}})
+
     async def page(self, account_id: str, page: int, size: int) -> tuple[list[dict[str, Any]], int]:
         query = {"account_id": account_id}
         total = await self.col.count_documents(query)

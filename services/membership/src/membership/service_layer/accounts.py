@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,6 +46,8 @@ SUPPLIER_ONLY = frozenset(
 )
 
 log = logging.getLogger(__name__)
+#: The service desk's case numbers (support's format).
+CASE_NUMBER = re.compile(r"CCE-\d{4}-\d{6,9}")
 
 
 async def normalise(
@@ -129,7 +132,16 @@ async def create_account(uow: Uow, principal: Principal, body: dict[str, Any]) -
     await require_confirmed(uow, principal)
     kind = body.pop("kind")
     fields = await normalise(uow, kind, body)
-    account_id, user_id, at = str(uuid.uuid4()), str(principal.user_id), now()
+    user_id = str(principal.user_id)
+    # One creation per user at a time: the count of drafts and the new one cannot race.
+    async with uow.turns.hold(f"drafts:{user_id}"):
+        return await _create_draft(uow, user_id, kind, fields)
+
+
+async def _create_draft(
+    uow: Uow, user_id: str, kind: str, fields: dict[str, Any]
+) -> dict[str, Any]:
+    account_id, at = str(uuid.uuid4()), now()
     limit = uow.runtime.settings.max_drafts_per_user
     mine = await uow.memberships.of_user(user_id, ACCEPTED)
     held = await uow.accounts.get_many([m["account_id"] for m in mine])
@@ -144,12 +156,16 @@ async def create_account(uow: Uow, principal: Principal, body: dict[str, Any]) -
     try:
         await uow.accounts.claim_nit(fields["nit"], account_id)
     except NitTaken as exc:
+        holder = held.get(exc.account_id) or await uow.accounts.get(exc.account_id or "")
+        # Only an active holder (the public search shows it) or one of the caller's own is
+        # named: a draft or an account under review is nobody else's business.
+        named = holder is not None and (holder["status"] == rules.ACTIVE or holder["_id"] in held)
         raise ApiError(
             409,
             f"the NIT {fields['nit']} already has an account",
             field="nit",
             error_type="conflict",
-            account_id=exc.account_id or None,
+            account_id=exc.account_id if named else None,
         ) from None
     account = {
         "_id": account_id,
@@ -211,8 +227,12 @@ async def discard_draft(
     desk agent may too, on a case (someone else's draft holds the NIT a requester needs):
     the case number is logged with the agent."""
     if principal.has_role(SUPPORT_AGENT):
-        if not case_number:
-            raise ApiError(422, "an agent releases a NIT on a case: give its number", field="case")
+        if not case_number or not CASE_NUMBER.fullmatch(case_number):
+            raise ApiError(
+                422,
+                "an agent releases a NIT on a case: give its number (CCE-YYYY-NNNNNN)",
+                field="case",
+            )
         log.info(
             "an agent released a draft's NIT",
             extra={
@@ -235,10 +255,7 @@ async def expire_drafts(uow: Uow, at: datetime) -> int:
     a draft must not hold a NIT for good."""
     cutoff = at - timedelta(days=uow.runtime.settings.draft_ttl_days)
     expired = 0
-    for stale in await uow.accounts.stale_drafts(cutoff):
-        uploads = await uow.documents.of_account(stale["_id"])
-        if any(d.get("uploaded_at") and d["uploaded_at"] >= cutoff for d in uploads):
-            continue
+    for stale in await uow.accounts.stale_drafts(cutoff):  # an upload touches updated_at
         async with uow.account_turn(stale["_id"]):
             account = await uow.accounts.get(stale["_id"])
             if account and account["status"] == rules.DRAFT and account["updated_at"] < cutoff:

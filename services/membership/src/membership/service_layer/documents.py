@@ -75,6 +75,8 @@ async def upload_document(
             _check_writable(account, doc_type)  # it may have been submitted meanwhile
             previous = await uow.documents.current(account_id, doc_type)
             await uow.documents.point_to(account_id, doc_type, meta)
+            # An upload is a use of the draft: it does not expire meanwhile.
+            await uow.accounts.update(account_id, {"$set": {"updated_at": meta["uploaded_at"]}})
     except BaseException:
         await uow.documents.delete_file(file_id)
         raise

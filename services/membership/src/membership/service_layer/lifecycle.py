@@ -138,6 +138,10 @@ async def apply_mixed_profile(uow: Uow, event: MixedProfileDecided) -> None:
         if account is None or account["kind"] != "entity":
             log.info("mixed-profile decision ignored", extra={"account_id": account_id})
             return
+        if not enabled:
+            # A refused request changes nothing: anyone may open a case naming any account,
+            # and its rejection must not switch off a profile its administrators asked for.
+            return
         if bool(account.get("mixed_profile")) == enabled:
             return
         if enabled and not await _asked_by_administrator(uow, account_id, p.requester):

@@ -45,7 +45,13 @@ async def search_accounts(
         "nit": (nit or "").strip() or None,
         "country": (country or "").upper() or None,
     }
-    found = await uow.accounts.search(**criteria, status=rules.ACTIVE)
+    # A natural person's supplier account is named by their ID number: not for the public
+    # (buyers find suppliers in the directory).
+    found = [
+        a
+        for a in await uow.accounts.search(**criteria, status=rules.ACTIVE)
+        if not rules.is_natural_person(a)
+    ]
     if principal is not None:
         mine = await uow.memberships.of_user(str(principal.user_id), "accepted")
         own = await uow.accounts.get_many([m["account_id"] for m in mine])

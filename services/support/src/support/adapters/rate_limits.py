@@ -24,6 +24,11 @@ class RateLimiter:
     def __init__(self, db: AsyncDatabase) -> None:
         self._hits = db[HITS]
 
+    async def prune(self, before: datetime) -> None:
+        """Hits older than every window: they count for nothing (keys nobody hits again,
+        such as a guessed case number's, would otherwise stay)."""
+        await self._hits.delete_many({"at": {"$lt": before}})
+
     async def ensure_indexes(self) -> None:
         await ensure_indexes(self._hits, IndexModel([("key", 1), ("at", 1)]))
 

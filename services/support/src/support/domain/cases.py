@@ -24,7 +24,7 @@ RESOLVED = "resolved"
 Status = Literal["open", "resolved"]
 ActorKind = Literal["requester", "agent", "system"]
 
-CASE_NUMBER = re.compile(r"^CCE-(\d{4})-(\d{6,})$")
+CASE_NUMBER = re.compile(r"CCE-(\d{4})-(\d{6,9})")
 
 
 def format_case_number(year: int, seq: int) -> str:
@@ -32,7 +32,7 @@ def format_case_number(year: int, seq: int) -> str:
 
 
 def parse_case_number(number: str) -> tuple[int, int] | None:
-    match = CASE_NUMBER.match(number)
+    match = CASE_NUMBER.fullmatch(number)
     return (int(match[1]), int(match[2])) if match else None
 
 

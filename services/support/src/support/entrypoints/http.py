@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
@@ -22,7 +24,7 @@ from support.entrypoints.schemas import (
 from support.entrypoints.views import agent_case, requester_case
 from support.service_layer import handling
 from support.service_layer.actions import load
-from support.service_layer.desk import Desk
+from support.service_layer.desk import CaseNotFound, Desk
 from support.service_layer.opening import NewCase, open_case
 
 router = APIRouter(tags=["cases"])
@@ -101,10 +103,11 @@ async def get_case(
     if agent is not None:
         doc = await load(desk, number)
         return agent_case(doc, await desk.store.history(number))
-    await _follow_limits(desk, request, number)
+    await _client_limit(desk, request)
     if email is None:
         raise ApiError(404, "case not found")
-    doc, history = await handling.requester_view(desk, number, str(email), key)
+    async with _failures_counted(desk, number):
+        doc, history = await handling.requester_view(desk, number, str(email), key)
     return requester_case(doc, history)
 
 
@@ -128,27 +131,47 @@ async def add_message(
     if agent is not None:
         doc = await handling.add_message(desk, number, actor_of(agent), body.body)
         return agent_case(doc, await desk.store.history(number))
-    await _follow_limits(desk, request, number)
+    await _client_limit(desk, request)
     if body.email is None:
         raise ApiError(422, "the requester's email is required", field="email")
     actor = Actor("requester", None, "")
-    doc = await handling.add_message(desk, number, actor, body.body, str(body.email), key)
+    async with _failures_counted(desk, number):
+        doc = await handling.add_message(desk, number, actor, body.body, str(body.email), key)
     return requester_case(doc, await desk.store.history(number))
 
 
-async def _follow_limits(desk: Desk, request: Request, number: str) -> None:
-    """Requester reads and writes, per client address and per case, each per minute: the key
-    cannot be guessed one try after another."""
-    s, limiter, now = desk.settings, desk.limiter, desk.now()
-    for key in (f"follow-ip:{_client_ip(request, desk)}", f"follow-case:{number}"):
-        hit = await limiter.hit(key, s.follow_limit_per_minute, 60, now)
+def _too_many_tries(retry_after: int) -> ApiError:
+    return ApiError(
+        429,
+        f"too many requests; try again in {retry_after} s",
+        headers={"Retry-After": str(retry_after)},
+        retry_after_s=retry_after,
+    )
+
+
+async def _client_limit(desk: Desk, request: Request) -> None:
+    """Requester reads and writes per client address per minute."""
+    s = desk.settings
+    key = f"follow-ip:{_client_ip(request, desk)}"
+    hit = await desk.limiter.hit(key, s.follow_limit_per_minute, 60, desk.now())
+    if isinstance(hit, int):
+        raise _too_many_tries(hit)
+
+
+@contextlib.asynccontextmanager
+async def _failures_counted(desk: Desk, number: str) -> AsyncIterator[None]:
+    """Wrong keys or emails for a case, per minute: beyond the limit they get 429, so a key
+    cannot be guessed from many addresses either. Only failures count: a stranger's tries
+    never keep the requester, who has the right key, out of their case."""
+    try:
+        yield
+    except CaseNotFound:
+        s = desk.settings
+        key = f"follow-case:{number}"
+        hit = await desk.limiter.hit(key, s.follow_limit_per_minute, 60, desk.now())
         if isinstance(hit, int):
-            raise ApiError(
-                429,
-                f"too many requests; try again in {hit} s",
-                headers={"Retry-After": str(hit)},
-                retry_after_s=hit,
-            )
+            raise _too_many_tries(hit) from None
+        raise
 
 
 def _client_ip(request: Request, desk: Desk) -> str:
