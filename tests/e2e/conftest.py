@@ -46,12 +46,15 @@ def cluster(
         ports=dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True)),
         prefix="e2e" + uuid.uuid4().hex[:8],
         # One recovery email per user per EMAIL_MIN_INTERVAL_S: shortened so the journey that
-        # asks twice need not wait a minute. Every "person" here shares one IP address.
+        # asks twice need not wait a minute.
         extra_env={
             "LOG_LEVEL": "INFO",
             "OUTBOX_POLL_INTERVAL_S": "0.2",
             "EMAIL_MIN_INTERVAL_S": "2",
-            "IP_LIMIT_PER_MINUTE": "600",
+            # Every "person" here is one address, and the fault test signs up a thousand of
+            # them at once: the per-client limits (logins, recovery, sign-ups) are tested
+            # in the integration tier, not here.
+            "IP_LIMIT_PER_MINUTE": "100000",
         },
     )
     try:
