@@ -98,9 +98,12 @@ class AccountStore:
         nit: str | None,
         country: str | None,
         status: str | None = None,
+        account_ids: list[str] | None = None,
         limit: int = 50,
     ) -> list[dict[str, Any]]:
         query: dict[str, Any] = {"status": status} if status else {}
+        if account_ids is not None:
+            query["_id"] = {"$in": account_ids}
         if name_key:
             query["search_key"] = {"$regex": re.escape(name_key)}
         if nit:

@@ -24,7 +24,6 @@ from secop_runtime.outbox import with_events
 
 from membership.adapters.users import person_ref
 from membership.domain import accounts as rules
-from membership.domain.memberships import ACCEPTED, ADMINISTRATOR
 from membership.service_layer.common import Uow, now
 
 log = logging.getLogger(__name__)
@@ -120,12 +119,9 @@ async def _asked_by_administrator(uow: Uow, account_id: str, requester: Any) -> 
     """Is the case's requester (by the email the desk verified) an accepted administrator?"""
     if requester is None:
         return False
-    admins = await uow.memberships.of_account(account_id, ACCEPTED)
-    views = await uow.users.get_many(
-        m["user_id"] for m in admins if ADMINISTRATOR in m.get("roles", [])
-    )
     wanted = requester.email.strip().lower()
-    return any((v.get("email") or "").strip().lower() == wanted for v in views.values())
+    admins = await uow.administrators(account_id)
+    return any(a["email"].strip().lower() == wanted for a in admins)
 
 
 async def apply_mixed_profile(uow: Uow, event: MixedProfileDecided) -> None:

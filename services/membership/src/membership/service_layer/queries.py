@@ -54,21 +54,11 @@ async def search_accounts(
     ]
     if principal is not None:
         mine = await uow.memberships.of_user(str(principal.user_id), "accepted")
-        own = await uow.accounts.get_many([m["account_id"] for m in mine])
+        own = await uow.accounts.search(**criteria, account_ids=[m["account_id"] for m in mine])
         seen = {a["_id"] for a in found}
-        found += [a for a in own.values() if a["_id"] not in seen and _matches(a, **criteria)]
+        found += [a for a in own if a["_id"] not in seen]
         found.sort(key=lambda a: a.get("search_key", ""))
     return [public(a) for a in found]
-
-
-def _matches(
-    account: dict[str, Any], name_key: str | None, nit: str | None, country: str | None
-) -> bool:
-    return (
-        (not name_key or name_key in account.get("search_key", ""))
-        and (not nit or account.get("nit") == nit)
-        and (not country or account.get("country", "CO") == country)
-    )
 
 
 async def account_for_member(uow: Uow, principal: Principal, account_id: str) -> dict[str, Any]:

@@ -140,22 +140,13 @@ async def add_message(
     return requester_case(doc, await desk.store.history(number))
 
 
-def _too_many_tries(retry_after: int) -> ApiError:
-    return ApiError(
-        429,
-        f"too many requests; try again in {retry_after} s",
-        headers={"Retry-After": str(retry_after)},
-        retry_after_s=retry_after,
-    )
-
-
 async def _client_limit(desk: Desk, request: Request) -> None:
     """Requester reads and writes per client address per minute."""
     s = desk.settings
     key = f"follow-ip:{_client_ip(request, desk)}"
     hit = await desk.limiter.hit(key, s.follow_limit_per_minute, 60, desk.now())
     if isinstance(hit, int):
-        raise _too_many_tries(hit)
+        raise _too_many("too many requests", hit)
 
 
 @contextlib.asynccontextmanager
@@ -170,7 +161,7 @@ async def _failures_counted(desk: Desk, number: str) -> AsyncIterator[None]:
         key = f"follow-case:{number}"
         hit = await desk.limiter.hit(key, s.follow_limit_per_minute, 60, desk.now())
         if isinstance(hit, int):
-            raise _too_many_tries(hit) from None
+            raise _too_many("too many requests", hit) from None
         raise
 
 
@@ -184,18 +175,18 @@ async def _enforce_rate_limits(desk: Desk, ip: str, email: str) -> None:
     s, limiter, now = desk.settings, desk.limiter, desk.now()
     ip_hit = await limiter.hit(f"ip:{ip}", s.rate_limit_ip_max, s.rate_limit_ip_window_s, now)
     if isinstance(ip_hit, int):
-        raise _too_many("this network address", ip_hit)
+        raise _too_many("too many cases opened from this network address", ip_hit)
     key = f"email:{email.strip().lower()}"
     email_hit = await limiter.hit(key, s.rate_limit_email_max, s.rate_limit_email_window_s, now)
     if isinstance(email_hit, int):
         await limiter.forget(ip_hit)
-        raise _too_many("this email address", email_hit)
+        raise _too_many("too many cases opened from this email address", email_hit)
 
 
-def _too_many(whom: str, retry_after: int) -> ApiError:
+def _too_many(what: str, retry_after: int) -> ApiError:
     return ApiError(
         429,
-        f"too many cases opened from {whom}; try again in {retry_after} s",
+        f"{what}; try again in {retry_after} s",
         headers={"Retry-After": str(retry_after)},
         retry_after_s=retry_after,
     )
