@@ -127,7 +127,6 @@ async def test_an_event_stored_by_one_service_is_handled_by_another_services_gro
         await producer.db["users"].insert_one(
             new_document({"_id": str(event.payload.user_id), "username": "ana.perez"}, event)
         )
-        producer.kick()
         users = UserDirectory(membership.db)
         user = await eventually(lambda: users.get(event.payload.user_id))
         stored = await producer.db["users"].find_one({"_id": str(event.payload.user_id)})

@@ -12,6 +12,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import (
     AutoReconnect,
     ConnectionFailure,
+    DuplicateKeyError,
     NetworkTimeout,
     OperationFailure,
     ServerSelectionTimeoutError,
@@ -74,6 +75,12 @@ class CommandTimings(monitoring.CommandListener):
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         self._finish(event, "error")
+
+
+def is_duplicate(exc: OperationFailure) -> bool:
+    """A unique index refused the write. FerretDB 1.24 reports an update's collision as a
+    generic error (code 1) naming the SQLite constraint, not as E11000."""
+    return isinstance(exc, DuplicateKeyError) or "UNIQUE constraint failed" in str(exc)
 
 
 def make_client(

@@ -5,7 +5,8 @@ the document's ``_outbox`` array (``_outbox_pending`` marks it, indexed). The re
 documents with an expiring claim (a unique insert in ``outbox_claims``), publishes their events
 in order through the idempotent producer and only then removes them. A crash in between
 republishes (consumers dedupe on ``event_id``); nothing is ever dropped, and no multi-document
-transaction is needed (the development database has none).
+transaction is needed (the development database has none). The relay learns of new events one
+way: the driver's command listener hints it (``outbox_hints``); a periodic scan finds the rest.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import IndexModel, ReturnDocument
+from pymongo import IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 from secop_contracts import Event
 
 from secop_runtime import metrics
 from secop_runtime.context import working_on
+from secop_runtime.leases import Leases
 from secop_runtime.mongo import ensure_indexes
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ OUTBOX = "_outbox"
 PENDING = "_outbox_pending"
 #: When the latest events were added: the periodic scan leaves fresh ones to their writer's hint.
 PENDING_SINCE = "_outbox_since"
+#: The relays' leases on documents they publish (see ``leases``).
 CLAIMS = "outbox_claims"
 
 #: Events with no aggregate document of their own (analytics facts) wait here, one per document.
@@ -97,9 +99,9 @@ class OutboxRelay:
         batch: int = 64,
     ) -> None:
         self._db = db
+        self._leases = Leases(db[CLAIMS], owner)
         self._collections = [*collections, STANDALONE_COLLECTION]
         self._publish = publish
-        self._owner = owner
         self._lease = timedelta(seconds=lease_s)
         self._poll = poll_interval_s
         self._batch = batch
@@ -110,10 +112,6 @@ class OutboxRelay:
         self._hinted: dict[tuple[str, Any], dict[str, Any] | None] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-
-    def kick(self) -> None:
-        """Something was just stored: publish now rather than at the next poll."""
-        self._wake.set()
 
     def hint(self, hints: Sequence[tuple[str, Any, dict[str, Any] | None]]) -> None:
         """These documents were just stored with pending events (see ``outbox_hints``)."""
@@ -203,7 +201,6 @@ class OutboxRelay:
 
     async def _claim(self, name: str, settled_before: datetime) -> list[dict[str, Any]]:
         """Take up to ``batch`` pending documents whose events nobody else is publishing."""
-        now = datetime.now(UTC)
         query = {
             PENDING: True,
             # Documents stored before PENDING_SINCE existed have no such field.
@@ -212,59 +209,27 @@ class OutboxRelay:
         candidates = await self._db[name].find(query).limit(self._batch).to_list()
         claimed: list[dict[str, Any]] = []
         for doc in candidates:
-            taken = await self._claim_doc(name, doc, now)
+            taken = await self._claim_doc(name, doc)
             if taken:
                 claimed.append(taken)
         return claimed
 
-    async def _claim_doc(
-        self, name: str, doc: dict[str, Any], now: datetime
-    ) -> dict[str, Any] | None:
-        """The document, claimed and re-read, or None when there is nothing for us to do."""
-        events = doc.get(OUTBOX) or []
-        if not events:
-            if doc.get(PENDING):  # published already; only the flag was left behind
-                await self._db[name].update_one({"_id": doc["_id"]}, {"$unset": {PENDING: ""}})
+    async def _claim_doc(self, name: str, doc: dict[str, Any]) -> dict[str, Any] | None:
+        """The document, leased and read again, or None when there is nothing for us to do."""
+        if not doc.get(OUTBOX):
+            # Published already; only the flag was left behind (unless events came since).
+            await self._db[name].update_one(
+                {"_id": doc["_id"], f"{OUTBOX}.0": {"$exists": False}}, {"$unset": {PENDING: ""}}
+            )
             return None
-        key = f"{name}:{doc['_id']}:{events[0]['event_id']}"
-        claim_id = await self._take(key, now)
-        if claim_id is None:
-            return None
+        lease = await self._leases.take(f"{name}:{doc['_id']}", self._lease)
+        if lease is None:
+            return None  # another instance is publishing these events right now
         fresh = await self._db[name].find_one({"_id": doc["_id"]})
-        head = (fresh or {}).get(OUTBOX) or [{}]
-        if head[0].get("event_id") == events[0]["event_id"]:
-            return {**fresh, "_claim": claim_id}  # type: ignore[dict-item]
-        await self._db[CLAIMS].delete_one({"_id": claim_id})
+        if fresh and fresh.get(OUTBOX):
+            return {**fresh, "_claim": lease}
+        await self._leases.release(lease)
         return None
-
-    async def _take(self, key: str, now: datetime) -> str | None:
-        """Claim by unique insert: the one primitive atomic on MongoDB and on FerretDB alike.
-
-        (FerretDB 1.24 applies updates and findAndModify as query-then-replace, so a
-        conditional update cannot arbitrate between two relays.) The first claim of a head
-        event is generation 0, addressed by ``_id`` alone; an expired claim is taken over by
-        inserting the next generation ``n + 1``. Returns the claim's ``_id``.
-        """
-        claims = self._db[CLAIMS]
-        n = 0
-        while True:
-            claim_id = f"{key}:{n}"
-            try:
-                await claims.insert_one(
-                    {
-                        "_id": claim_id,
-                        "key": key,
-                        "n": n,
-                        "owner": self._owner,
-                        "until": now + self._lease,
-                    }
-                )
-                return claim_id
-            except DuplicateKeyError:
-                held = await claims.find_one({"_id": claim_id})
-                if held is not None and held["until"] > now:
-                    return None  # someone is publishing these events right now
-                n += 1  # that claim expired (or just ended): try the next generation
 
     async def _relay_document(self, name: str, doc: dict[str, Any]) -> int:
         events = doc.get(OUTBOX) or []
@@ -277,21 +242,32 @@ class OutboxRelay:
             # One event per document, which nothing ever appends to: it simply goes.
             await collection.delete_one({"_id": doc["_id"]})
         else:
-            # Remove exactly what went out ($pullAll on the stored values) and the flag, in
-            # one write addressed by _id alone (FerretDB scans the whole collection for any
-            # other filter, and spends milliseconds of CPU per write). Events appended
-            # meanwhile stay; seeing any, we raise the flag again (their writer's hint also
-            # finds them: hinted documents are judged by their events, not by the flag).
-            after = await collection.find_one_and_update(
-                {"_id": doc["_id"]},
-                {"$pullAll": {OUTBOX: events}, "$unset": {PENDING: ""}},
-                return_document=ReturnDocument.AFTER,
-            )
-            if after is not None and after.get(OUTBOX):
-                await collection.update_one({"_id": doc["_id"]}, {"$set": {PENDING: True}})
+            await self._remove_published(collection, doc["_id"], events)
         if doc["_claim"] is not None:
-            await self._db[CLAIMS].delete_one({"_id": doc["_claim"]})
+            await self._leases.release(doc["_claim"])
         return len(events)
+
+    @staticmethod
+    async def _remove_published(collection: Any, doc_id: Any, events: list[Any]) -> None:
+        """Remove exactly the events that went out, in writes addressed by ``_id``.
+
+        Writers only append, and only relays remove a prefix, so an outbox that still holds
+        as many events as we read, ending with our last one, holds exactly ours: then one
+        write empties it and lowers the flag. Otherwise events were appended meanwhile (or
+        another relay removed ours): pull what went out and leave the flag up for the rest.
+        Each write is atomic on the document, so a writer's append is never lost.
+        """
+        n = len(events)
+        exactly_ours = {
+            "_id": doc_id,
+            OUTBOX: {"$size": n},
+            f"{OUTBOX}.{n - 1}.event_id": events[-1]["event_id"],
+        }
+        done = await collection.update_one(
+            exactly_ours, {"$set": {OUTBOX: []}, "$unset": {PENDING: ""}}
+        )
+        if done.matched_count == 0:
+            await collection.update_one({"_id": doc_id}, {"$pullAll": {OUTBOX: events}})
 
 
 async def store_standalone(db: AsyncDatabase, *events: Event) -> None:

@@ -29,6 +29,7 @@ from secop_contracts.registration import UserSessionsRevoked, UserSignedOut
 from secop_runtime import consumer, metrics
 from secop_runtime.auth import AuthState, Revocations, TokenVerifier, load_jwks
 from secop_runtime.consumer import PROCESSED, Inbox
+from secop_runtime.errors import DomainError
 from secop_runtime.events import new_event
 from secop_runtime.http import ApiError, RequestContextMiddleware
 from secop_runtime.kafka import client_options, dead_letter_topic, ensure_topics, make_broker
@@ -133,11 +134,6 @@ class ServiceRuntime:
     async def emit_standalone(self, *events: Event) -> None:
         """Facts that change no stored state of ours (analytics), through the same outbox."""
         await store_standalone(self.db, *events)
-        self.kick()
-
-    def kick(self) -> None:
-        if self.relay is not None:
-            self.relay.kick()
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -335,6 +331,11 @@ def create_app(
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse({"detail": exc.detail, **exc.extra}, exc.status_code, exc.headers)
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        """Every service layer's refusals, mapped to HTTP here and nowhere else."""
+        return JSONResponse(exc.body(), exc.status, exc.headers)
 
     health = APIRouter(tags=["operations"])
 

@@ -76,7 +76,6 @@ async def submit_account(uow: Uow, principal: Principal, account_id: str) -> dic
         await uow.accounts.update(
             account_id, with_events({"$set": changes, "$inc": {"submissions": 1}}, event)
         )
-    uow.runtime.kick()
     return {**account, **changes}
 
 
@@ -112,7 +111,6 @@ async def apply_activation_decision(uow: Uow, event: AccountActivationDecided) -
         )
         if status == rules.REJECTED:  # the NIT may be registered again
             await uow.accounts.release_nit(account["nit"], account_id)
-    uow.runtime.kick()
 
 
 async def _asked_by_administrator(uow: Uow, account_id: str, requester: Any) -> bool:
@@ -160,4 +158,3 @@ async def apply_mixed_profile(uow: Uow, event: MixedProfileDecided) -> None:
             account_id,
             with_events({"$set": {"mixed_profile": enabled, "updated_at": now()}}, changed),
         )
-    uow.runtime.kick()

@@ -69,7 +69,6 @@ async def request_access(uow: Uow, principal: Principal, account_id: str) -> dic
     except DuplicateKeyError:
         raced = await uow.memberships.latest(account_id, user_id)
         raise _already(raced["status"] if raced else m.PENDING) from None
-    uow.runtime.kick()
     return {"membership_id": membership_id, "status": m.PENDING}
 
 
@@ -128,7 +127,6 @@ async def decide(
             await uow.memberships.update(membership["_id"], with_events({"$set": changes}, event))
         except DuplicateKeyError:  # revert while a newer request is live
             raise ApiError(409, "the user already has a pending or accepted membership") from None
-    uow.runtime.kick()
     return {**membership, **changes}
 
 
@@ -161,7 +159,6 @@ async def set_roles(
             membership["_id"],
             with_events({"$set": {"roles": roles, "roles_changed_at": at}}, event),
         )
-    uow.runtime.kick()
     return {**membership, "roles": roles}
 
 

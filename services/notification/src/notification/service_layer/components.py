@@ -59,6 +59,5 @@ async def build(runtime: ServiceRuntime, settings: Settings) -> Components:
         renderer=renderer_for(settings),
         settings=settings,
         make_event=runtime.event,
-        kick_relay=runtime.kick,
     )
     return Components(store, claims, sender)

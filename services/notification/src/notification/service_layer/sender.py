@@ -54,13 +54,11 @@ class Sender:
         renderer: Renderer,
         settings: Settings,
         make_event: MakeEvent,
-        kick_relay: Callable[[], None],
     ) -> None:
         self._store, self._claims, self._pool, self._renderer = store, claims, pool, renderer
         self._s = settings
         self._lease = timedelta(seconds=settings.send_lease_s)
         self._make_event = make_event
-        self._kick_relay = kick_relay
         self._slots = asyncio.Semaphore(settings.max_concurrent_sends)
         self._inflight: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -256,7 +254,6 @@ class Sender:
                     raise
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
-        self._kick_relay()
 
     def _sent_event(self, d: Delivery) -> Event:
         sent_at = d.sent_at or utcnow()

@@ -142,7 +142,6 @@ async def update_profile(
                 if holder is not None:
                     await tell_holder(s, holder, ["document_number"], now)
             raise
-        s.runtime.kick()
 
 
 #: A confirmed user may change their ID document this often (each try counts).
@@ -196,7 +195,6 @@ async def change_username(
         change_notice(s, renamed, "username_changed", now, previous_username=user["username"]),
     ]
     await s.users.update(user["_id"], {"$set": {"username": new_username}}, *events)
-    s.runtime.kick()
     await s.record(user["_id"], "username_changed", client, s.now())
 
 
@@ -251,7 +249,6 @@ async def revert_email_change(s: Services, token: str, client: Client) -> None:
         *events,
         only_if={"revert_hash": user["revert_hash"]},
     )
-    s.runtime.kick()
     await s.sessions.end_all(user_id, now)
     await s.record(user_id, "email_reverted", client, now)
 

@@ -121,7 +121,6 @@ async def recover_username(s: Services, asked_by: AskedBy, value: str) -> None:
         if await s.may_email(user["_id"], "username", now, min_interval_s=0):
             event = _recovery_event(s, user, asked_by, None)
             await s.users.update(user["_id"], {"$set": {"last_username_recovery_at": now}}, event)
-    s.runtime.kick()
 
 
 async def request_reset(s: Services, username: str) -> None:
@@ -137,7 +136,6 @@ async def request_reset(s: Services, username: str) -> None:
     )
     update = {"$set": {"reset_hash": token.hash, "reset_expires_at": token.expires_at}}
     await s.users.update(user["_id"], update, event)
-    s.runtime.kick()
 
 
 async def send_unlock_link(s: Services, user: dict[str, Any], now: datetime) -> None:
@@ -155,7 +153,6 @@ async def send_unlock_link(s: Services, user: dict[str, Any], now: datetime) -> 
     )
     update = {"$set": {"reset_hash": token.hash, "reset_expires_at": token.expires_at}}
     await s.users.update(user["_id"], update, event)
-    s.runtime.kick()
 
 
 async def reset_password(s: Services, token: str, new_password: str, client: Client) -> None:
@@ -205,7 +202,6 @@ async def replace_password(
             dict.fromkeys((*CONFIRM_FIELDS, "pending_email"), "")
         )
     await s.users.update(user_id, update, *events)
-    s.runtime.kick()
     await s.sessions.end_all(user_id, now)
     if via == "reset":
         await s.guards.clear(user_id)  # a reset also lifts a lock-out
@@ -225,4 +221,3 @@ async def resend_credentials(s: Services, event: CredentialsResendRequested) -> 
         return
     recovery = _recovery_event(s, user, "support_case", p.case_number)
     await s.users.update(user["_id"], {"$set": {"last_username_recovery_at": s.now()}}, recovery)
-    s.runtime.kick()

@@ -155,5 +155,4 @@ async def sign_out(s: Services, principal: Principal, client: Client) -> None:
         },
     )
     if await s.sessions.end(principal.session_id, now, event):
-        s.runtime.kick()
         await s.record(str(principal.user_id), "logout", client, now)

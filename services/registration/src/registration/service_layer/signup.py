@@ -132,7 +132,6 @@ async def register_user(s: Services, form: SignUp, client: Client) -> dict[str, 
             ),
         )
     await s.users.insert_pending(doc, now, *events)
-    s.runtime.kick()
     for holder in holders:  # only once the sign-up stands (a taken username told nobody)
         await tell_holder(s, holder, matched[holder["_id"]], now)
     return {"user_id": user_id, "username": form.username, "status": PENDING}
@@ -237,7 +236,6 @@ async def tell_holder(
             SignUpAttempted, {**person(holder), "matched": matched, "attempted_at": now}
         )
         await s.users.update(holder["_id"], {"$set": {"last_attempt_noticed_at": now}}, event)
-        s.runtime.kick()
 
 
 def _claims(user: dict[str, Any]) -> dict[str, str]:
@@ -294,7 +292,6 @@ async def confirm(s: Services, token: str) -> str:
     await s.users.update(
         user["_id"], update, *events, only_if={"confirm_hash": user["confirm_hash"]}
     )
-    s.runtime.kick()
     return ACTIVE
 
 
@@ -315,7 +312,6 @@ async def resend_confirmation(s: Services, username_or_email: str) -> None:
             user["_id"], "confirmation", now
         ):
             await _resend(s, user, now)
-    s.runtime.kick()
 
 
 async def _resend(s: Services, user: dict[str, Any], now: datetime) -> None:

@@ -45,7 +45,6 @@ async def act(desk: Desk, number: str, decide: Decide) -> dict[str, Any]:
             return doc
         change, events = outcome
         if await store.append(case, change, *events):
-            desk.kick()
             return {**doc, **change.state, "version": case.version + 1}
         await store.repair(case)
     raise CaseRuleError(f"case {number} is changing too fast; try again")

@@ -53,9 +53,6 @@ class Desk:
     def event(self, cls: type[E], payload: Any) -> E:
         return self.runtime.event(cls, payload)
 
-    def kick(self) -> None:
-        self.runtime.kick()
-
     def seal(self, secret: str) -> str:
         return seal(self.settings.notification_seal_public_key, secret)
 

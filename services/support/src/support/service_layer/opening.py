@@ -59,7 +59,6 @@ async def open_case(desk: Desk, new: NewCase) -> dict[str, Any]:
         doc = _document(new, format_case_number(year, seq), year, seq, now, due)
         doc["access_key_hash"] = key_hash(key)
         if await store.insert(doc, _opened_event(desk, doc, sealed_key)):
-            desk.kick()
             return doc
         existing = await store.by_source_key(new.source_key)
         if existing is not None:  # the same source already opened its case (redelivery)

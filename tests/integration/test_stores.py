@@ -1,0 +1,146 @@
+"""What the stores rely on, proved on the database server the suite runs against.
+
+The aggregate store, the leases and the outbox relay assume only two guarantees of a
+MongoDB-wire server: a single-document write (update, upsert, findAndModify) is atomic, and a
+unique index refuses a second holder. MongoDB gives both; FerretDB 1.24 gives them only as we
+build it (``devinfra/.../ferretdb/patches.json``). These tests run wherever the suite runs (the
+local FerretDB; in the containers phase, the container's server; MongoDB where a Docker engine
+answers), so a server or upgrade that breaks a guarantee fails here, loudly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
+from secop_devinfra.infra import Endpoints
+from secop_runtime.aggregates import AggregateStore
+from secop_runtime.leases import Leases
+from secop_runtime.mongo import is_duplicate
+from secop_runtime.outbox import OUTBOX, PENDING, OutboxRelay
+
+from tests.support.store_contract import Counter, MakeStore, StoreContract, an_event
+
+pytestmark = pytest.mark.integration
+WRITERS = 16
+
+
+@pytest.fixture
+async def db(infra: Endpoints, uid: str) -> AsyncIterator[AsyncDatabase]:
+    client: AsyncMongoClient = AsyncMongoClient(infra.mongodb_uri, tz_aware=True)
+    try:
+        yield client[f"{uid}_stores"]
+    finally:
+        await client.drop_database(f"{uid}_stores")
+        await client.close()
+
+
+class TestDatabaseStore(StoreContract):
+    @pytest.fixture
+    def make_store(self, db: AsyncDatabase) -> MakeStore:
+        made = 0
+
+        async def make(model: Any, unique: tuple[str, ...] = ()) -> AggregateStore[Any]:
+            nonlocal made
+            made += 1
+            store = AggregateStore(db[f"things{made}"], model, unique=unique)
+            await store.create_indexes()
+            return store
+
+        return make
+
+
+async def test_concurrent_increments_of_one_document_all_count(db: AsyncDatabase) -> None:
+    col = db["counters"]
+    await col.insert_one({"_id": "c", "n": 0})
+    await asyncio.gather(
+        *(col.update_one({"_id": "c"}, {"$inc": {"n": 1}}) for _ in range(WRITERS * 4))
+    )
+    assert (await col.find_one({"_id": "c"}))["n"] == WRITERS * 4  # type: ignore[index]
+
+
+async def test_a_conditional_update_has_exactly_one_winner(db: AsyncDatabase) -> None:
+    col = db["versions"]
+    await col.insert_one({"_id": "a", "_v": 1})
+    results = await asyncio.gather(
+        *(
+            col.update_one({"_id": "a", "_v": 1}, {"$inc": {"_v": 1}, "$set": {"by": n}})
+            for n in range(WRITERS)
+        )
+    )
+    assert sum(r.matched_count for r in results) == 1
+    assert (await col.find_one({"_id": "a"}))["_v"] == 2  # type: ignore[index]
+
+
+async def test_a_claiming_find_and_modify_succeeds_once(db: AsyncDatabase) -> None:
+    col = db["jobs"]
+    await col.insert_one({"_id": "job", "taken_by": None})
+    results = await asyncio.gather(
+        *(
+            col.find_one_and_update({"_id": "job", "taken_by": None}, {"$set": {"taken_by": n}})
+            for n in range(WRITERS)
+        )
+    )
+    assert sum(r is not None for r in results) == 1
+
+
+async def test_a_unique_index_refuses_a_second_holder_on_insert_update_and_upsert(
+    db: AsyncDatabase,
+) -> None:
+    col = db["unique"]
+    await col.create_index("email", unique=True, name="uniq_email")
+    await col.insert_one({"_id": "a", "email": "x@example.co"})
+    await col.insert_one({"_id": "b", "email": "y@example.co"})
+    attempts = (
+        col.insert_one({"_id": "c", "email": "x@example.co"}),
+        col.update_one({"_id": "b"}, {"$set": {"email": "x@example.co"}}),
+        col.update_one({"_id": "a", "never": True}, {"$set": {"z": 1}}, upsert=True),
+    )
+    for attempt in attempts:
+        with pytest.raises(OperationFailure) as refused:
+            await attempt
+        assert is_duplicate(refused.value)
+
+
+async def test_a_lease_has_one_holder_until_it_runs_out(db: AsyncDatabase) -> None:
+    leases = [Leases(db["leases"], f"owner{n}") for n in range(WRITERS)]
+    taken = await asyncio.gather(*(one.take("k", timedelta(seconds=30)) for one in leases))
+    held = [lease for lease in taken if lease is not None]
+    assert len(held) == 1
+    assert await leases[0].take("k", timedelta(seconds=30)) is None
+    await leases[1].release(held[0])  # the holder's token decides, not who calls
+    assert await leases[2].take("k", timedelta(milliseconds=1)) is not None
+    await asyncio.sleep(0.01)  # that one ran out: the next taker gets it
+    assert await leases[3].take("k", timedelta(seconds=30)) is not None
+
+
+async def test_the_relay_removes_only_what_it_published(db: AsyncDatabase) -> None:
+    """Events appended while the relay publishes stay, flagged, for the next pass; the
+    aggregate's version is untouched by the relay, so writers never conflict with it."""
+    published: list[str] = []
+    col = db["aggregates"]
+    first, second, third = an_event(1), an_event(2), an_event(3)
+    store = AggregateStore(col, Counter)
+    await store.add(Counter(id="t", name="t"), first, second)
+
+    async def publish(item: dict[str, Any]) -> None:
+        if not published:  # a writer appends while the first event is on its way
+            thing = await store.get("t")
+            assert thing is not None
+            await store.save(thing, third)
+        published.append(item["event_id"])
+
+    relay = OutboxRelay(db, ["aggregates"], publish, owner="test")
+    # The first pass leaves the third event (and the flag) behind; the drain's next pass
+    # finds it by that flag.
+    assert await relay.drain() == 3
+    doc = await col.find_one({"_id": "t"})
+    assert doc[OUTBOX] == [] and PENDING not in doc  # type: ignore[index, operator]
+    assert published == [str(e.event_id) for e in (first, second, third)]
+    assert doc["_v"] == 2  # type: ignore[index]
