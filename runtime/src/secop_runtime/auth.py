@@ -13,13 +13,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import jwt
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pymongo.asynchronous.database import AsyncDatabase
+from secop_contracts.registration import UserSessionsRevoked, UserSignedOut
+
+if TYPE_CHECKING:
+    from secop_runtime.service import ServiceRuntime
 
 REVOKED_SESSIONS = "revoked_sessions"
 REVOKED_USERS = "revoked_users"
@@ -241,3 +245,18 @@ def signing_key_id(private_key_pem: str, jwks: dict[str, Any]) -> str:
         f"JWT_PRIVATE_KEY matches none of the keys in JWT_PUBLIC_KEYS (kids: {published or 'none'})"
         ": publish its public half (./dev keys prints a matching pair) before it signs tokens"
     )
+
+
+def track_revocations(runtime: ServiceRuntime) -> None:
+    """Keep a local list of ended sessions so locally verified tokens stop working at logout."""
+
+    async def on_signed_out(event: UserSignedOut) -> None:
+        p = event.payload
+        await Revocations(runtime.db).revoke_session(p.session_id, p.token_expires_at)
+
+    async def on_revoked(event: UserSessionsRevoked) -> None:
+        p = event.payload
+        await Revocations(runtime.db).revoke_user_before(p.user_id, p.revoked_before)
+
+    runtime.subscribe([UserSignedOut], on_signed_out, "Refuse the token of a session that ended.")
+    runtime.subscribe([UserSessionsRevoked], on_revoked, "Refuse every older token of a user.")

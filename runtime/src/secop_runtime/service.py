@@ -9,11 +9,12 @@ not committed), stops the relay and closes the clients.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -24,7 +25,6 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 from secop_contracts import Event
-from secop_contracts.registration import UserSessionsRevoked, UserSignedOut
 
 from secop_runtime import consumer, metrics
 from secop_runtime.auth import AuthState, Revocations, TokenVerifier, load_jwks
@@ -40,9 +40,40 @@ from secop_runtime.settings import ServiceSettings, secret
 
 log = logging.getLogger(__name__)
 E = TypeVar("E", bound=Event)
+C = TypeVar("C")
 Hook = Callable[["ServiceRuntime"], Awaitable[None]]
 
 STARTUP_RETRY_S = 60.0
+
+
+class Late(Generic[C]):
+    """The service's context: built once the database is connected, before the first event
+    or request, and the same object for HTTP routes (``context_of``) and subscribers (call
+    it). One per service: every composition root holds its context this way."""
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+        self._value: C | None = None
+
+    def set(self, value: C) -> None:
+        self._value = value
+
+    def __call__(self) -> C:
+        if self._value is None:
+            raise RuntimeError(f"the {self._service} service has not started")
+        return self._value
+
+
+class ServiceContext(Protocol):
+    """What a service's context may offer the runtime (each method is optional)."""
+
+    async def maintain(self, now: datetime) -> None: ...
+    async def close(self) -> None: ...
+
+
+def context_of(request: Request) -> Any:
+    """The running service's context, for a route's dependency."""
+    return request.app.state.context()
 
 
 class ServiceRuntime:
@@ -70,6 +101,7 @@ class ServiceRuntime:
         self._db: AsyncDatabase | None = None
         self.relay: OutboxRelay | None = None
         self._maintenance: asyncio.Task[None] | None = None
+        self.context: Late[Any] | None = None
 
     # -- wiring ---------------------------------------------------------------------------
     @property
@@ -94,6 +126,29 @@ class ServiceRuntime:
         if it had TTL indexes (FerretDB has none)."""
         self._maintenance_hooks.append(hook)
         return hook
+
+    def provide(self, context: Late[C], build: Callable[[ServiceRuntime], Awaitable[C]]) -> None:
+        """Build the context at start (after the database, before consumers and routes), run
+        its ``maintain`` with the other housekeeping, and its ``close`` at shutdown."""
+
+        async def built(rt: ServiceRuntime) -> None:
+            context.set(await build(rt))
+
+        async def maintain(_: ServiceRuntime) -> None:
+            step = getattr(context(), "maintain", None)
+            if step is not None:
+                await step(datetime.now(UTC))
+
+        async def close(_: ServiceRuntime) -> None:
+            with contextlib.suppress(RuntimeError):  # it never started
+                step = getattr(context(), "close", None)
+                if step is not None:
+                    await step()
+
+        self.on_startup(built)
+        self.on_maintenance(maintain)
+        self.on_shutdown(close)
+        self.context = context
 
     def subscribe(
         self,
@@ -256,21 +311,6 @@ async def _retrying(what: str, step: Callable[[], Awaitable[Any]]) -> Any:
             delay = min(delay * 2, 5.0)
 
 
-def track_revocations(runtime: ServiceRuntime) -> None:
-    """Keep a local list of ended sessions so locally verified tokens stop working at logout."""
-
-    async def on_signed_out(event: UserSignedOut) -> None:
-        p = event.payload
-        await Revocations(runtime.db).revoke_session(p.session_id, p.token_expires_at)
-
-    async def on_revoked(event: UserSessionsRevoked) -> None:
-        p = event.payload
-        await Revocations(runtime.db).revoke_user_before(p.user_id, p.revoked_before)
-
-    runtime.subscribe([UserSignedOut], on_signed_out, "Refuse the token of a session that ended.")
-    runtime.subscribe([UserSessionsRevoked], on_revoked, "Refuse every older token of a user.")
-
-
 def create_app(
     runtime: ServiceRuntime,
     *,
@@ -296,6 +336,7 @@ def create_app(
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.context = runtime.context
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=max_body_bytes,
@@ -366,4 +407,11 @@ def create_app(
     return app
 
 
-__all__ = ["PROCESSED", "ServiceRuntime", "create_app", "track_revocations"]
+__all__ = [
+    "PROCESSED",
+    "Late",
+    "ServiceContext",
+    "ServiceRuntime",
+    "context_of",
+    "create_app",
+]

@@ -11,7 +11,8 @@ from typing import Any
 
 from secop_contracts.registration import UserConfirmed, UserProfileUpdated, UserRegistered
 from secop_contracts.support import AccountActivationDecided, MixedProfileDecided
-from secop_runtime.service import ServiceRuntime, track_revocations
+from secop_runtime.auth import track_revocations
+from secop_runtime.service import ServiceRuntime
 
 from membership.adapters.users import UserDirectory
 from membership.service_layer import lifecycle

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from secop_contracts.membership import EntitySubmitted
-from secop_runtime.service import ServiceRuntime, track_revocations
+from secop_runtime.auth import track_revocations
+from secop_runtime.service import ServiceRuntime
 
 from support.service_layer.activation import on_entity_submitted
 from support.service_layer.desk import Desk
