@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -161,12 +161,27 @@ class Route:
     bulk: BulkHandler[Any] | None = None
 
 
-def subscribe_all(
-    broker: KafkaBroker,
-    settings: ServiceSettings,
-    get_db: Callable[[], AsyncDatabase],
-    routes: Mapping[str, Route],
-) -> None:
+@dataclass(frozen=True)
+class _Progress:
+    """How far a partition got in a batch: the offset to commit (the next record to read) and
+    where to read again, with the error that stopped it if any."""
+
+    commit: int | None
+    resume_at: int | None = None
+    error: BaseException | None = None
+
+
+@dataclass(frozen=True)
+class _Settlement:
+    """What a batch leaves to do once its partitions are done: commit ``offsets``, read again
+    from ``rewind``, and raise the first of ``errors``."""
+
+    offsets: dict[TopicPartition, int]
+    rewind: dict[TopicPartition, int]
+    errors: list[BaseException]
+
+
+class BatchConsumer:
     """One consumer for every topic the service reads, dispatching by topic.
 
     One consumer per service (not per topic) keeps start-up to a single group join: with one
@@ -174,113 +189,89 @@ def subscribe_all(
     is called per record, as the database is connected in the lifespan, after this
     declaration.
     """
-    if not routes:
-        return
 
-    async def dead_letter(record: ConsumerRecord, error: BaseException) -> None:
-        dlt = dead_letter_topic(record.topic)
-        headers = {
-            "dlt-error": describe_error(error)[:2000],
-            "dlt-original-topic": record.topic,
-            "dlt-original-partition": str(record.partition),
-            "dlt-original-offset": str(record.offset),
-            "dlt-consumer-group": settings.consumer_group,
-            "dlt-failed-at": datetime.now(UTC).isoformat(),
-        }
-        await _until_done(
-            lambda: broker.publish(record.value or b"", dlt, key=record.key, headers=headers)
-        )
-        metrics.EVENTS_CONSUMED.labels(topic=record.topic, outcome="dead_lettered").inc()
-        log.error(
-            "message dead-lettered",
-            extra={"topic": record.topic, "dlt": dlt, "error": headers["dlt-error"]},
-        )
+    def __init__(
+        self,
+        broker: KafkaBroker,
+        settings: ServiceSettings,
+        get_db: Callable[[], AsyncDatabase],
+        routes: Mapping[str, Route],
+    ) -> None:
+        self.broker = broker
+        self.settings = settings
+        self.get_db = get_db
+        self.routes = routes
 
-    async def apply(record: ConsumerRecord) -> None:
-        """One record, start to finish; raises only if it could not even be dead-lettered."""
-        try:
-            await handle(record)
-        except Exception as exc:
-            # Not the handler's failure (that is retried, then dead-lettered, inside): ours,
-            # e.g. the processed mark refused. Committing past the record would lose it, so it
-            # goes to the dead-letter topic; if even that fails, its partition is rewound.
-            log.exception("event could not be handled; dead-lettering it")
-            await dead_letter(record, exc)
-
-    async def handle(record: ConsumerRecord) -> None:
-        topic = record.topic
-        route = routes.get(topic)
-        try:
-            if route is None:
-                raise UnknownEventError(f"no handler for topic {topic!r}")
-            event = accept_event(
-                record.value or b"", route.event_type, settings.consumer_max_clock_skew_s
-            )
-        except (ValueError, ValidationError, UnicodeDecodeError) as exc:
-            await dead_letter(record, exc)
+    def subscribe(self) -> None:
+        """Declare the consumer on the broker (before it starts); none if no topic is read."""
+        if not self.routes:
             return
-        inbox = Inbox(get_db(), settings.consumer_group)
-        with working_on(event.correlation_id, event.event_id):
-            if not route.keyed_by_event and await _until_done(lambda: inbox.seen(event)):
-                metrics.EVENTS_CONSUMED.labels(topic=topic, outcome="duplicate").inc()
-                return
-            started = time.perf_counter()
-            attempt = 0
-            while True:
-                attempt += 1
-                try:
-                    await _until_done(lambda: route.handler(event))
-                    break
-                except Exception as exc:
-                    if attempt >= settings.consumer_max_attempts:
-                        await dead_letter(record, exc)
-                        return
-                    metrics.HANDLER_RETRIES.labels(topic=topic).inc()
-                    log.warning(
-                        "handler failed; retrying",
-                        exc_info=True,
-                        extra={"topic": topic, "attempt": attempt},
-                    )
-                    await asyncio.sleep(settings.consumer_retry_backoff_s * 2 ** (attempt - 1))
-            if not route.keyed_by_event:
-                await _until_done(lambda: inbox.mark(event))
-            metrics.HANDLER_SECONDS.labels(topic=topic).observe(time.perf_counter() - started)
-            metrics.EVENTS_CONSUMED.labels(topic=topic, outcome="applied").inc()
+        s = self.settings
+        description = "\n".join(f"{t}: {r.description}" for t, r in sorted(self.routes.items()))
 
-    async def apply_in_order(records: list[ConsumerRecord], deadline: float) -> _Progress:
-        """A partition's records, one after another, until done, stuck or out of time."""
-        loop = asyncio.get_running_loop()
-        for done, record in enumerate(records):
-            commit = records[done - 1].offset + 1 if done else None
-            if done and loop.time() > deadline:
-                # Slow handlers (retries, outages) must not keep the batch past the poll
-                # interval, or the group would drop this consumer and the work would repeat.
-                return _Progress(commit, resume_at=record.offset)
-            try:
-                await apply(record)
-            except Exception as exc:
-                # Neither applied nor dead-lettered: read it again, never skip it.
-                return _Progress(commit, resume_at=record.offset, error=exc)
-        return _Progress(records[-1].offset + 1)
+        # A plain function, not the bound method: FastStream names and documents the
+        # subscriber after the function it is given, and a method's name cannot be set.
+        async def on_batch(bodies: list[bytes], msg: KafkaMessage) -> None:
+            await self.on_batch(bodies, msg)
 
-    async def apply_partition(records: list[ConsumerRecord], deadline: float) -> _Progress:
+        on_batch.__name__ = f"on_{s.service_name}_events"
+        on_batch.__doc__ = description
+        self.broker.subscriber(
+            *sorted(self.routes),
+            group_id=s.consumer_group,
+            batch=True,
+            max_records=s.consumer_batch_max_records,
+            batch_timeout_ms=s.consumer_batch_wait_ms,
+            # We commit ourselves, after handling, and only the partitions handled:
+            # FastStream's ACK commits every assigned partition's position.
+            ack_policy=AckPolicy.MANUAL,
+            auto_offset_reset="earliest",
+            heartbeat_interval_ms=HEARTBEAT_MS,
+            decoder=_raw_body,
+            description=description,
+            title=f"{s.service_name}:events",
+        )(on_batch)
+
+    async def on_batch(self, bodies: list[bytes], msg: KafkaMessage) -> None:
+        """A batch: its partitions side by side, then one commit of how far each got, then a
+        rewind of those that stopped short, so their rest is read again; the error that
+        stopped one, if any, is raised last (to be logged)."""
+        batch = _by_partition(msg.raw_message)
+        deadline = asyncio.get_running_loop().time() + BATCH_BUDGET_S
+        outcomes = await asyncio.gather(
+            *(self.apply_partition(records, deadline) for records in batch.values()),
+            return_exceptions=True,
+        )
+        settled = _settle(batch, outcomes)
+        if settled.offsets:
+            await _commit(msg.consumer, settled.offsets)
+        # Done here: FastStream must neither commit every position nor rewind the whole batch.
+        msg.committed = AckStatus.ACKED
+        _rewind(msg.consumer, settled.rewind)
+        if settled.errors:
+            raise settled.errors[0]
+
+    async def apply_partition(self, records: list[ConsumerRecord], deadline: float) -> _Progress:
         """A partition's records of one batch (one topic): together if its route can, else in
         order."""
-        route = routes.get(records[0].topic)
+        route = self.routes.get(records[0].topic)
         bulk = route.bulk if route is not None and len(records) > 1 else None
-        if route is not None and bulk is not None and await apply_together(route, bulk, records):
+        if (
+            route is not None
+            and bulk is not None
+            and await self.apply_together(route, bulk, records)
+        ):
             return _Progress(records[-1].offset + 1)
-        return await apply_in_order(records, deadline)
+        return await self.apply_in_order(records, deadline)
 
     async def apply_together(
-        route: Route, bulk: BulkHandler[Any], records: list[ConsumerRecord]
+        self, route: Route, bulk: BulkHandler[Any], records: list[ConsumerRecord]
     ) -> bool:
         """Through the route's bulk handler; False means "take them one by one" (which also
         dead-letters exactly the record at fault, and is safe: bulk effects are idempotent)."""
         topic = records[0].topic
         try:
-            skew = settings.consumer_max_clock_skew_s
-            events = [accept_event(r.value or b"", route.event_type, skew) for r in records]
+            events = [self.accept(r, route) for r in records]
         except (ValueError, ValidationError, UnicodeDecodeError):
             return False
         started = time.perf_counter()
@@ -295,66 +286,153 @@ def subscribe_all(
         metrics.EVENTS_CONSUMED.labels(topic=topic, outcome="applied").inc(len(events))
         return True
 
-    async def on_batch(bodies: list[bytes], msg: KafkaMessage) -> None:
-        batch: dict[TopicPartition, list[ConsumerRecord]] = {}
-        for record in msg.raw_message:
-            batch.setdefault(TopicPartition(record.topic, record.partition), []).append(record)
-        deadline = asyncio.get_running_loop().time() + BATCH_BUDGET_S
-        outcomes = await asyncio.gather(
-            *(apply_partition(records, deadline) for records in batch.values()),
-            return_exceptions=True,
+    async def apply_in_order(self, records: list[ConsumerRecord], deadline: float) -> _Progress:
+        """A partition's records, one after another, until done, stuck or out of time."""
+        loop = asyncio.get_running_loop()
+        for done, record in enumerate(records):
+            commit = records[done - 1].offset + 1 if done else None
+            if done and loop.time() > deadline:
+                # Slow handlers (retries, outages) must not keep the batch past the poll
+                # interval, or the group would drop this consumer and the work would repeat.
+                return _Progress(commit, resume_at=record.offset)
+            try:
+                await self.apply(record)
+            except Exception as exc:
+                # Neither applied nor dead-lettered: read it again, never skip it.
+                return _Progress(commit, resume_at=record.offset, error=exc)
+        return _Progress(records[-1].offset + 1)
+
+    async def apply(self, record: ConsumerRecord) -> None:
+        """One record, start to finish; raises only if it could not even be dead-lettered."""
+        try:
+            await self.handle(record)
+        except Exception as exc:
+            # Not the handler's failure (that is retried, then dead-lettered, inside): ours,
+            # e.g. the processed mark refused. Committing past the record would lose it, so it
+            # goes to the dead-letter topic; if even that fails, its partition is rewound.
+            log.exception("event could not be handled; dead-lettering it")
+            await self.dead_letter(record, exc)
+
+    async def handle(self, record: ConsumerRecord) -> None:
+        """Vet the record, skip it if this group applied it already, else apply and mark it."""
+        topic = record.topic
+        route = self.routes.get(topic)
+        try:
+            if route is None:
+                raise UnknownEventError(f"no handler for topic {topic!r}")
+            event = self.accept(record, route)
+        except (ValueError, ValidationError, UnicodeDecodeError) as exc:
+            await self.dead_letter(record, exc)
+            return
+        inbox = Inbox(self.get_db(), self.settings.consumer_group)
+        with working_on(event.correlation_id, event.event_id):
+            if not route.keyed_by_event and await _until_done(lambda: inbox.seen(event)):
+                metrics.EVENTS_CONSUMED.labels(topic=topic, outcome="duplicate").inc()
+                return
+            started = time.perf_counter()
+            if not await self.run_handler(record, route, event):
+                return
+            if not route.keyed_by_event:
+                await _until_done(lambda: inbox.mark(event))
+            metrics.HANDLER_SECONDS.labels(topic=topic).observe(time.perf_counter() - started)
+            metrics.EVENTS_CONSUMED.labels(topic=topic, outcome="applied").inc()
+
+    async def run_handler(self, record: ConsumerRecord, route: Route, event: Event) -> bool:
+        """The route's handler, retried with back-off; False once it gave up and dead-lettered
+        the record. Outages are waited out within an attempt: they use none up."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await _until_done(lambda: route.handler(event))
+                return True
+            except Exception as exc:
+                if attempt >= self.settings.consumer_max_attempts:
+                    await self.dead_letter(record, exc)
+                    return False
+                metrics.HANDLER_RETRIES.labels(topic=record.topic).inc()
+                log.warning(
+                    "handler failed; retrying",
+                    exc_info=True,
+                    extra={"topic": record.topic, "attempt": attempt},
+                )
+                await asyncio.sleep(self.settings.consumer_retry_backoff_s * 2 ** (attempt - 1))
+
+    def accept(self, record: ConsumerRecord, route: Route) -> Event:
+        """The record's event, vetted for ``route``; raises ``ValueError`` (or a decoding or
+        validation error) when it must not be applied."""
+        return accept_event(
+            record.value or b"", route.event_type, self.settings.consumer_max_clock_skew_s
         )
-        offsets: dict[TopicPartition, int] = {}
-        rewind: dict[TopicPartition, int] = {}
-        errors: list[BaseException] = []
-        for (partition, records), outcome in zip(batch.items(), outcomes, strict=True):
-            if not isinstance(outcome, _Progress):  # cancelled (shutting down), or a bug
-                outcome = _Progress(None, resume_at=records[0].offset, error=outcome)
-            if outcome.commit is not None:
-                offsets[partition] = outcome.commit
-            if outcome.resume_at is not None:
-                rewind[partition] = outcome.resume_at
-            if outcome.error is not None:
-                errors.append(outcome.error)
-        if offsets:
-            await _commit(msg.consumer, offsets)
-        msg.committed = AckStatus.ACKED
-        for partition, offset in rewind.items():
-            # Refused only if a rebalance took the partition meanwhile: its new owner starts
-            # from the last commit, which is no further than this.
-            with contextlib.suppress(IllegalStateError):
-                msg.consumer.seek(partition, offset)
-        if errors:
-            raise errors[0]
 
-    description = "\n".join(f"{topic}: {r.description}" for topic, r in sorted(routes.items()))
-    on_batch.__name__ = f"on_{settings.service_name}_events"
-    on_batch.__doc__ = description
-    broker.subscriber(
-        *sorted(routes),
-        group_id=settings.consumer_group,
-        batch=True,
-        max_records=settings.consumer_batch_max_records,
-        batch_timeout_ms=settings.consumer_batch_wait_ms,
-        # We commit ourselves, after handling, and only the partitions handled:
-        # FastStream's ACK commits every assigned partition's position.
-        ack_policy=AckPolicy.MANUAL,
-        auto_offset_reset="earliest",
-        heartbeat_interval_ms=HEARTBEAT_MS,
-        decoder=_raw_body,
-        description=description,
-        title=f"{settings.service_name}:events",
-    )(on_batch)
+    async def dead_letter(self, record: ConsumerRecord, error: BaseException) -> None:
+        """Park the record, as it came, on its topic's dead-letter topic; the headers say where
+        it came from and why (sanitized: see ``describe_error``). Outages are waited out."""
+        dlt = dead_letter_topic(record.topic)
+        headers = {
+            "dlt-error": describe_error(error)[:2000],
+            "dlt-original-topic": record.topic,
+            "dlt-original-partition": str(record.partition),
+            "dlt-original-offset": str(record.offset),
+            "dlt-consumer-group": self.settings.consumer_group,
+            "dlt-failed-at": datetime.now(UTC).isoformat(),
+        }
+        await _until_done(
+            lambda: self.broker.publish(record.value or b"", dlt, key=record.key, headers=headers)
+        )
+        metrics.EVENTS_CONSUMED.labels(topic=record.topic, outcome="dead_lettered").inc()
+        log.error(
+            "message dead-lettered",
+            extra={"topic": record.topic, "dlt": dlt, "error": headers["dlt-error"]},
+        )
 
 
-@dataclass(frozen=True)
-class _Progress:
-    """How far a partition got in a batch: the offset to commit (the next record to read) and
-    where to read again, with the error that stopped it if any."""
+def subscribe_all(
+    broker: KafkaBroker,
+    settings: ServiceSettings,
+    get_db: Callable[[], AsyncDatabase],
+    routes: Mapping[str, Route],
+) -> None:
+    """Declare the service's ``BatchConsumer`` on ``broker`` (kept for the callers' sake)."""
+    BatchConsumer(broker, settings, get_db, routes).subscribe()
 
-    commit: int | None
-    resume_at: int | None = None
-    error: BaseException | None = None
+
+def _by_partition(records: Iterable[ConsumerRecord]) -> dict[TopicPartition, list[ConsumerRecord]]:
+    """A batch's records by partition, each partition's in the order read."""
+    batch: dict[TopicPartition, list[ConsumerRecord]] = {}
+    for record in records:
+        batch.setdefault(TopicPartition(record.topic, record.partition), []).append(record)
+    return batch
+
+
+def _settle(
+    batch: Mapping[TopicPartition, list[ConsumerRecord]],
+    outcomes: Sequence[_Progress | BaseException],
+) -> _Settlement:
+    """Each partition's progress (``outcomes`` in ``batch``'s order) as one commit, the
+    positions to read again and the errors that stopped partitions."""
+    offsets: dict[TopicPartition, int] = {}
+    rewind: dict[TopicPartition, int] = {}
+    errors: list[BaseException] = []
+    for (partition, records), outcome in zip(batch.items(), outcomes, strict=True):
+        if not isinstance(outcome, _Progress):  # cancelled (shutting down), or a bug
+            outcome = _Progress(None, resume_at=records[0].offset, error=outcome)
+        if outcome.commit is not None:
+            offsets[partition] = outcome.commit
+        if outcome.resume_at is not None:
+            rewind[partition] = outcome.resume_at
+        if outcome.error is not None:
+            errors.append(outcome.error)
+    return _Settlement(offsets, rewind, errors)
+
+
+def _rewind(consumer: Any, positions: Mapping[TopicPartition, int]) -> None:
+    """Make the consumer read these partitions again from these offsets."""
+    for partition, offset in positions.items():
+        # Refused only if a rebalance took the partition meanwhile: its new owner starts
+        # from the last commit, which is no further than this.
+        with contextlib.suppress(IllegalStateError):
+            consumer.seek(partition, offset)
 
 
 async def _commit(consumer: Any, offsets: dict[TopicPartition, int]) -> None:
