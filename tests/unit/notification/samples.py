@@ -263,3 +263,97 @@ def every_event(public_key: str, email: str) -> list[Event]:
             },
         ),
     ]
+
+
+def branch_events(public_key: str, email: str) -> list[Event]:
+    """The template branches ``every_event`` leaves out (each access decision, the other
+    disclosure, a supplier, a resubmission, a case without a key...), so that a test rendering
+    both lists renders every text a template can show."""
+    admin = person(email, "Admin Uno")
+    supplier = {**account(email, [admin]), "kind": "supplier", "legal_name": "PROVEEDOR S.A.S."}
+    access = {
+        "membership_id": uuid4(),
+        "account_id": uuid4(),
+        "account_name": "H&H ASOCIADOS",
+        "nit": "800111202",
+        "user": person(email),
+        "decided_by": uuid4(),
+        "decided_at": NOW,
+    }
+    user = {
+        "user_id": uuid4(),
+        "username": "ana.perez",
+        "full_name": "Ana Pérez",
+        "email": email,
+        "time_zone": "America/Bogota",
+    }
+    return [
+        *(
+            AccessDecided(
+                producer="membership",
+                payload={**access, "decision": decision, "reason": reason},
+            )
+            for decision, reason in (
+                ("rejected", "No trabaja en la entidad."),
+                ("cancelled", ""),
+                ("reverted", ""),
+            )
+        ),
+        *(
+            SignUpAttempted(
+                producer="registration",
+                payload={**user, "matched": matched, "attempted_at": NOW},
+            )
+            for matched in (["email"], ["email", "document_number"])
+        ),
+        ConfirmationRequested(
+            producer="registration",
+            payload={
+                **user,
+                "reason": "resend",
+                "sealed_confirmation_token": seal(public_key, "resend-246"),
+                "expires_at": NOW,
+            },
+        ),
+        PasswordChanged(
+            producer="registration", payload={**user, "via": "profile", "changed_at": NOW}
+        ),
+        UsernameRecoveryRequested(
+            producer="registration",
+            payload={
+                "user_id": uuid4(),
+                "full_name": "Ana Pérez",
+                "email": email,
+                "time_zone": "America/Bogota",
+                "asked_by": "support_case",
+                "disclose": "email_hint",
+                "email_hint": "a***a@e***e.co",
+                "case_number": "CCE-2026-000025",
+            },
+        ),
+        EntitySubmitted(
+            producer="membership",
+            payload={
+                **account(email, [admin]),
+                "submitted_by": admin,
+                "resubmission": True,
+                "submitted_at": NOW,
+            },
+        ),
+        AccountActivated(producer="membership", payload={**supplier, "decided_at": NOW}),
+        AccountRejected(producer="membership", payload={**supplier, "decided_at": NOW}),
+        CaseOpened(  # opened before cases had access keys: none to show
+            producer="support",
+            payload={
+                "case_number": "CCE-2026-000025",
+                "requester": requester(email),
+                "system": "SECOP_I",
+                "request_type": "Duda",
+                "subject": "Gestión de registro y configuración de cuenta",
+                "user_type": "comprador",
+                "description": "¿Cómo activo la cuenta?",
+                "opened_at": NOW,
+                "first_response_due": NOW + timedelta(days=2),
+            },
+        ),
+    ]

@@ -3,6 +3,11 @@
 Templates are Jinja2 files in ``notification/templates`` (HTML escaped automatically, text not);
 each ``<name>.txt`` defines the subject block. A sealed token is opened here, at the last
 moment, and exists only in the rendered message: never in the database, a log or an event.
+
+A template sees its plan's data and the names the renderer adds (``RENDERER_NAMES``, the footer,
+a link or secret). The two never share a name: a plan name the renderer would overwrite is
+refused, so a template cannot show the renderer's value where it meant the plan's (the
+case-opened email once showed its own subject as the case's "Asunto").
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from jinja2 import (
     Environment,
     PackageLoader,
     StrictUndefined,
+    Template,
     TemplateNotFound,
     pass_context,
     select_autoescape,
@@ -102,8 +108,16 @@ def revert_link(base: str, token: str, ctx: dict[str, Any]) -> str:
     return f"{base}/RevertEmail?{urlencode({'token': token})}"
 
 
-#: Templates that show a sealed secret as text (the context name it takes).
+#: Templates that show a sealed secret as text (the context name it takes). The plan may hold
+#: the name only as an empty slot: the renderer fills it, with "" when the event had no secret.
 SECRETS: dict[str, str] = {"case_opened": "access_key"}
+
+#: The email's own subject in the template context (the HTML ``<title>``). Not ``subject``:
+#: plans use that for the case's subject.
+EMAIL_SUBJECT = "email_subject"
+
+#: Names the renderer sets in every context besides the footer's; no plan may use one.
+RENDERER_NAMES = frozenset({EMAIL_SUBJECT, "time_zone", "base_url", "link"})
 
 LINKS: dict[str, Callable[[str, str, dict[str, Any]], str]] = {
     "email_change_requested": revert_link,
@@ -136,41 +150,62 @@ class Renderer:
         )
         self._env.filters["fecha"] = _fecha
 
-    def render(self, d: Delivery) -> Rendered:
-        ctx: dict[str, Any] = {
-            **d.context,
+    def context(self, d: Delivery) -> dict[str, Any]:
+        """Every name ``d``'s templates see but the email's subject (set once it is rendered).
+
+        Raises ``RenderError`` when the plan's context holds a name the renderer sets, rather
+        than letting one silently replace the other.
+        """
+        own: dict[str, Any] = {
             **self._footer,
             "time_zone": d.time_zone or BOGOTA,
             "base_url": self._base,
         }
         secret = SECRETS.get(d.template)
-        if secret is not None and d.sealed_token:  # shown, not linked (cases opened before
-            try:  # keys existed have none)
-                ctx[secret] = open_sealed(self._key, d.sealed_token)
-            except SealError as exc:
-                raise RenderError(
-                    "the sealed token cannot be opened with this service's key"
-                ) from exc
+        clash = (RENDERER_NAMES | own.keys()) & d.context.keys()
+        if secret is not None and d.context.get(secret):
+            clash.add(secret)
+        if clash:
+            raise RenderError(
+                f"{d.template}: the plan's context holds names the renderer sets: "
+                + ", ".join(sorted(clash))
+            )
+        ctx = {**d.context, **own}
+        if secret is not None:  # shown, not linked (cases opened before keys existed have none)
+            ctx[secret] = self._open(d.sealed_token) if d.sealed_token else ""
         link = LINKS.get(d.template)
         if link is not None:
             if not d.sealed_token:
                 raise RenderError(f"{d.template} needs a sealed token and the event had none")
-            try:
-                ctx["link"] = link(self._base, open_sealed(self._key, d.sealed_token), ctx)
-            except SealError as exc:
-                raise RenderError(
-                    "the sealed token cannot be opened with this service's key"
-                ) from exc
+            ctx["link"] = link(self._base, self._open(d.sealed_token), ctx)
+        return ctx
+
+    def templates(self, name: str) -> tuple[Template, Template]:
+        """The text template (holding the subject block) and the HTML one."""
         try:
-            text_tmpl = self._env.get_template(f"{d.template}.txt")
-            html_tmpl = self._env.get_template(f"{d.template}.html")
+            return self._env.get_template(f"{name}.txt"), self._env.get_template(f"{name}.html")
         except TemplateNotFound as exc:
-            raise RenderError(f"no template {d.template!r}") from exc
-        subject_block = text_tmpl.blocks.get("subject")
-        subject = "".join(subject_block(text_tmpl.new_context(ctx))) if subject_block else ""
-        subject = re.sub(r"\s+", " ", subject).strip()
-        ctx["subject"] = subject
+            raise RenderError(f"no template {name!r}") from exc
+
+    def render(self, d: Delivery) -> Rendered:
+        ctx = self.context(d)
+        text_tmpl, html_tmpl = self.templates(d.template)
+        subject = re.sub(r"\s+", " ", subject_block(text_tmpl, ctx)).strip()
+        ctx[EMAIL_SUBJECT] = subject
         return Rendered(subject, text_tmpl.render(ctx).strip() + "\n", html_tmpl.render(ctx))
+
+    def _open(self, sealed_token: str) -> str:
+        try:
+            return open_sealed(self._key, sealed_token)
+        except SealError as exc:
+            raise RenderError("the sealed token cannot be opened with this service's key") from exc
+
+
+def subject_block(text_tmpl: Template, ctx: dict[str, Any]) -> str:
+    """The subject exactly as the template writes it. ``render`` tidies its whitespace (values
+    come from people), which would also hide a template's stray space: tests check this."""
+    block = text_tmpl.blocks.get("subject")
+    return "".join(block(text_tmpl.new_context(ctx))) if block else ""
 
 
 def build_message(d: Delivery, rendered: Rendered, sender: str, now: datetime) -> EmailMessage:
