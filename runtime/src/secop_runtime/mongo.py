@@ -79,8 +79,14 @@ class CommandTimings(monitoring.CommandListener):
 
 def is_duplicate(exc: OperationFailure) -> bool:
     """A unique index refused the write. FerretDB 1.24 reports an update's collision as a
-    generic error (code 1) naming the SQLite constraint, not as E11000."""
-    return isinstance(exc, DuplicateKeyError) or "UNIQUE constraint failed" in str(exc)
+    generic error (code 1) naming its backend's constraint, not as E11000: SQLite's words, or
+    PostgreSQL's unique-violation code."""
+    text = str(exc)
+    return (
+        isinstance(exc, DuplicateKeyError)
+        or "UNIQUE constraint failed" in text
+        or "SQLSTATE 23505" in text
+    )
 
 
 def make_client(
