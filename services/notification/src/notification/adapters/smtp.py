@@ -12,10 +12,12 @@ Three outcomes matter to the state machine:
 from __future__ import annotations
 
 import contextlib
+import email.policy
 import logging
 import ssl
 import time
 from email.message import EmailMessage
+from email.utils import parseaddr
 
 import aiosmtplib
 from aiosmtplib import (
@@ -28,6 +30,17 @@ from aiosmtplib import (
 )
 
 log = logging.getLogger(__name__)
+
+
+#: How a message goes on the wire: 7-bit safe (any server, 8BITMIME or not) and headers not
+#: folded below RFC 5322's hard limit of 998 characters. Python's folder, at the usual 78,
+#: breaks encoded words: a subject with accents past the 78th column came out with a double
+#: space, a space inside a word, or a leading space ("SECOP  —Recuperación ... acento s").
+WIRE = email.policy.SMTP.clone(max_line_length=998, cte_type="7bit")
+
+
+def wire_bytes(message: EmailMessage) -> bytes:
+    return message.as_bytes(policy=WIRE)
 
 
 class SmtpUnavailable(Exception):
@@ -124,7 +137,8 @@ class SmtpPool:
     async def send(self, conn: _Conn, message: EmailMessage, recipient: str) -> None:
         """Send one message; on any failure the connection is discarded (state unknown)."""
         try:
-            await conn.client.send_message(message, recipients=[recipient])
+            sender = parseaddr(str(message["From"]))[1]
+            await conn.client.sendmail(sender, [recipient], wire_bytes(message))
         except Exception as exc:  # whatever it was, this attempt failed and counts
             await self._close(conn)
             raise classify(exc) from exc
