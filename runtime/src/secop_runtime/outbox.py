@@ -12,8 +12,6 @@ way: the driver's command listener hints it (``outbox_hints``); a periodic scan 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,8 +24,7 @@ from secop_runtime import metrics
 from secop_runtime.context import working_on
 from secop_runtime.leases import Leases
 from secop_runtime.mongo import ensure_indexes
-
-log = logging.getLogger(__name__)
+from secop_runtime.worker import PollingWorker
 
 OUTBOX = "_outbox"
 PENDING = "_outbox_pending"
@@ -103,15 +100,15 @@ class OutboxRelay:
         self._collections = [*collections, STANDALONE_COLLECTION]
         self._publish = publish
         self._lease = timedelta(seconds=lease_s)
-        self._poll = poll_interval_s
         self._batch = batch
         self._scan_every = scan_interval_s
         self._scan_max = max(scan_interval_max_s, scan_interval_s)
         self._scan_grace = timedelta(seconds=scan_grace_s)
         #: (collection, _id) -> the document as inserted, or None: read it back.
         self._hinted: dict[tuple[str, Any], dict[str, Any] | None] = {}
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._interval = scan_interval_s
+        self._next_scan = 0.0
+        self._worker = PollingWorker("outbox-relay", self._step, poll_interval_s)
 
     def hint(self, hints: Sequence[tuple[str, Any, dict[str, Any] | None]]) -> None:
         """These documents were just stored with pending events (see ``outbox_hints``)."""
@@ -121,18 +118,13 @@ class OutboxRelay:
                 key = (name, doc_id)
                 # Hinted twice before a drain: it changed since it was written, so read it.
                 self._hinted[key] = None if key in self._hinted else written
-        self._wake.set()
+        self._worker.wake()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+        self._worker.start()
 
     async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+        await self._worker.stop()
 
     async def drain(self, older_than: timedelta = timedelta(0)) -> int:
         """Publish everything pending (for at least ``older_than``); returns how many events
@@ -147,39 +139,31 @@ class OutboxRelay:
                 total += sum(counts)
         return total
 
-    async def _run(self) -> None:
+    async def _step(self) -> bool:
         """Publish hinted documents at once; scan every collection now and then for the rest.
+        True while hints keep arriving (the worker then steps again without waiting).
 
         A scan that finds nothing doubles the wait before the next (up to the maximum): in
         steady state hints publish everything, and on FerretDB each scan reads every document
         of every outbox collection, a cost that grows with the data. Anything found, and any
         failure (hints lost to a broker outage, say), brings scans back to the base interval.
         """
-        loop = asyncio.get_running_loop()
-        next_scan = 0.0
-        interval = self._scan_every
-        while True:
-            try:
-                if self._hinted:
-                    await self._drain_hinted()
-                if loop.time() >= next_scan:
-                    # Documents pending for less than the grace are being published through
-                    # their writer's hint: claiming them too would only race it.
-                    found = await self.drain(older_than=self._scan_grace)
-                    interval = self._scan_every if found else min(interval * 2, self._scan_max)
-                    next_scan = loop.time() + interval
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("outbox relay pass failed; retrying")
-                interval = self._scan_every
-                next_scan = min(next_scan, loop.time() + interval)
-                await asyncio.sleep(1.0)
-            self._wake.clear()
+        now = asyncio.get_running_loop().time
+        try:
             if self._hinted:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+                await self._drain_hinted()
+            if now() >= self._next_scan:
+                # Documents pending for less than the grace are being published through their
+                # writer's hint: claiming them too would only race it.
+                found = await self.drain(older_than=self._scan_grace)
+                grown = min(self._interval * 2, self._scan_max)
+                self._interval = self._scan_every if found else grown
+                self._next_scan = now() + self._interval
+        except Exception:
+            self._interval = self._scan_every
+            self._next_scan = min(self._next_scan, now() + self._interval)
+            raise  # the worker logs it and steps again after its poll interval
+        return bool(self._hinted)
 
     async def _drain_hinted(self) -> int:
         """Publish the documents this process just wrote, without claims.
