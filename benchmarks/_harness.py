@@ -7,6 +7,7 @@ something on a noisy machine. Results are printed and written to ``benchmarks/re
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import platform
@@ -46,7 +47,9 @@ def running_cluster(
     """Local infrastructure and the chosen services as processes, on free ports.
 
     Kafka runs with TLS, SCRAM and ACLs as everywhere else; ``SECOP_BENCH_KAFKA_SECURE=0``
-    runs it in PLAINTEXT, to measure what security costs.
+    runs it in PLAINTEXT, to measure what security costs. ``SECOP_BENCH_MONGODB_URI`` points
+    the services at another MongoDB-wire server (say FerretDB on PostgreSQL, or MongoDB) instead
+    of the local FerretDB, to compare them on the same benchmark.
     """
     install_all()
     data = Path(tempfile.mkdtemp(prefix="secop-bench-"))
@@ -54,6 +57,8 @@ def running_cluster(
     secure = os.environ.get("SECOP_BENCH_KAFKA_SECURE", "1") != "0"
     local = LocalInfra(data, Ports(*ports[:5]), secure=secure)
     endpoints = local.start()
+    if other_db := os.environ.get("SECOP_BENCH_MONGODB_URI"):
+        endpoints = dataclasses.replace(endpoints, mongodb_uri=other_db)
     use_security(endpoints)  # the benchmarks' own clients act as the admin principal
     cluster = ServiceProcs(
         endpoints,
