@@ -1,95 +1,140 @@
-"""Deliveries and send claims in MongoDB (FerretDB in development).
+"""Deliveries in MongoDB (FerretDB in development), through the runtime's aggregate store.
 
-Every rule that must hold between instances is decided by a unique ``_id``: a delivery's id
-derives from (event, recipient, template), and the right to act on a delivery is a unique
-insert in ``send_claims`` (``<delivery_id>:<generation>``). Conditional updates would not do:
-FerretDB applies them as query-then-replace, so two could both succeed.
+A delivery's id derives from (event, recipient, template), so a redelivered event inserts
+nothing new (a unique ``_id``). Every later change is one conditional write on the version the
+delivery was read at (``AggregateStore.save``): of two instances deciding on the same version,
+exactly one is stored and the other gets ``Stale``. That is also the send claim: moving a
+delivery to ``sending`` is such a write (``service_layer/sending.py``).
+
+The domain's ``Delivery`` is a frozen dataclass; this module maps it to and from its document.
 """
 
 from __future__ import annotations
 
-import contextlib
-from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
-from typing import Any
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import fields, replace
+from datetime import datetime
+from typing import Any, Protocol
 
+from pydantic import ConfigDict
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, OperationFailure
 from secop_contracts import Event
+from secop_runtime.aggregates import Aggregate, AggregateStore, Duplicate, Store
 from secop_runtime.mongo import ensure_indexes
-from secop_runtime.outbox import new_document, with_events
 
 from notification.domain.delivery import ACTIVE, Delivery, State
 
 DELIVERIES = "deliveries"
-CLAIMS = "send_claims"
-#: Fields the claim holder rewrites after each step (everything else is set at creation).
-MUTABLE = (
-    "state",
-    "attempts",
-    "attempt_limit",
-    "next_attempt_at",
-    "last_error",
-    "permanent",
-    "sent_at",
-    "updated_at",
-    "history",
-)
+_FIELDS = tuple(f.name for f in fields(Delivery) if f.name not in ("id", "version"))
+
+
+class DeliveryDocument(Aggregate):
+    """A delivery as stored: its fields are the dataclass's (kept as they are, unvalidated:
+    the dataclass is the model), plus ``_id`` and the version ``_v``."""
+
+    model_config = ConfigDict(extra="allow")
 
 
 def to_document(d: Delivery) -> dict[str, Any]:
-    doc = {f.name: getattr(d, f.name) for f in fields(Delivery)}
-    doc["_id"] = doc.pop("id")
-    doc["history"] = list(d.history)
-    doc["recipient_domain"] = d.domain
+    doc = {name: getattr(d, name) for name in _FIELDS}
+    doc.update(_id=d.id, _v=d.version, history=list(d.history), recipient_domain=d.domain)
     return doc
 
 
 def from_document(doc: dict[str, Any]) -> Delivery:
-    names = {f.name for f in fields(Delivery)} - {"id"}
-    values = {k: v for k, v in doc.items() if k in names}
+    values = {k: doc[k] for k in _FIELDS if k in doc}
     values["history"] = tuple(doc.get("history") or ())
-    return Delivery(id=doc["_id"], **values)
+    return Delivery(id=doc["_id"], version=doc.get("_v", 0), **values)
 
 
-class DeliveryStore:
+def _of(record: DeliveryDocument) -> Delivery:
+    return from_document(record.document())
+
+
+def _apply(record: DeliveryDocument, d: Delivery) -> None:
+    """Make ``record`` hold ``d``; a field that became ``None`` leaves the document."""
+    for name, value in to_document(d).items():
+        if name not in ("_id", "_v"):
+            setattr(record, name, value)
+
+
+class Records(Store[DeliveryDocument], Protocol):
+    """The aggregate store, and its ``load`` (both the MongoDB store and the fake have it)."""
+
+    def load(self, document: Mapping[str, Any]) -> DeliveryDocument: ...
+
+
+class Deliveries(ABC):
+    """What the service layer sees; :class:`DeliveryStore` and the fake differ only in how
+    they select (MongoDB queries, or Python over the memory store's documents)."""
+
+    def __init__(self, records: Records) -> None:
+        self.records = records
+
+    async def add(self, d: Delivery) -> Delivery | None:
+        """Store a new delivery (version 1); ``None`` when it exists (a redelivered event)."""
+        record = DeliveryDocument.model_validate(to_document(d))
+        try:
+            await self.records.add(record)
+        except Duplicate:
+            return None
+        return replace(d, version=record.version)
+
+    async def get(self, delivery_id: str) -> Delivery | None:
+        record = await self.records.get(delivery_id)
+        return None if record is None else _of(record)
+
+    async def save(self, d: Delivery, *events: Event, was: Delivery) -> Delivery:
+        """Store ``d``, decided on ``was``, with its events, if nobody saved since ``was`` was
+        read (else ``Stale``); returns ``d`` at its new version."""
+        record = self.records.load(to_document(was))
+        _apply(record, d)
+        await self.records.save(record, *events)
+        return replace(d, version=record.version)
+
+    async def change(
+        self, delivery_id: str, decide: Callable[[Delivery], Delivery], missing: str
+    ) -> Delivery:
+        """Load, ``decide``, save; decided again on the newer state after a lost race."""
+
+        def on_record(record: DeliveryDocument) -> list[Event]:
+            _apply(record, decide(_of(record)))
+            return []
+
+        return _of(await self.records.change(delivery_id, on_record, missing))
+
+    @abstractmethod
+    async def due(self, now: datetime, limit: int) -> list[Delivery]:
+        """Active deliveries whose time has come, oldest first."""
+
+    @abstractmethod
+    async def search(
+        self, *, recipient: str | None, state: State | None, since: datetime | None, limit: int
+    ) -> list[Delivery]:
+        """Newest first, by exact recipient, state and time of queueing."""
+
+
+class DeliveryStore(Deliveries):
+    records: AggregateStore[DeliveryDocument]
+
     def __init__(self, db: AsyncDatabase) -> None:
-        self._col = db[DELIVERIES]
+        super().__init__(AggregateStore(db[DELIVERIES], DeliveryDocument))
 
-    async def ensure_indexes(self) -> None:
+    async def create_indexes(self) -> None:
+        # Named here, as earlier versions named them (MongoDB refuses an index that exists
+        # under another name).
         await ensure_indexes(
-            self._col,
+            self.records.collection,
             IndexModel([("state", ASCENDING), ("next_attempt_at", ASCENDING)], name="due"),
             IndexModel([("recipient", ASCENDING), ("queued_at", DESCENDING)], name="by_recipient"),
             IndexModel([("queued_at", DESCENDING)], name="by_time"),
         )
 
-    async def add(self, d: Delivery) -> bool:
-        """Create the record; ``False`` when it exists (redelivery, another instance)."""
-        try:
-            await self._col.insert_one(new_document(to_document(d)))
-            return True
-        except DuplicateKeyError:
-            return False
-
-    async def get(self, delivery_id: str) -> Delivery | None:
-        doc = await self._col.find_one({"_id": delivery_id})
-        return from_document(doc) if doc else None
-
     async def due(self, now: datetime, limit: int) -> list[Delivery]:
-        cursor = (
-            self._col.find({"state": {"$in": list(ACTIVE)}, "next_attempt_at": {"$lte": now}})
-            .sort("next_attempt_at", ASCENDING)
-            .limit(limit)
-        )
-        return [from_document(doc) for doc in await cursor.to_list()]
-
-    async def save(self, d: Delivery, *events: Event) -> None:
-        """Write the holder's new state, with its events, as one document write (outbox)."""
-        values = to_document(d)
-        update = with_events({"$set": {k: values[k] for k in MUTABLE}}, *events)
-        await self._col.update_one({"_id": d.id}, update)
+        query = {"state": {"$in": list(ACTIVE)}, "next_attempt_at": {"$lte": now}}
+        return await self._select(query, ("next_attempt_at", ASCENDING), limit)
 
     async def search(
         self, *, recipient: str | None, state: State | None, since: datetime | None, limit: int
@@ -101,70 +146,10 @@ class DeliveryStore:
             query["state"] = state
         if since:
             query["queued_at"] = {"$gte": since}
-        cursor = self._col.find(query).sort("queued_at", DESCENDING).limit(limit)
+        return await self._select(query, ("queued_at", DESCENDING), limit)
+
+    async def _select(
+        self, query: dict[str, Any], order: tuple[str, int], limit: int
+    ) -> list[Delivery]:
+        cursor = self.records.collection.find(query).sort(*order).limit(limit)
         return [from_document(doc) for doc in await cursor.to_list()]
-
-
-@dataclass(frozen=True)
-class Claim:
-    id: str
-    delivery_id: str
-    n: int
-
-
-class SendClaims:
-    """The right to act on one delivery for a while: one holder at a time, across instances.
-
-    Generation ``n`` of a delivery's claim is the document ``<delivery_id>:<n>``; every read and
-    write is by ``_id`` (on FerretDB any other filter reads the whole collection, and claims
-    accumulate one per attempt).
-    """
-
-    #: Generations walked before giving up (each attempt or takeover adds one).
-    MAX_GENERATIONS = 1000
-
-    def __init__(self, db: AsyncDatabase, owner: str) -> None:
-        self._col = db[CLAIMS]
-        self._owner = owner
-
-    async def ensure_indexes(self) -> None:
-        """Nothing beyond ``_id``: claims are only ever read and written by it. An index from
-        an earlier version only slowed writes, so it goes."""
-        with contextlib.suppress(OperationFailure):
-            await self._col.drop_index("latest")
-
-    async def take(self, delivery_id: str, now: datetime, lease: timedelta) -> Claim | None:
-        """Insert the first generation that is free, unless a live, unreleased one comes first.
-
-        Two takers that reach the same free generation insert the same ``_id``: exactly one
-        wins. A holder that died leaves a claim that stops counting when its lease ends.
-        Winning generation 0 means nobody ever acted on the delivery before.
-        """
-        for n in range(self.MAX_GENERATIONS):
-            claim = Claim(f"{delivery_id}:{n}", delivery_id, n)
-            try:
-                await self._col.insert_one(
-                    {
-                        "_id": claim.id,
-                        "delivery_id": delivery_id,
-                        "n": n,
-                        "owner": self._owner,
-                        "until": now + lease,
-                        "released": False,
-                    }
-                )
-                return claim
-            except DuplicateKeyError:
-                head = await self._col.find_one({"_id": claim.id})
-            if head is not None and not head.get("released") and head["until"] > now:
-                return None  # held right now
-            # Released, or its holder's lease ended (or it vanished): the next generation.
-        raise RuntimeError(f"delivery {delivery_id} has {self.MAX_GENERATIONS} claims")
-
-    async def release(self, claim: Claim) -> None:
-        """Done (result recorded): the next attempt need not wait for the lease to end.
-
-        The generation stays, marked released, so the next taker walks past it to ``n + 1``;
-        deleting it would let a taker reuse ``n`` while a later generation is still held.
-        """
-        await self._col.update_one({"_id": claim.id}, {"$set": {"released": True}})

@@ -4,7 +4,10 @@
 after the attempt limit or at once on a permanent refusal, to ``abandoned``. An operator may put
 an ``abandoned`` or ``retrying`` delivery back to ``queued`` with a fresh attempt budget.
 
-Pure functions over a frozen record: the store persists what they return.
+Pure functions over a frozen record: the store persists what they return, as one conditional
+write on the ``version`` the record was read at (``adapters/store.py``). The rules stay plain
+functions over a dataclass (no pydantic model): they need no I/O and no base class to be tested,
+and a stale decision is refused by the store, not here.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from secop_runtime.errors import Conflict
+
 State = Literal["queued", "sending", "sent", "retrying", "abandoned"]
 STATES: tuple[State, ...] = ("queued", "sending", "sent", "retrying", "abandoned")
 #: States the sender looks at (``sending`` only once its lease has run out).
@@ -24,8 +29,8 @@ RETRYABLE_BY_OPERATOR: tuple[State, ...] = ("abandoned", "retrying")
 _ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+")
 
 
-class NotRetryable(ValueError):
-    """The operator asked to retry a delivery that is not abandoned or retrying."""
+class NotRetryable(Conflict):
+    """The operator asked to retry a delivery that is not abandoned or retrying (409)."""
 
 
 def normalise_address(address: str) -> str:
@@ -69,6 +74,9 @@ class Delivery:
     sent_at: datetime | None = None
     updated_at: datetime | None = None
     history: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    #: The stored version this record was read at (0: not stored yet, or stored before
+    #: versions existed); the store saves a change only if nobody saved since.
+    version: int = 0
 
     @property
     def domain(self) -> str:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from secop_contracts import Event
-from secop_runtime.service import ServiceRuntime
+from secop_runtime.service import Late, ServiceRuntime
 
-from notification.config import Settings
 from notification.domain.plans import PLANS
-from notification.service_layer.components import Components
+from notification.service_layer.context import Context
 from notification.service_layer.intake import accept_event
 
 DESCRIPTION = (
@@ -18,16 +15,14 @@ DESCRIPTION = (
 )
 
 
-def register(
-    runtime: ServiceRuntime, settings: Settings, components: Callable[[], Components]
-) -> None:
+def register(runtime: ServiceRuntime, context: Late[Context]) -> None:
     """One subscriber per consumed topic (group = service name, AckPolicy.ACK, dead letters)."""
 
     async def on_event(event: Event) -> None:
-        parts = components()
-        created = await accept_event(parts.store, event, settings.delivery_max_attempts)
+        ctx = context()
+        created = await accept_event(ctx.store, event, ctx.settings.delivery_max_attempts)
         if created:
-            parts.sender.kick(created)
+            ctx.sender.wake(created)
 
     for event_type in PLANS:
         # Each delivery's _id derives from the event's id: a redelivery inserts nothing.

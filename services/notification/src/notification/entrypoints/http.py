@@ -6,41 +6,17 @@ which state and why; never a message body or a token.
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
-from secop_runtime.http import ApiError
 
-from notification.domain.delivery import Delivery, NotRetryable, State
-from notification.service_layer.components import Components
-from notification.service_layer.operators import (
-    DeliveryBusy,
-    DeliveryNotFound,
-    find_deliveries,
-    retry_delivery,
-)
+from notification.domain.delivery import Delivery, State
+from notification.entrypoints.deps import Ctx, require_operator
+from notification.service_layer import operators
 
 UNAUTHORIZED = {401: {"description": "missing or wrong operator credential"}}
-
-
-def _components(request: Request) -> Components:
-    return request.app.state.notification()
-
-
-def require_operator(
-    request: Request, authorization: Annotated[str | None, Header()] = None
-) -> None:
-    """Constant-time comparison with the configured operator token."""
-    expected = request.app.state.runtime.settings.operator_token.get_secret_value()
-    scheme, _, given = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        given.strip().encode(), expected.encode()
-    ):
-        raise ApiError(401, "operator credential required", headers={"WWW-Authenticate": "Bearer"})
-
 
 router = APIRouter(
     prefix="/deliveries",
@@ -110,25 +86,22 @@ DeliveryId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="A deliv
 
 @router.get("", summary="Find deliveries (newest first)")
 async def list_deliveries(
-    request: Request,
+    ctx: Ctx,
     recipient: Annotated[str | None, Query(max_length=320, description="Exact address")] = None,
     status: Annotated[State | None, Query(description="Delivery state")] = None,
     since: Annotated[datetime | None, Query(description="Queued at or after (ISO 8601)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> DeliveryList:
     """Deliveries by recipient, state and time: answers "I never got the email"."""
-    found = await find_deliveries(
-        _components(request).store, recipient=recipient, state=status, since=since, limit=limit
+    found = await operators.find_deliveries(
+        ctx.store, recipient=recipient, state=status, since=since, limit=limit
     )
     return DeliveryList(count=len(found), deliveries=[DeliveryView.of(d) for d in found])
 
 
 @router.get("/{delivery_id}", summary="One delivery", responses={404: {"description": "unknown"}})
-async def get_delivery(request: Request, delivery_id: DeliveryId) -> DeliveryView:
-    d = await _components(request).store.get(delivery_id)
-    if d is None:
-        raise ApiError(404, "no such delivery")
-    return DeliveryView.of(d)
+async def get_delivery(ctx: Ctx, delivery_id: DeliveryId) -> DeliveryView:
+    return DeliveryView.of(await operators.get_delivery(ctx.store, delivery_id))
 
 
 @router.post(
@@ -139,19 +112,8 @@ async def get_delivery(request: Request, delivery_id: DeliveryId) -> DeliveryVie
         409: {"description": "the delivery is not abandoned or retrying, or is being sent"},
     },
 )
-async def retry(request: Request, delivery_id: DeliveryId) -> DeliveryView:
+async def retry(ctx: Ctx, delivery_id: DeliveryId) -> DeliveryView:
     """Back to ``queued`` now, with a fresh budget of attempts."""
-    parts = _components(request)
-    settings = request.app.state.runtime.settings
-    try:
-        d = await retry_delivery(
-            parts.store, parts.claims, delivery_id, settings.delivery_max_attempts
-        )
-    except DeliveryNotFound:
-        raise ApiError(404, "no such delivery") from None
-    except DeliveryBusy:
-        raise ApiError(409, "a send of this delivery is in progress; try again shortly") from None
-    except NotRetryable as exc:
-        raise ApiError(409, str(exc)) from None
-    parts.sender.kick()
+    d = await operators.retry_delivery(ctx.store, delivery_id, ctx.settings.delivery_max_attempts)
+    ctx.sender.wake([d])
     return DeliveryView.of(d)

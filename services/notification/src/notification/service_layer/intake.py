@@ -2,7 +2,7 @@
 
 The consumer only records what must be sent (one record per event, recipient and template, with
 a deterministic id) and wakes the sender; a redelivered event or a second instance creates
-nothing new.
+nothing new (the id is taken).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from secop_contracts import Event
 
-from notification.adapters.store import DeliveryStore
+from notification.adapters.store import Deliveries
 from notification.domain.delivery import Delivery, delivery_id, normalise_address
 from notification.domain.plans import plan
 
@@ -41,12 +41,12 @@ def deliveries_for(event: Event, now: datetime, max_attempts: int) -> list[Deliv
     ]
 
 
-async def accept_event(store: DeliveryStore, event: Event, max_attempts: int) -> list[Delivery]:
-    """Record the emails ``event`` causes; returns the records that are new."""
+async def accept_event(store: Deliveries, event: Event, max_attempts: int) -> list[Delivery]:
+    """Record the emails ``event`` causes; returns the records that are new (as stored)."""
     created: list[Delivery] = []
     for d in deliveries_for(event, datetime.now(UTC), max_attempts):
-        if await store.add(d):
-            created.append(d)
+        if stored := await store.add(d):
+            created.append(stored)
             log.info(
                 "email queued",
                 extra={"delivery_id": d.id, "template": d.template, "event": event.event_type},

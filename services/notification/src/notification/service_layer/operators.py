@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from notification.adapters.store import DeliveryStore, SendClaims
+from secop_runtime.errors import NotFound
+
+from notification.adapters.store import Deliveries
 from notification.domain.delivery import Delivery, State, normalise_address, requeue
 
-
-class DeliveryNotFound(LookupError):
-    pass
-
-
-class DeliveryBusy(RuntimeError):
-    """A send of this delivery is in progress (a live claim)."""
+MISSING = "no such delivery"
 
 
 async def find_deliveries(
-    store: DeliveryStore,
+    store: Deliveries,
     *,
     recipient: str | None,
     state: State | None,
@@ -32,25 +28,16 @@ async def find_deliveries(
     )
 
 
-async def retry_delivery(
-    store: DeliveryStore, claims: SendClaims, delivery_id: str, max_attempts: int
-) -> Delivery:
-    """Back to ``queued`` with a fresh attempt budget; taken under a claim like any send, so
-    it never races a sender writing the same record."""
-    current = await store.get(delivery_id)
-    if current is None:
-        raise DeliveryNotFound(delivery_id)
+async def get_delivery(store: Deliveries, delivery_id: str) -> Delivery:
+    d = await store.get(delivery_id)
+    if d is None:
+        raise NotFound(MISSING)
+    return d
+
+
+async def retry_delivery(store: Deliveries, delivery_id: str, max_attempts: int) -> Delivery:
+    """Back to ``queued`` with a fresh attempt budget. Decided on the stored version, like a
+    send's claim: if a sender claims it first, the retry is decided again and refused
+    (``NotRetryable``, 409: it is ``sending``), so the two never both act."""
     now = datetime.now(UTC)
-    requeue(current, now, max_attempts)  # refuses what is not retryable before claiming
-    claim = await claims.take(delivery_id, now, timedelta(seconds=30))
-    if claim is None:
-        raise DeliveryBusy(delivery_id)
-    try:
-        fresh = await store.get(delivery_id)
-        if fresh is None:
-            raise DeliveryNotFound(delivery_id)
-        queued = requeue(fresh, now, max_attempts)
-        await store.save(queued)
-        return queued
-    finally:
-        await claims.release(claim)
+    return await store.change(delivery_id, lambda d: requeue(d, now, max_attempts), MISSING)

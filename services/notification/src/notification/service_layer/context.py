@@ -1,4 +1,6 @@
-"""What the running service holds once the database is connected (built in the start-up hook)."""
+"""What the running service holds once the database is connected: built by the runtime at
+start (``runtime.provide``), closed by it at shutdown, after consumers and the relay stop and
+before the database closes, so sends in flight finish and store their outcome."""
 
 from __future__ import annotations
 
@@ -7,17 +9,30 @@ from dataclasses import dataclass
 from secop_runtime.service import ServiceRuntime
 
 from notification.adapters.smtp import SmtpPool
-from notification.adapters.store import DeliveryStore, SendClaims
+from notification.adapters.store import Deliveries, DeliveryStore
 from notification.config import Settings
 from notification.service_layer.rendering import Renderer
 from notification.service_layer.sender import Sender
+from notification.service_layer.sending import Outbound
 
 
 @dataclass
-class Components:
-    store: DeliveryStore
-    claims: SendClaims
+class Context:
+    store: Deliveries
     sender: Sender
+    settings: Settings
+
+    @classmethod
+    async def build(cls, runtime: ServiceRuntime, settings: Settings) -> Context:
+        store = DeliveryStore(runtime.db)
+        await store.create_indexes()
+        out = Outbound(store, pool_for(settings), renderer_for(settings), settings, runtime.event)
+        sender = Sender(out)
+        sender.start()
+        return cls(store, sender, settings)
+
+    async def close(self) -> None:
+        await self.sender.stop()
 
 
 def renderer_for(settings: Settings) -> Renderer:
@@ -45,19 +60,3 @@ def pool_for(settings: Settings) -> SmtpPool:
         size=settings.max_concurrent_sends,
         idle_check_s=settings.smtp_idle_check_s,
     )
-
-
-async def build(runtime: ServiceRuntime, settings: Settings) -> Components:
-    store = DeliveryStore(runtime.db)
-    claims = SendClaims(runtime.db, owner=settings.instance_id)
-    await store.ensure_indexes()
-    await claims.ensure_indexes()
-    sender = Sender(
-        store=store,
-        claims=claims,
-        pool=pool_for(settings),
-        renderer=renderer_for(settings),
-        settings=settings,
-        make_event=runtime.event,
-    )
-    return Components(store, claims, sender)
