@@ -89,7 +89,7 @@ async def test_a_submitted_entity_opens_an_activation_case_and_an_approval_reach
     assert "rut.pdf" in case["description"] and case["user_type"] == "comprador"
 
     # Redelivery opens nothing new (the handler is idempotent even past the consumer's dedupe).
-    assert await on_entity_submitted(support.app.state.desk, first) == number
+    assert await on_entity_submitted(support.app.state.context(), first) == number
     # The desk asks for changes; the entity is submitted again: the same case, clock restarted.
     changes = await client.post(
         f"/cases/{number}/activation",

@@ -87,7 +87,7 @@ async def test_due_dates_count_desk_hours_across_a_weekend_and_a_colombian_holid
     start_service, uid
 ):
     support = await start_service("support")
-    desk = support.app.state.desk
+    desk = support.app.state.context()
     body = case_body(uid, subject="Gestión de registro y configuración de Entidades Estatales")
 
     async def open_at(at: datetime) -> dict:

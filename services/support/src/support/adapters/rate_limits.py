@@ -12,12 +12,21 @@ from __future__ import annotations
 import math
 import uuid
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from pymongo import IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from secop_runtime.mongo import ensure_indexes
 
 HITS = "rate_limit_hits"
+
+
+class Limiter(Protocol):
+    """What the service layer sees; :class:`RateLimiter` and the fake both are one."""
+
+    async def hit(self, key: str, limit: int, window_s: int, now: datetime) -> str | int: ...
+    async def forget(self, hit_id: str) -> None: ...
+    async def prune(self, before: datetime) -> None: ...
 
 
 class RateLimiter:

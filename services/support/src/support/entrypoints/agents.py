@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Query
-from secop_runtime.http import ApiError
+from secop_runtime.errors import Invalid
 
-from support.entrypoints.deps import Agent, CaseNumber, DeskDep, actor_of
+from support.domain.queue import QueueFilter
+from support.entrypoints.deps import Agent, CaseNumber, Ctx, actor_of
 from support.entrypoints.schemas import (
     AgentCaseOut,
     AssignIn,
@@ -21,7 +22,6 @@ from support.entrypoints.schemas import (
 )
 from support.entrypoints.views import agent_case, queue_item
 from support.service_layer import deciding, handling
-from support.service_layer.desk import Desk
 
 router = APIRouter(tags=["service desk"])
 
@@ -34,7 +34,7 @@ ON_CASE = {**AUTH, 404: {"description": "No such case"}, 409: {"description": "N
 
 @router.get("/cases", response_model=QueueOut, summary="The work queue", responses=AUTH)
 async def queue(
-    desk: DeskDep,
+    ctx: Ctx,
     agent: Agent,
     status: Literal["open", "resolved", "all"] = "open",
     subject: str | None = None,
@@ -50,31 +50,17 @@ async def queue(
     ``overdue=true``: open cases whose first-response due date passed with no agent answer yet.
     """
     now = datetime.now(UTC)
-    clauses: list[dict[str, Any]] = []
-    if status != "all":
-        clauses.append({"status": status})
-    if subject:
-        clauses.append({"subject": subject})
-    if assignee:
-        clauses.append({"assignee_id": _assignee(assignee, agent.user_id)})
-    if overdue is True:
-        clauses.append(
-            {"status": "open", "awaiting_response": True, "first_response_due": {"$lt": now}}
-        )
-    elif overdue is False:
-        clauses.append(
-            {
-                "$or": [
-                    {"status": {"$ne": "open"}},
-                    {"awaiting_response": False},
-                    {"first_response_due": {"$gte": now}},
-                ]
-            }
-        )
-    query = {"$and": clauses} if clauses else {}
-    limit = min(limit, desk.settings.queue_page_max)
-    docs, total = await desk.store.queue(query, offset, limit)
-    items = [queue_item(d, now) for d in docs]
+    query = QueueFilter(
+        now=now,
+        status=status,
+        subject=subject or None,
+        assignee=_assignee(assignee, agent.user_id) if assignee else None,
+        unassigned=assignee == "none",
+        overdue=overdue,
+    )
+    limit = min(limit, ctx.settings.queue_page_max)
+    cases, total = await ctx.cases.queue(query, offset, limit)
+    items = [queue_item(c, now) for c in cases]
     return QueueOut(items=items, total=total, offset=offset, limit=limit)
 
 
@@ -86,11 +72,7 @@ def _assignee(value: str, me: UUID) -> str | None:
     try:
         return str(UUID(value))
     except ValueError as exc:
-        raise ApiError(422, "assignee: a user id, 'me' or 'none'") from exc
-
-
-async def _view(desk: Desk, doc: dict[str, Any]) -> AgentCaseOut:
-    return agent_case(doc, await desk.store.history(doc["_id"]))
+        raise Invalid("assignee: a user id, 'me' or 'none'") from exc
 
 
 @router.post(
@@ -101,13 +83,13 @@ async def _view(desk: Desk, doc: dict[str, Any]) -> AgentCaseOut:
 )
 async def assign(
     number: CaseNumber,
-    desk: DeskDep,
+    ctx: Ctx,
     agent: Agent,
     body: Annotated[AssignIn | None, Body()] = None,
 ) -> AgentCaseOut:
     """Without ``assignee_id`` (or without a body) the calling agent takes the case."""
     assignee = (body.assignee_id if body else None) or agent.user_id
-    return await _view(desk, await handling.assign(desk, number, assignee, actor_of(agent)))
+    return agent_case(await handling.assign(ctx, number, assignee, actor_of(agent)))
 
 
 @router.post(
@@ -116,9 +98,8 @@ async def assign(
     summary="Resolve a case (the resolution is emailed to the requester)",
     responses=ON_CASE,
 )
-async def resolve(number: CaseNumber, desk: DeskDep, agent: Agent, body: ResolveIn) -> AgentCaseOut:
-    doc = await handling.resolve(desk, number, body.resolution, actor_of(agent))
-    return await _view(desk, doc)
+async def resolve(number: CaseNumber, ctx: Ctx, agent: Agent, body: ResolveIn) -> AgentCaseOut:
+    return agent_case(await handling.resolve(ctx, number, body.resolution, actor_of(agent)))
 
 
 @router.post(
@@ -127,9 +108,8 @@ async def resolve(number: CaseNumber, desk: DeskDep, agent: Agent, body: Resolve
     summary="Reopen a resolved case (a new first-response due date is set)",
     responses=ON_CASE,
 )
-async def reopen(number: CaseNumber, desk: DeskDep, agent: Agent, body: ReopenIn) -> AgentCaseOut:
-    doc = await handling.reopen(desk, number, body.reason, actor_of(agent))
-    return await _view(desk, doc)
+async def reopen(number: CaseNumber, ctx: Ctx, agent: Agent, body: ReopenIn) -> AgentCaseOut:
+    return agent_case(await handling.reopen(ctx, number, body.reason, actor_of(agent)))
 
 
 @router.post(
@@ -138,16 +118,14 @@ async def reopen(number: CaseNumber, desk: DeskDep, agent: Agent, body: ReopenIn
     summary="Decide an entity's activation or mixed profile",
     responses={**ON_CASE, 422: {"description": "A decision that this case cannot carry"}},
 )
-async def activation(
-    number: CaseNumber, desk: DeskDep, agent: Agent, body: DecisionIn
-) -> AgentCaseOut:
+async def activation(number: CaseNumber, ctx: Ctx, agent: Agent, body: DecisionIn) -> AgentCaseOut:
     """On an activation case: ``approve``, ``request_changes`` or ``reject`` the entity
     (``AccountActivationDecided``, applied by membership). On a mixed-profile case: ``approve``
     or ``reject`` (``MixedProfileDecided``). The requester is told; approve and reject close the
     case, request_changes keeps it open until the entity is submitted again.
     """
-    doc = await deciding.decide(desk, number, body.decision, body.message, actor_of(agent))
-    return await _view(desk, doc)
+    case = await deciding.decide(ctx, number, body.decision, body.message, actor_of(agent))
+    return agent_case(case)
 
 
 @router.post(
@@ -157,7 +135,7 @@ async def activation(
     summary="Have registration email the requester's user data to their registered address",
     responses=ON_CASE,
 )
-async def credentials(number: CaseNumber, desk: DeskDep, agent: Agent) -> CredentialsOut:
+async def credentials(number: CaseNumber, ctx: Ctx, agent: Agent) -> CredentialsOut:
     """Only on "Recuperación de usuario" cases. Nothing about the user is shown here."""
-    await deciding.request_credentials(desk, number, actor_of(agent))
+    await deciding.request_credentials(ctx, number, actor_of(agent))
     return CredentialsOut(case_number=number)

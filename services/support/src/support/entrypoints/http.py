@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query
 from pydantic import EmailStr
-from secop_runtime.clients import rate_limit_key, request_address
-from secop_runtime.http import ApiError
+from secop_contracts.support import Requester
 
-from support.domain.cases import Actor
-from support.entrypoints.deps import CaseNumber, DeskDep, MaybeAgent, actor_of
+from support.entrypoints.deps import CaseNumber, Client, Ctx, MaybeAgent, actor_of
 from support.entrypoints.schemas import (
     AgentCaseOut,
     CaseOpenedOut,
@@ -23,9 +19,7 @@ from support.entrypoints.schemas import (
 )
 from support.entrypoints.views import agent_case, requester_case
 from support.service_layer import handling
-from support.service_layer.actions import load
-from support.service_layer.desk import CaseNotFound, Desk
-from support.service_layer.opening import NewCase, open_case
+from support.service_layer.opening import NewCase, open_requested_case
 
 router = APIRouter(tags=["cases"])
 
@@ -53,31 +47,25 @@ CaseKey = Annotated[
         429: {"description": "Too many cases from this IP or email; see Retry-After"},
     },
 )
-async def open_support_case(body: OpenCaseIn, request: Request, desk: DeskDep) -> CaseOpenedOut:
+async def open_support_case(body: OpenCaseIn, ctx: Ctx, client: Client) -> CaseOpenedOut:
     """Open a case; the answer carries the number to follow it and the first-response due date.
 
     The due date counts desk hours only (Monday to Friday 07:00-19:00, Saturday 08:00-12:00,
     Bogotá, no Colombian holidays) from the subject's SLA. Limited per client IP and per email.
     """
-    catalogue = desk.settings.case_subjects
-    if body.subject not in catalogue:
-        raise ApiError(422, f"unknown subject; one of: {', '.join(catalogue)}", field="subject")
-    await _enforce_rate_limits(desk, _client_ip(request, desk), str(body.requester.email))
-    doc = await open_case(
-        desk,
-        NewCase(
-            requester={**body.requester.model_dump(), "time_zone": "America/Bogota"},
-            system=body.system,
-            request_type=body.request_type,
-            subject=body.subject,
-            user_type=body.user_type,
-            description=body.description,
-            source_key=f"web:{uuid.uuid4()}",
-            account_id=str(body.account_id) if body.account_id else None,
-            nit=body.nit,
-        ),
+    new = NewCase(
+        requester=Requester(**body.requester.model_dump(), time_zone="America/Bogota"),
+        system=body.system,
+        request_type=body.request_type,
+        subject=body.subject,
+        user_type=body.user_type,
+        description=body.description,
+        source_key=f"web:{uuid.uuid4()}",
+        account_id=str(body.account_id) if body.account_id else None,
+        nit=body.nit,
     )
-    return CaseOpenedOut(case_number=doc["_id"], first_response_due=doc["first_response_due"])
+    case = await open_requested_case(ctx, new, client)
+    return CaseOpenedOut(case_number=case.number, first_response_due=case.first_response_due)
 
 
 @router.get(
@@ -88,8 +76,8 @@ async def open_support_case(body: OpenCaseIn, request: Request, desk: DeskDep) -
 )
 async def get_case(
     number: CaseNumber,
-    request: Request,
-    desk: DeskDep,
+    ctx: Ctx,
+    client: Client,
     agent: MaybeAgent,
     key: CaseKey = None,
     email: Annotated[EmailStr | None, Query(description="The requester's email")] = None,
@@ -101,14 +89,9 @@ async def get_case(
     unknown number: nothing tells whether a case exists. Limited per client and per case.
     """
     if agent is not None:
-        doc = await load(desk, number)
-        return agent_case(doc, await desk.store.history(number))
-    await _client_limit(desk, request)
-    if email is None:
-        raise ApiError(404, "case not found")
-    async with _failures_counted(desk, number):
-        doc, history = await handling.requester_view(desk, number, str(email), key)
-    return requester_case(doc, history)
+        return agent_case(await handling.get_case(ctx, number))
+    email_given = str(email) if email is not None else None
+    return requester_case(await handling.requester_view(ctx, number, client, email_given, key))
 
 
 @router.post(
@@ -121,72 +104,15 @@ async def get_case(
 async def add_message(
     number: CaseNumber,
     body: MessageIn,
-    request: Request,
-    desk: DeskDep,
+    ctx: Ctx,
+    client: Client,
     agent: MaybeAgent,
     key: CaseKey = None,
 ) -> Any:
     """A requester writes with the case's access key (`X-Case-Key`) and email; an agent's
     message is emailed to the requester."""
     if agent is not None:
-        doc = await handling.add_message(desk, number, actor_of(agent), body.body)
-        return agent_case(doc, await desk.store.history(number))
-    await _client_limit(desk, request)
-    if body.email is None:
-        raise ApiError(422, "the requester's email is required", field="email")
-    actor = Actor("requester", None, "")
-    async with _failures_counted(desk, number):
-        doc = await handling.add_message(desk, number, actor, body.body, str(body.email), key)
-    return requester_case(doc, await desk.store.history(number))
-
-
-async def _client_limit(desk: Desk, request: Request) -> None:
-    """Requester reads and writes per client address per minute."""
-    s = desk.settings
-    key = f"follow-ip:{_client_ip(request, desk)}"
-    hit = await desk.limiter.hit(key, s.follow_limit_per_minute, 60, desk.now())
-    if isinstance(hit, int):
-        raise _too_many("too many requests", hit)
-
-
-@contextlib.asynccontextmanager
-async def _failures_counted(desk: Desk, number: str) -> AsyncIterator[None]:
-    """Wrong keys or emails for a case, per minute: beyond the limit they get 429, so a key
-    cannot be guessed from many addresses either. Only failures count: a stranger's tries
-    never keep the requester, who has the right key, out of their case."""
-    try:
-        yield
-    except CaseNotFound:
-        s = desk.settings
-        key = f"follow-case:{number}"
-        hit = await desk.limiter.hit(key, s.follow_limit_per_minute, 60, desk.now())
-        if isinstance(hit, int):
-            raise _too_many("too many requests", hit) from None
-        raise
-
-
-def _client_ip(request: Request, desk: Desk) -> str:
-    """The rate limit's key: the client under TRUSTED_PROXIES; an IPv6 client's /64."""
-    address = request_address(request, desk.settings.trusted_proxies)
-    return rate_limit_key(address) or "unknown"
-
-
-async def _enforce_rate_limits(desk: Desk, ip: str, email: str) -> None:
-    s, limiter, now = desk.settings, desk.limiter, desk.now()
-    ip_hit = await limiter.hit(f"ip:{ip}", s.rate_limit_ip_max, s.rate_limit_ip_window_s, now)
-    if isinstance(ip_hit, int):
-        raise _too_many("too many cases opened from this network address", ip_hit)
-    key = f"email:{email.strip().lower()}"
-    email_hit = await limiter.hit(key, s.rate_limit_email_max, s.rate_limit_email_window_s, now)
-    if isinstance(email_hit, int):
-        await limiter.forget(ip_hit)
-        raise _too_many("too many cases opened from this email address", email_hit)
-
-
-def _too_many(what: str, retry_after: int) -> ApiError:
-    return ApiError(
-        429,
-        f"{what}; try again in {retry_after} s",
-        headers={"Retry-After": str(retry_after)},
-        retry_after_s=retry_after,
-    )
+        return agent_case(await handling.agent_writes(ctx, number, actor_of(agent), body.body))
+    email = str(body.email) if body.email is not None else None
+    case = await handling.requester_writes(ctx, number, client, body.body, email, key)
+    return requester_case(case)

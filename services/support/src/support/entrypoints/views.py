@@ -1,10 +1,13 @@
-"""Stored documents as the HTTP API shows them: the requester's view and the desk's."""
+"""Cases as the HTTP API shows them: the requester's view and the desk's."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+from support.domain.access import requester_verified
+from support.domain.cases import Case
 from support.entrypoints.schemas import (
     AgentCaseOut,
     HistoryEntry,
@@ -12,98 +15,90 @@ from support.entrypoints.schemas import (
     QueueItem,
     RequesterCaseOut,
 )
-from support.service_layer.deciding import requester_verified
 
 
-def is_overdue(doc: dict[str, Any], now: datetime | None = None) -> bool:
-    """Open, still awaiting the desk's first answer, and past its due date."""
-    due = doc.get("first_response_due")
-    now = now or datetime.now(UTC)
-    return bool(doc["status"] == "open" and doc.get("awaiting_response") and due and due < now)
-
-
-def requester_case(doc: dict[str, Any], history: list[dict[str, Any]]) -> RequesterCaseOut:
+def requester_case(case: Case) -> RequesterCaseOut:
     """Only public entries, and no agent's identity: the desk answers as one."""
     messages = [
         PublicMessage(
-            author="requester" if e["actor"]["kind"] == "requester" else "agent",
-            kind=e["action"],
-            body=e["body"],
-            at=e["at"],
+            author="requester" if e.actor.kind == "requester" else "agent",
+            kind=e.action,
+            body=e.body,
+            at=e.at,
         )
-        for e in history
-        if e.get("public") and e.get("body")
+        for e in case.history
+        if e.public and e.body
     ]
     return RequesterCaseOut(
-        case_number=doc["_id"],
-        status=doc["status"],
-        system=doc["system"],
-        request_type=doc["request_type"],
-        subject=doc["subject"],
-        opened_at=doc["opened_at"],
-        updated_at=doc["updated_at"],
-        first_response_due=doc.get("first_response_due"),
-        resolved_at=doc.get("resolved_at"),
+        case_number=case.number,
+        status=case.status,
+        system=case.system,
+        request_type=case.request_type,
+        subject=case.subject,
+        opened_at=case.opened_at,
+        updated_at=case.updated_at,
+        first_response_due=case.first_response_due,
+        resolved_at=case.resolved_at,
         messages=messages,
     )
 
 
-def queue_item(doc: dict[str, Any], now: datetime | None = None) -> QueueItem:
-    return QueueItem(**_item_fields(doc, now))
+def queue_item(case: Case, now: datetime | None = None) -> QueueItem:
+    return QueueItem(**_item_fields(case, now or datetime.now(UTC)))
 
 
-def _item_fields(doc: dict[str, Any], now: datetime | None) -> dict[str, Any]:
+def _item_fields(case: Case, now: datetime) -> dict[str, Any]:
     return {
-        "case_number": doc["_id"],
-        "status": doc["status"],
-        "subject": doc["subject"],
-        "system": doc["system"],
-        "request_type": doc["request_type"],
-        "user_type": doc["user_type"],
-        "origin": doc.get("origin", "web"),
-        "requester_name": doc["requester"]["full_name"],
-        "entity_name": doc["requester"].get("entity_name", ""),
-        "account_id": doc.get("account_id"),
-        "assignee_id": doc.get("assignee_id"),
-        "opened_at": doc["opened_at"],
-        "first_response_due": doc.get("first_response_due"),
-        "awaiting_response": bool(doc.get("awaiting_response")),
-        "overdue": is_overdue(doc, now),
+        "case_number": case.number,
+        "status": case.status,
+        "subject": case.subject,
+        "system": case.system,
+        "request_type": case.request_type,
+        "user_type": case.user_type,
+        "origin": case.origin,
+        "requester_name": case.requester.full_name,
+        "entity_name": case.requester.entity_name,
+        "account_id": case.account_id,
+        "assignee_id": case.assignee_id,
+        "opened_at": case.opened_at,
+        "first_response_due": case.first_response_due,
+        "awaiting_response": case.awaiting_response,
+        "overdue": case.is_overdue(now),
     }
 
 
-def agent_case(doc: dict[str, Any], history: list[dict[str, Any]]) -> AgentCaseOut:
+def agent_case(case: Case) -> AgentCaseOut:
     opened = HistoryEntry(
         version=0,
         action="opened",
-        actor={"kind": "system" if doc.get("origin") != "web" else "requester"},
-        at=doc["opened_at"],
+        actor={"kind": "system" if case.origin != "web" else "requester"},
+        at=case.opened_at,
         public=False,
-        details={"origin": doc.get("origin", "web")},
+        details={"origin": case.origin},
     )
     entries = [
         HistoryEntry(
-            version=e["version"],
-            action=e["action"],
-            actor=e["actor"],
-            at=e["at"],
-            public=bool(e.get("public")),
-            body=e.get("body"),
-            details=e.get("details") or {},
+            version=e.version,
+            action=e.action,
+            actor=asdict(e.actor),
+            at=e.at,
+            public=e.public,
+            body=e.body,
+            details=e.details,
         )
-        for e in history
+        for e in case.history
     ]
     return AgentCaseOut(
-        **_item_fields(doc, None),
-        requester=doc["requester"],
-        requester_verified=requester_verified(doc),
-        description=doc["description"],
-        nit=doc.get("nit"),
-        documents=doc.get("documents") or [],
-        decision=doc.get("decision"),
-        resolution=doc.get("resolution"),
-        resolved_at=doc.get("resolved_at"),
-        updated_at=doc["updated_at"],
-        version=doc.get("version", 0),
+        **_item_fields(case, datetime.now(UTC)),
+        requester=case.requester.model_dump(),
+        requester_verified=requester_verified(case),
+        description=case.description,
+        nit=case.nit,
+        documents=case.documents,
+        decision=case.decision,
+        resolution=case.resolution,
+        resolved_at=case.resolved_at,
+        updated_at=case.updated_at,
+        version=case.actions,
         history=[opened, *entries],
     )

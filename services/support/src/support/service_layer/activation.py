@@ -10,44 +10,39 @@ Redelivery opens nothing new: a linked event id is remembered on the case, and a
 
 from __future__ import annotations
 
-from typing import Any
-
+from secop_contracts import Event
 from secop_contracts.membership import EntitySubmitted, EntitySubmittedPayload
+from secop_contracts.support import Requester
 
 from support.domain import decisions
-from support.service_layer.actions import act
-from support.service_layer.desk import Desk
+from support.domain.cases import Case
+from support.service_layer.context import CASE_NOT_FOUND, Context
 from support.service_layer.opening import NewCase, open_case
 
 
-async def on_entity_submitted(desk: Desk, event: EntitySubmitted) -> str:
+async def on_entity_submitted(ctx: Context, event: EntitySubmitted) -> str:
     """The number of the activation case now holding this submission."""
     p = event.payload
     event_id = str(event.event_id)
-    store = desk.store
-    if (done := await store.find_by_source_event(event_id)) is not None:
-        return str(done["_id"])
-    subject = desk.settings.activation_subject
+    if (done := await ctx.cases.find_by_source_event(event_id)) is not None:
+        return done.number
+    subject = ctx.settings.activation_subject
     account_id = str(p.account_id)
     documents = [d.model_dump(mode="json") for d in p.documents]
     admins = {p.submitted_by.email.lower(), *(a.email.lower() for a in p.administrators)}
-    existing = await store.find_open_for_account(subject, account_id, p.nit, admins)
+    existing = await ctx.cases.find_open_for_account(subject, account_id, p.nit, admins)
     if existing is not None:
-        number = str(existing["_id"])
 
-        def link(case: Any, _: dict[str, Any]) -> Any:
-            if event_id in case.source_event_ids:
-                return None
-            now = desk.now()
-            due = desk.due(subject, now)
-            return decisions.link_submission(
-                case, event_id, account_id, p.nit, documents, now, due
-            ), []
+        def link(case: Case) -> list[Event]:
+            now = ctx.now()
+            due = ctx.due(subject, now)
+            decisions.link_submission(case, event_id, account_id, p.nit, documents, now, due)
+            return []
 
-        await act(desk, number, link)
-        return number
-    doc = await open_case(
-        desk,
+        await ctx.cases.change(existing.number, link, missing=CASE_NOT_FOUND)
+        return existing.number
+    case = await open_case(
+        ctx,
         NewCase(
             requester=_requester(p),
             system="SECOP_II",
@@ -64,21 +59,18 @@ async def on_entity_submitted(desk: Desk, event: EntitySubmitted) -> str:
             activation_linked=True,
         ),
     )
-    return str(doc["_id"])
+    return case.number
 
 
-def _requester(p: EntitySubmittedPayload) -> dict[str, Any]:
-    return {
-        "full_name": p.submitted_by.full_name,
-        "document_number": "",
-        "entity_name": p.legal_name,
-        "department": p.department,
-        "municipality": p.municipality,
-        "email": p.submitted_by.email,
-        "phone": "",
-        "mobile": "",
-        "time_zone": p.submitted_by.time_zone,
-    }
+def _requester(p: EntitySubmittedPayload) -> Requester:
+    return Requester(
+        full_name=p.submitted_by.full_name,
+        entity_name=p.legal_name,
+        department=p.department,
+        municipality=p.municipality,
+        email=p.submitted_by.email,
+        time_zone=p.submitted_by.time_zone,
+    )
 
 
 def _description(p: EntitySubmittedPayload) -> str:

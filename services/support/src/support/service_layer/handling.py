@@ -1,11 +1,16 @@
-"""Use cases on an existing case: messages, assignment, resolution, reopening."""
+"""Use cases on an existing case: reading it, messages, assignment, resolution, reopening.
+
+Each action is one ``cases.change``: load the case, let the domain decide (it changes the case,
+appends its history entry, or refuses), and save that with the action's events in one
+conditional write. Two agents acting at once both load version n; one saves, the other decides
+again on the newer state (e.g. "already resolved", 409).
+"""
 
 from __future__ import annotations
 
-import hmac
-from typing import Any
 from uuid import UUID
 
+from secop_contracts import Event
 from secop_contracts.support import (
     CaseAssigned,
     CaseAssignedPayload,
@@ -16,110 +21,124 @@ from secop_contracts.support import (
     CaseResolved,
     CaseResolvedPayload,
 )
+from secop_runtime.errors import Invalid, NotFound
 
-from support.adapters.cases import history_id
-from support.domain import cases
+from support.domain import access
 from support.domain.cases import Actor, Case
-from support.service_layer.actions import act, load
-from support.service_layer.desk import CaseNotFound, Desk, requester_of
-from support.service_layer.opening import key_hash
+from support.service_layer import limits
+from support.service_layer.context import CASE_NOT_FOUND, Context
 
 
-def same_email(doc: dict[str, Any], email: str) -> bool:
-    given = email.strip().lower().encode()
-    return hmac.compare_digest(given, str(doc["requester"]["email"]).strip().lower().encode())
+def message_id(case: Case, version: int) -> str:
+    return f"{case.number}:{version:08d}"
 
 
-def is_requester(doc: dict[str, Any], email: str, key: str | None) -> bool:
-    """The case's access key (emailed when it opened) and the requester's email. A case opened
-    before keys existed has none: its email alone still serves."""
-    stored = doc.get("access_key_hash")
-    if stored is not None and not hmac.compare_digest(key_hash(key or ""), stored):
-        return False
-    return same_email(doc, email)
+async def get_case(ctx: Context, number: str) -> Case:
+    """The whole case, for the desk."""
+    case = await ctx.cases.get(number)
+    if case is None:
+        raise NotFound(CASE_NOT_FOUND)
+    return case
 
 
 async def requester_view(
-    desk: Desk, number: str, email: str, key: str | None
-) -> tuple[dict[str, Any], list]:
-    """The case and its history, only for its requester (else: not found)."""
-    doc = await load(desk, number)
-    if not is_requester(doc, email, key):
-        raise CaseNotFound(number)
-    return doc, await desk.store.history(number)
+    ctx: Context, number: str, client: str, email: str | None, key: str | None
+) -> Case:
+    """The case, only for its requester (else: not found, as for an unknown number)."""
+    await limits.enforce_follow_limit(ctx, client)
+    if email is None:
+        raise NotFound(CASE_NOT_FOUND)
+    async with limits.failures_counted(ctx, number):
+        case = await ctx.cases.get(number)
+        if case is None or not access.admits(case, email, key):
+            raise NotFound(CASE_NOT_FOUND)
+        return case
 
 
-async def add_message(
-    desk: Desk,
+async def requester_writes(
+    ctx: Context, number: str, client: str, body: str, email: str | None, key: str | None
+) -> Case:
+    """A message from the requester, with the case's key and their email."""
+    await limits.enforce_follow_limit(ctx, client)
+    if email is None:
+        raise Invalid("the requester's email is required", field="email")
+    async with limits.failures_counted(ctx, number):
+        return await _add_message(ctx, number, Actor("requester"), body, email, key)
+
+
+async def agent_writes(ctx: Context, number: str, actor: Actor, body: str) -> Case:
+    """An agent's message (emailed to the requester); the first one stops the desk's clock."""
+    return await _add_message(ctx, number, actor, body)
+
+
+async def _add_message(
+    ctx: Context,
     number: str,
     actor: Actor,
     body: str,
     email: str | None = None,
     key: str | None = None,
-) -> dict[str, Any]:
-    def decide(case: Case, doc: dict[str, Any]) -> Any:
-        if actor.kind == "requester" and not is_requester(doc, email or "", key):
-            raise CaseNotFound(number)
-        change = cases.add_message(case, actor, body, desk.now())
-        if actor.kind == "requester" and doc.get("access_key_hash"):
-            # Written with the key the opening email carried: the requester controls that
-            # address (a mixed-profile approval waits for this).
-            change.state.setdefault("requester_confirmed_at", change.at)
-        event = desk.event(
-            CaseMessageAdded,
-            CaseMessageAddedPayload(
-                case_number=number,
-                message_id=history_id(number, case.version + 1),
-                author="agent" if actor.kind == "agent" else "requester",
-                agent_id=UUID(actor.id) if actor.kind == "agent" and actor.id else None,
-                body=body,
-                requester=requester_of(doc),
-                added_at=change.at,
-            ),
+) -> Case:
+    requester = actor.kind == "requester"
+
+    def decide(case: Case) -> list[Event]:
+        if requester and not access.admits(case, email or "", key):
+            raise NotFound(CASE_NOT_FOUND)
+        entry = case.add_message(actor, body, ctx.now())
+        if requester:
+            access.confirm_requester(case, entry.at)
+        payload = CaseMessageAddedPayload(
+            case_number=number,
+            message_id=message_id(case, entry.version),
+            author="agent" if actor.kind == "agent" else "requester",
+            agent_id=UUID(actor.id) if actor.kind == "agent" and actor.id else None,
+            body=body,
+            requester=case.requester,
+            added_at=entry.at,
         )
-        return change, [event]
+        return [ctx.event(CaseMessageAdded, payload)]
 
-    return await act(desk, number, decide)
+    return await ctx.cases.change(number, decide, missing=CASE_NOT_FOUND)
 
 
-async def assign(desk: Desk, number: str, assignee_id: UUID, actor: Actor) -> dict[str, Any]:
-    def decide(case: Case, _: dict[str, Any]) -> Any:
-        change = cases.assign(case, assignee_id, actor, desk.now())
-        if change is None:
-            return None
+async def assign(ctx: Context, number: str, assignee_id: UUID, actor: Actor) -> Case:
+    def decide(case: Case) -> list[Event]:
+        entry = case.assign(assignee_id, actor, ctx.now())
+        if entry is None:
+            return []
         payload = CaseAssignedPayload(
             case_number=number,
             assignee_id=assignee_id,
             assigned_by=UUID(str(actor.id)),
-            assigned_at=change.at,
+            assigned_at=entry.at,
         )
-        return change, [desk.event(CaseAssigned, payload)]
+        return [ctx.event(CaseAssigned, payload)]
 
-    return await act(desk, number, decide)
+    return await ctx.cases.change(number, decide, missing=CASE_NOT_FOUND)
 
 
-async def resolve(desk: Desk, number: str, resolution: str, actor: Actor) -> dict[str, Any]:
-    def decide(case: Case, doc: dict[str, Any]) -> Any:
-        change = cases.resolve(case, resolution, actor, desk.now())
+async def resolve(ctx: Context, number: str, resolution: str, actor: Actor) -> Case:
+    def decide(case: Case) -> list[Event]:
+        entry = case.resolve(resolution, actor, ctx.now())
         payload = CaseResolvedPayload(
             case_number=number,
             resolution=resolution,
-            requester=requester_of(doc),
+            requester=case.requester,
             resolved_by=UUID(str(actor.id)),
-            resolved_at=change.at,
+            resolved_at=entry.at,
         )
-        return change, [desk.event(CaseResolved, payload)]
+        return [ctx.event(CaseResolved, payload)]
 
-    return await act(desk, number, decide)
+    return await ctx.cases.change(number, decide, missing=CASE_NOT_FOUND)
 
 
-async def reopen(desk: Desk, number: str, reason: str, actor: Actor) -> dict[str, Any]:
-    def decide(case: Case, _: dict[str, Any]) -> Any:
-        now = desk.now()
-        change = cases.reopen(case, reason, actor, now, desk.due(case.subject, now))
+async def reopen(ctx: Context, number: str, reason: str, actor: Actor) -> Case:
+    def decide(case: Case) -> list[Event]:
+        now = ctx.now()
+        case.reopen(reason, actor, now, ctx.due(case.subject, now))
         payload = CaseReopenedPayload(
             case_number=number, reason=reason, reopened_by=UUID(str(actor.id)), reopened_at=now
         )
-        return change, [desk.event(CaseReopened, payload)]
+        return [ctx.event(CaseReopened, payload)]
 
-    return await act(desk, number, decide)
+    return await ctx.cases.change(number, decide, missing=CASE_NOT_FOUND)
