@@ -28,6 +28,7 @@ from jinja2 import (
     PackageLoader,
     StrictUndefined,
     Template,
+    TemplateError,
     TemplateNotFound,
     pass_context,
     select_autoescape,
@@ -188,11 +189,17 @@ class Renderer:
             raise RenderError(f"no template {name!r}") from exc
 
     def render(self, d: Delivery) -> Rendered:
+        """The email, or ``RenderError`` when it cannot be made: a template that fails on this
+        delivery's data fails on every retry, so the sender abandons it (``EmailFailed``)
+        instead of retrying it forever."""
         ctx = self.context(d)
         text_tmpl, html_tmpl = self.templates(d.template)
-        subject = re.sub(r"\s+", " ", subject_block(text_tmpl, ctx)).strip()
-        ctx[EMAIL_SUBJECT] = subject
-        return Rendered(subject, text_tmpl.render(ctx).strip() + "\n", html_tmpl.render(ctx))
+        try:
+            subject = re.sub(r"\s+", " ", subject_block(text_tmpl, ctx)).strip()
+            ctx[EMAIL_SUBJECT] = subject
+            return Rendered(subject, text_tmpl.render(ctx).strip() + "\n", html_tmpl.render(ctx))
+        except TemplateError as exc:
+            raise RenderError(f"{d.template}: {type(exc).__name__}: {exc}") from exc
 
     def _open(self, sealed_token: str) -> str:
         try:
