@@ -371,7 +371,7 @@ async def test_stopping_the_service_ends_its_hashing_threads(
 ) -> None:
     settings = settings_for("registration", infra, dev_keys, uid)
     async with run_service("registration", settings) as svc:
-        hasher = svc.app.state.registration.hasher
+        hasher = svc.app.state.context().hasher
         assert await hasher.verify(await hasher.hash(PASSWORD), PASSWORD)
     with pytest.raises(RuntimeError, match="shutdown"):
         await hasher.hash(PASSWORD)

@@ -213,6 +213,9 @@ class UsedTokens:
     def __init__(self, db: AsyncDatabase) -> None:
         self._col = db[USED_TOKENS]
 
+    async def create_indexes(self) -> None:
+        """Looked up by ``_id`` only."""
+
     async def spend(self, token_hash: str, user_id: str, now: datetime) -> bool:
         try:
             await self._col.insert_one({"_id": token_hash, "user_id": user_id, "at": now})

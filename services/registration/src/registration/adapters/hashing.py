@@ -16,13 +16,33 @@ from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from secop_runtime.errors import Unavailable
+
+from registration.config import Settings
+
+#: What a refused caller is told to wait before trying again.
+BUSY_RETRY_AFTER_S = 2
 
 
-class HashQueueFull(Exception):
-    """No room for more hashing now: answer 503 with Retry-After."""
+class HashQueueFull(Unavailable):
+    """No room for more hashing now: 503 with Retry-After."""
+
+    def __init__(self) -> None:
+        super().__init__("the service is busy: try again in a moment", BUSY_RETRY_AFTER_S)
 
 
 class Hasher:
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Hasher:
+        return cls(
+            settings.argon2_time_cost,
+            settings.argon2_memory_kib,
+            settings.argon2_parallelism,
+            settings.hash_workers,
+            queue_limit=settings.hash_queue_limit,
+            signup_limit=settings.signup_hash_limit,
+        )
+
     def __init__(
         self,
         time_cost: int,

@@ -40,21 +40,23 @@ class RequestQueue:
         )
 
     async def take(self, owner: str, now: datetime) -> dict[str, Any] | None:
-        """The oldest request nobody is working on, leased to ``owner``."""
+        """The oldest request nobody is working on, leased to ``owner``: one conditional
+        update, so of two workers only one gets it. A request that failed before waits
+        longer each time (the lease doubles with each try)."""
         request = await self._col.find_one_and_update(
             {"lease_until": {"$lte": now}},
-            {"$set": {"lease_until": now + timedelta(seconds=LEASE_S), "owner": owner}},
+            {
+                "$set": {"lease_until": now + timedelta(seconds=LEASE_S), "owner": owner},
+                "$inc": {"tries": 1},
+            },
             sort=[("lease_until", ASCENDING)],
             return_document=ReturnDocument.AFTER,
         )
-        if request is not None:
-            # Were this try to fail, the next waits twice as long as the last.
-            tries = int(request.get("tries", 0)) + 1
-            backoff = now + timedelta(seconds=LEASE_S * 2 ** min(tries - 1, 10))
+        if request is not None and request["tries"] > 1:
+            backoff = now + timedelta(seconds=LEASE_S * 2 ** min(request["tries"] - 1, 10))
             await self._col.update_one(
-                {"_id": request["_id"]}, {"$set": {"tries": tries, "lease_until": backoff}}
+                {"_id": request["_id"], "owner": owner}, {"$set": {"lease_until": backoff}}
             )
-            request["tries"] = tries
         return request
 
     async def done(self, request_id: str) -> None:

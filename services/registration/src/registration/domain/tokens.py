@@ -1,7 +1,8 @@
-"""One-time tokens for confirmation and password-reset links.
+"""One-time tokens for confirmation, password-reset and email-revert links.
 
 256 random bits, URL-safe; only their SHA-256 is stored (a stolen database yields no usable
 link), and only the newest hash per user and purpose, so issuing a link supersedes older ones.
+The plain token leaves only sealed for notification (:class:`Link`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import ClassVar, Literal
+
+from secop_runtime.errors import DomainError
+
+#: What a link is for; the user holds ``<purpose>_hash`` and ``<purpose>_expires_at``.
+Purpose = Literal["confirm", "reset", "revert"]
 
 
 def token_hash(token: str) -> str:
@@ -29,6 +36,15 @@ def issue(now: datetime, ttl_s: int) -> IssuedToken:
     return IssuedToken(plain, token_hash(plain), now + timedelta(seconds=ttl_s))
 
 
+@dataclass(frozen=True)
+class Link:
+    """A link issued to a user: what is stored (hash, expiry) and what travels (sealed)."""
+
+    hash: str
+    expires_at: datetime
+    sealed: str
+
+
 class TokenProblem(Enum):
     UNKNOWN = "unknown"  # never issued, superseded by a newer link, or already used
     USED = "used"
@@ -41,3 +57,27 @@ def check(expires_at: datetime | None, now: datetime) -> TokenProblem | None:
     if now >= expires_at:
         return TokenProblem.EXPIRED
     return None
+
+
+class LinkRefused(DomainError):
+    """The link cannot be used (400, or 410 once expired); ``reason`` names why."""
+
+    MESSAGES: ClassVar[dict[TokenProblem, str]] = {
+        TokenProblem.EXPIRED: "this link has expired: ask for a new one",
+        TokenProblem.USED: "this link was already used",
+        TokenProblem.UNKNOWN: "this link is not valid (a newer one may have replaced it)",
+    }
+
+    def __init__(self, problem: TokenProblem) -> None:
+        super().__init__(self.MESSAGES[problem], reason=problem.value)
+        self.problem = problem
+
+
+class LinkExpired(LinkRefused):
+    status = 410
+    error_type = "gone"
+
+
+def refused(problem: TokenProblem) -> LinkRefused:
+    """The refusal a link's problem answers."""
+    return LinkExpired(problem) if problem is TokenProblem.EXPIRED else LinkRefused(problem)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from secop_runtime.http import ApiError
+from secop_runtime.errors import Invalid
 
 from registration.entrypoints import schemas as m
 from registration.entrypoints.deps import Caller, Ctx, Me, must_match
-from registration.service_layer import profile, recovery, signup
+from registration.service_layer import confirmation, email_revert, profile, recovery, signup
 
 router = APIRouter(tags=["users"])
 
@@ -38,7 +38,7 @@ async def sign_up(body: m.SignUpIn, s: Ctx, caller: Caller) -> dict[str, str]:
     emailed instead, and this sign-up cannot be confirmed. Unconfirmed sign-ups expire with
     their link, releasing the username."""
     if not body.accept_terms:
-        raise ApiError(422, "you must accept the terms of use", field="accept_terms")
+        raise Invalid("you must accept the terms of use", field="accept_terms")
     must_match(body.password, body.password_confirmation, "password_confirmation")
     fields = body.model_dump(exclude={"password_confirmation", "accept_terms"})
     return await signup.register_user(s, signup.SignUp(**fields), caller)
@@ -55,7 +55,7 @@ async def sign_up(body: m.SignUpIn, s: Ctx, caller: Caller) -> dict[str, str]:
 )
 async def confirm(body: m.TokenIn, s: Ctx) -> dict[str, str]:
     """Single use. Following the emailed link (a GET of /ConfirmAccount) never consumes it."""
-    return {"status": await signup.confirm(s, body.token)}
+    return {"status": await confirmation.confirm(s, body.token)}
 
 
 @router.post(
@@ -84,7 +84,7 @@ async def resend(body: m.ResendIn, s: Ctx, caller: Caller) -> m.Accepted:
 async def revert_email(body: m.TokenIn, s: Ctx, caller: Caller) -> Response:
     """Single use. The account gets its old address back, a pending change is cancelled, and
     every session ends (`UserSessionsRevoked`, reason `email_reverted`)."""
-    await profile.revert_email_change(s, body.token, caller)
+    await email_revert.revert_email_change(s, body.token, caller)
     return Response(status_code=204)
 
 
@@ -133,5 +133,5 @@ async def history(
     size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, object]:
     """Paged with ``page`` (from 1) and ``size`` (1-100); ``total`` counts every entry."""
-    items, total = await profile.access_history(s, who.user["_id"], page, size)
+    items, total = await profile.access_history(s, who.user.id, page, size)
     return {"items": items, "page": page, "size": size, "total": total}

@@ -9,8 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from registration.domain.tokens import check, token_hash
+from registration.domain.tokens import Purpose, token_hash
+from registration.domain.user import User
 from registration.entrypoints.deps import Ctx
+from registration.service_layer.context import Context
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -62,6 +64,15 @@ HEADERS = {
 }
 
 
+async def _live_link(s: Context, purpose: Purpose, token: str) -> User | None:
+    """The user whose live link this is (reading spends nothing)."""
+    if not token:
+        return None
+    digest = token_hash(token)
+    user = await s.users.find_one(**{f"{purpose}_hash": digest})
+    return user if user and user.link_problem(purpose, digest, s.now()) is None else None
+
+
 def _page(title: str, body: str, script: str, done: str) -> HTMLResponse:
     html = PAGE.format(title=title, body=body, script=script, done=done)
     return HTMLResponse(html, headers=HEADERS)
@@ -81,11 +92,11 @@ async def confirm_account_page(
 async def change_password_page(
     s: Ctx, token: Annotated[str, Query(max_length=200)] = ""
 ) -> HTMLResponse:
-    user = await s.users.find_one(reset_hash=token_hash(token)) if token else None
-    if user is None or check(user.get("reset_expires_at"), s.now()) is not None:
+    user = await _live_link(s, "reset", token)
+    if user is None:
         body = "<p>Este enlace no es válido o ha vencido: solicite uno nuevo.</p>"
         return _page("Cambiar contraseña", body, "", "")
-    body = RESET_BODY.format(username=escape(user["username"]), token=escape(token))
+    body = RESET_BODY.format(username=escape(user.username), token=escape(token))
     done = "Contraseña cambiada: inicie sesión con la nueva contraseña."
     return _page("Cambiar contraseña", body, RESET_SCRIPT, done)
 
@@ -94,12 +105,12 @@ async def change_password_page(
 async def revert_email_page(
     s: Ctx, token: Annotated[str, Query(max_length=200)] = ""
 ) -> HTMLResponse:
-    user = await s.users.find_one(revert_hash=token_hash(token)) if token else None
-    if user is None or check(user.get("revert_expires_at"), s.now()) is not None:
+    user = await _live_link(s, "revert", token)
+    if user is None or user.revert_email is None:
         body = "<p>Este enlace no es válido, ya se usó o ha vencido.</p>"
         return _page("Conservar mi correo", body, "", "")
     body = REVERT_BODY.format(
-        username=escape(user["username"]), email=escape(user["revert_email"]), token=escape(token)
+        username=escape(user.username), email=escape(user.revert_email), token=escape(token)
     )
     done = "Listo: su usuario volvió a su correo y sus sesiones se cerraron. Cambie su contraseña."
     return _page("Conservar mi correo", body, REVERT_SCRIPT, done)

@@ -1,15 +1,19 @@
-"""What every use case needs, built once the database is connected (composition root wires it)."""
+"""What every use case needs, built once the database is connected (the composition root,
+``app.py``, provides it through the runtime; unit tests assemble it from fakes)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from secop_contracts import Event
+from secop_contracts.envelope import Payload
 from secop_runtime.auth import TokenSigner, TokenVerifier, load_jwks, signing_key_id
 from secop_runtime.clients import rate_limit_key
+from secop_runtime.errors import Throttled
 from secop_runtime.sealing import seal
 from secop_runtime.service import ServiceRuntime
 from secop_runtime.settings import secret
@@ -23,9 +27,11 @@ from registration.adapters.users import UserStore
 from registration.config import Settings
 from registration.domain import devices, throttling
 from registration.domain.passwords import PasswordPolicy
-from registration.service_layer.errors import Throttled
+from registration.domain.tokens import Link, issue
+from registration.service_layer.envelopes import envelop
 
-E = TypeVar("E", bound=Event)
+#: Sessions are kept this long after their token expired (the access history keeps the rest).
+SESSION_RETENTION_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -38,103 +44,137 @@ class Client:
     device: str | None = None
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass
-class Services:
+class Context:
     settings: Settings
-    runtime: ServiceRuntime
+    users: UserStore
+    sessions: SessionStore
+    history: AccessHistory
+    guards: LoginGuards
+    sends: EmailSends
+    used_tokens: UsedTokens
+    requests: RequestQueue
+    ip_hits: IpLimiter
     hasher: Hasher
+    #: Facts that change no state of ours (analytics), through the standalone outbox.
+    publish_facts: Callable[..., Awaitable[None]]
     signer: TokenSigner
     verifier: TokenVerifier
     policy: PasswordPolicy
     #: MACs device cookies and names unknown usernames in the guards (derived, never stored).
     device_key: bytes
-    jwks: dict[str, Any] = field(default_factory=dict)
+    jwks: dict[str, Any]
+    clock: Callable[[], datetime] = _now
     #: Works on stored self-service requests (started with the service).
-    request_worker: PollingWorker | None = None
+    request_worker: PollingWorker | None = field(default=None, repr=False)
 
     @classmethod
-    def build(cls, runtime: ServiceRuntime, settings: Settings) -> Services:
+    async def build(cls, runtime: ServiceRuntime, settings: Settings) -> Context:
+        """The service's context on the database, with its indexes and request worker."""
+        db = runtime.db
+        adapters: dict[str, Any] = {
+            "users": UserStore(db),
+            "sessions": SessionStore(db),
+            "history": AccessHistory(db),
+            "guards": LoginGuards(db),
+            "sends": EmailSends(db),
+            "used_tokens": UsedTokens(db),
+            "requests": RequestQueue(db),
+            "ip_hits": IpLimiter(db),
+        }
+        for adapter in adapters.values():
+            await adapter.create_indexes()
+        context = cls.assemble(
+            settings, Hasher.from_settings(settings), runtime.emit_standalone, **adapters
+        )
+        context.start_request_worker()
+        return context
+
+    @classmethod
+    def assemble(
+        cls,
+        settings: Settings,
+        hasher: Hasher,
+        publish_facts: Callable[..., Awaitable[None]],
+        **adapters: Any,
+    ) -> Context:
+        """The context from its adapters; refuses to start without the keys it signs and
+        seals with, or with a signing key no published key matches."""
         private_pem = secret(settings.jwt_private_key)
         if not private_pem.strip() or not settings.jwt_public_keys.strip():
             raise RuntimeError("JWT_PRIVATE_KEY and JWT_PUBLIC_KEYS are required to sign tokens")
         if not settings.notification_seal_public_key:
             raise RuntimeError("NOTIFICATION_SEAL_PUBLIC_KEY is required to seal link tokens")
         jwks = load_jwks(settings.jwt_public_keys)
-        kid = signing_key_id(private_pem, jwks)  # refuses to start with an unpublished key
+        kid = signing_key_id(private_pem, jwks)
         issuer, audience = settings.jwt_issuer, settings.jwt_audience
         return cls(
             settings=settings,
-            runtime=runtime,
-            hasher=Hasher(
-                settings.argon2_time_cost,
-                settings.argon2_memory_kib,
-                settings.argon2_parallelism,
-                settings.hash_workers,
-                queue_limit=settings.hash_queue_limit,
-                signup_limit=settings.signup_hash_limit,
-            ),
+            hasher=hasher,
+            publish_facts=publish_facts,
             signer=TokenSigner(private_pem, kid, issuer, audience),
             verifier=TokenVerifier(jwks, issuer, audience),
             policy=PasswordPolicy.named(settings.password_policy),
             device_key=devices.derive_key(private_pem.encode()),
             jwks=public_jwks(jwks),
+            **adapters,
         )
 
-    # -- stores (the database exists only after start) --------------------------------------
-    @property
-    def users(self) -> UserStore:
-        return UserStore(self.runtime.db)
+    # -- lifecycle (the runtime calls these) --------------------------------------------------
+    def start_request_worker(self) -> None:
+        # Imported here: the use cases import this module.
+        from registration.service_layer.recovery import work_one
 
-    @property
-    def sessions(self) -> SessionStore:
-        return SessionStore(self.runtime.db)
+        self.request_worker = PollingWorker("self-service requests", lambda: work_one(self))
+        self.request_worker.start()
 
-    @property
-    def history(self) -> AccessHistory:
-        return AccessHistory(self.runtime.db)
+    async def maintain(self, now: datetime) -> None:
+        """Unconfirmed sign-ups past their link; failure counts nobody needs any more; what
+        each collection keeps only for a while (README: retention)."""
+        s = self.settings
+        await self.users.expire_pending(now)
+        await self.guards.forget_stale(now)
+        await self.sessions.prune(now - timedelta(days=SESSION_RETENTION_DAYS))
+        longest_link = max(s.confirmation_ttl_s, s.reset_ttl_s, s.email_revert_ttl_s)
+        await self.used_tokens.prune(now - timedelta(seconds=longest_link, days=1))
+        await self.history.prune(now - timedelta(days=s.access_history_retention_days))
 
-    @property
-    def guards(self) -> LoginGuards:
-        return LoginGuards(self.runtime.db)
-
-    @property
-    def sends(self) -> EmailSends:
-        return EmailSends(self.runtime.db)
-
-    @property
-    def used_tokens(self) -> UsedTokens:
-        return UsedTokens(self.runtime.db)
-
-    @property
-    def requests(self) -> RequestQueue:
-        return RequestQueue(self.runtime.db)
+    async def close(self) -> None:
+        if self.request_worker is not None:
+            await self.request_worker.stop()
+        self.hasher.close()  # its argon2 threads would outlive the app
 
     def wake_requests(self) -> None:
         if self.request_worker is not None:
             self.request_worker.wake()
 
-    # -- helpers ------------------------------------------------------------------------------
-    @staticmethod
-    def now() -> datetime:
-        return datetime.now(UTC)
+    # -- helpers --------------------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self.clock()
 
-    def event(self, cls: type[E], payload: dict[str, Any]) -> E:
-        return self.runtime.event(cls, payload)
+    def events(self, payloads: Iterable[Payload]) -> list[Event]:
+        return envelop(self.settings.service_name, payloads)
 
-    def seal(self, token: str) -> str:
-        return seal(self.settings.notification_seal_public_key, token)
+    def link(self, now: datetime, ttl_s: int) -> Link:
+        """A new link token: its hash to store, and the token sealed for notification."""
+        token = issue(now, ttl_s)
+        sealed = seal(self.settings.notification_seal_public_key, token.plain)
+        return Link(token.hash, token.expires_at, sealed)
 
     async def check_ip(self, scope: str, client: Client, now: datetime) -> None:
-        """Per-IP limit in one-minute windows; raises :class:`Throttled` beyond it."""
+        """Per-IP limit in one-minute windows; raises ``Throttled`` beyond it."""
         if not client.ip:
             return
         window = throttling.window_start(now, 60)
         key = rate_limit_key(client.ip) or client.ip  # IPv6: its /64
-        count = await IpLimiter(self.runtime.db).hit(scope, key, window, 60)
+        count = await self.ip_hits.hit(scope, key, window, 60)
         if count > self.settings.ip_limit_per_minute:
-            raise Throttled(
-                throttling.window_retry_after(now, 60), "too many requests from this address"
-            )
+            retry = throttling.window_retry_after(now, 60)
+            raise Throttled("too many requests from this address", retry)
 
     async def may_email(
         self, user_id: str, kind: str, now: datetime, *, min_interval_s: int | None = None

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
 from secop_runtime.clients import rate_limit_key
+from secop_runtime.errors import Throttled
 
 from registration.adapters.guards import LoginBusy
-from registration.adapters.users import ACTIVE
 from registration.domain import devices, throttling
-from registration.service_layer.context import Client, Services
-from registration.service_layer.errors import Throttled
+from registration.domain.user import User
+from registration.service_layer.context import Client, Context
 from registration.service_layer.recovery import send_unlock_link
 
 log = logging.getLogger(__name__)
@@ -37,19 +36,17 @@ class Gated(Throttled):
     """Too many consecutive failures: wait, or reset the password if locked."""
 
 
-def client_of(
-    s: Services, user: dict[str, Any] | None, client: Client, now: datetime
-) -> tuple[str, bool]:
+def client_of(s: Context, user: User | None, client: Client, now: datetime) -> tuple[str, bool]:
     """The guards' name for this client, and whether it is a device this user signed in from
     (since their password last changed)."""
     if user is not None:
         device = devices.recognise(
             s.device_key,
             client.device,
-            user["_id"],
+            user.id,
             now,
             s.settings.device_cookie_ttl_s,
-            not_before=user.get("sessions_revoked_before"),
+            not_before=user.sessions_revoked_before,
         )
         if device:
             return f"device:{device}", True
@@ -57,7 +54,7 @@ def client_of(
 
 
 async def _check(
-    s: Services,
+    s: Context,
     subject: str,
     password_hash: str | None,
     password: str,
@@ -71,12 +68,12 @@ async def _check(
         failures = await s.guards.begin(subject, name, now, throttling.LOGIN_LEASE_S)
     except LoginBusy:
         log.info("password check refused: another is in progress from this client")
-        raise Throttled(1, BUSY) from None
+        raise Throttled(BUSY, 1) from None
     counted = False
     try:
         gate = throttling.login_gate(failures, known_device, now)
         if not gate.open:
-            raise Gated(gate.retry_after_s, LOCKED if gate.locked else WAIT)
+            raise Gated(LOCKED if gate.locked else WAIT, gate.retry_after_s)
         if await s.hasher.verify(password_hash, password):
             await s.guards.succeeded(subject, name)
             counted = True
@@ -91,8 +88,8 @@ async def _check(
 
 
 async def check_password(
-    s: Services,
-    user: dict[str, Any],
+    s: Context,
+    user: User,
     password: str,
     client: Client,
     now: datetime,
@@ -102,24 +99,24 @@ async def check_password(
     (and ``locked`` when it makes the client wait or locks the account, whose owner then gets
     the emailed link). Raises :class:`Throttled` while another check from this client holds
     the lease, :class:`Gated` when the failures so far say wait or locked."""
-    user_id = user["_id"]
+    user_id = user.id
     who = client_of(s, user, client, now)
     right, client_after, user_after = await _check(
-        s, user_id, user.get("password_hash"), password, who, now
+        s, user_id, user.password_hash, password, who, now
     )
     if right:
         return True
     await s.record(user_id, failure_kind, client, now)
     if throttling.starts_wait(client_after) or throttling.starts_lock(user_after):
         await s.record(user_id, "locked", client, now)
-    if throttling.starts_lock(user_after) and user.get("status") == ACTIVE:
+    if throttling.starts_lock(user_after) and user.confirmed:
         # Only to a confirmed address: a pending sign-up's may be a stranger's.
         await send_unlock_link(s, user, now)
     return False
 
 
 async def check_unknown(
-    s: Services, key: str | None, password: str, client: Client, now: datetime
+    s: Context, key: str | None, password: str, client: Client, now: datetime
 ) -> None:
     """For a username nobody has: the same gate, verification and counting as a real user's
     wrong password, under a keyed stand-in (what was typed is never stored)."""

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from secop_contracts.registration import UserRolesChanged, UserSessionsRevoked
-from secop_runtime.events import new_event
-
 from registration.adapters.users import UserStore
+from registration.service_layer.envelopes import envelop
 
 ROLES = frozenset({"support_agent"})
 
@@ -27,27 +25,8 @@ async def set_role(
     user = await users.find_one(username=username.strip().lower())
     if user is None:
         raise UnknownUser(username)
-    before = set(user.get("roles", []))
-    after = sorted(before | {role} if grant else before - {role})
-    if set(after) == before:
-        return after
     now = datetime.now(UTC)
-    events = [
-        new_event(
-            UserRolesChanged,
-            producer,
-            {"user_id": user["_id"], "roles": after, "changed_by": "operator", "changed_at": now},
-        )
-    ]
-    update: dict[str, object] = {"roles": after}
-    if not grant:
-        events.append(
-            new_event(
-                UserSessionsRevoked,
-                producer,
-                {"user_id": user["_id"], "revoked_before": now, "reason": "operator"},
-            )
-        )
-        update["sessions_revoked_before"] = now
-    await users.update(user["_id"], {"$set": update}, *events)
-    return after
+    changed = await users.change(
+        user.id, lambda u: envelop(producer, u.set_role(role, grant=grant, now=now))
+    )
+    return changed.roles

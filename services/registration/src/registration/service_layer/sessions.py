@@ -7,20 +7,22 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Literal
 
-from secop_contracts.registration import SignInFailed, UserSignedIn, UserSignedOut
+from secop_contracts.registration import (
+    SignInFailedPayload,
+    UserSignedInPayload,
+    UserSignedOutPayload,
+)
 from secop_runtime.auth import Principal, TokenError
 
 from registration.domain import devices, identity
-from registration.service_layer.context import Client, Services
-from registration.service_layer.errors import (
-    BadCredentials,
-    NotAuthenticated,
-    NotConfirmed,
-)
+from registration.domain.user import User
+from registration.service_layer.context import Client, Context
+from registration.service_layer.errors import BadCredentials, NotConfirmed, SessionEnded
 from registration.service_layer.password_checks import check_password, check_unknown, client_of
-from registration.service_layer.signup import PENDING
+
+FailReason = Literal["bad_credentials", "not_confirmed"]
 
 
 @dataclass(frozen=True)
@@ -32,15 +34,14 @@ class AccessToken:
     device_cookie: str | None = None
 
 
-async def _failed(s: Services, subject: str, reason: str, client: Client, at: datetime) -> None:
-    await s.runtime.emit_standalone(
-        s.event(
-            SignInFailed, {"subject": subject, "reason": reason, "ip": client.ip, "failed_at": at}
-        )
-    )
+async def _failed(
+    s: Context, subject: str, reason: FailReason, client: Client, at: datetime
+) -> None:
+    failed = SignInFailedPayload(subject=subject, reason=reason, ip=client.ip, failed_at=at)
+    await s.publish_facts(*s.events([failed]))
 
 
-async def sign_in(s: Services, username: str, password: str, client: Client) -> AccessToken:
+async def sign_in(s: Context, username: str, password: str, client: Client) -> AccessToken:
     now = s.now()
     # A throttled attempt emits nothing: a flood of refusals must not become a flood of events.
     await s.check_ip("login", client, now)
@@ -53,59 +54,54 @@ async def sign_in(s: Services, username: str, password: str, client: Client) -> 
         await check_unknown(s, key, password, client, now)
         await _failed(s, "unknown", "bad_credentials", client, now)
         raise BadCredentials
-    user_id = user["_id"]
     if not await _password_checked(s, user, password, client, now):
         raise BadCredentials
-    if user["status"] == PENDING:
-        await _failed(s, user_id, "not_confirmed", client, now)
+    if not user.confirmed:
+        await _failed(s, user.id, "not_confirmed", client, now)
         raise NotConfirmed
     return await _open_session(s, user, password, client)
 
 
 async def _password_checked(
-    s: Services, user: dict[str, Any], password: str, client: Client, now: datetime
+    s: Context, user: User, password: str, client: Client, now: datetime
 ) -> bool:
     """The shared password check, reported as a login (access history and SignInFailed)."""
-    user_id = user["_id"]
     right = await check_password(s, user, password, client, now, "login_failed")  # Gated: 429
     if not right:
-        await _failed(s, user_id, "bad_credentials", client, now)
+        await _failed(s, user.id, "bad_credentials", client, now)
     return right
 
 
-async def _open_session(
-    s: Services, user: dict[str, Any], password: str, client: Client
-) -> AccessToken:
-    user_id = user["_id"]
-    updates: dict[str, Any] = {}
-    if s.hasher.needs_rehash(user["password_hash"]):
-        updates["password_hash"] = await s.hasher.hash(password)
-    if not user.get("first_login_at"):
-        updates["first_login_at"] = s.now()  # the first login completes the activation
-    if updates:
-        await s.users.update(user_id, {"$set": updates})
-    await _after_revocation(user.get("sessions_revoked_before"), s.now())
+async def _open_session(s: Context, user: User, password: str, client: Client) -> AccessToken:
+    user_id = user.id
+    rehashed = None
+    if user.password_hash is not None and s.hasher.needs_rehash(user.password_hash):
+        rehashed = await s.hasher.hash(password)
+    if rehashed is not None or user.first_login_at is None:
+        now = s.now()
+        await s.users.change(user_id, lambda u: u.signed_in(now, rehashed))
+    await _after_revocation(user.sessions_revoked_before, s.now())
     now = s.now()
     ttl = s.settings.access_token_ttl_s
     sid = uuid.uuid4().hex
     token, expires = s.signer.sign(
         user_id=uuid.UUID(user_id),
-        username=user["username"],
-        roles=user.get("roles", []),
+        username=user.username,
+        roles=user.roles,
         session_id=sid,
         ttl_s=ttl,
         now=now,
     )
     await s.sessions.open(sid, user_id, now, expires)
     await s.record(user_id, "login", client, now)
-    signed_in = {
-        "user_id": user_id,
-        "session_id": sid,
-        "ip": client.ip,
-        "user_agent": client.user_agent,
-        "signed_in_at": now,
-    }
-    await s.runtime.emit_standalone(s.event(UserSignedIn, signed_in))
+    signed_in = UserSignedInPayload(
+        user_id=user_id,
+        session_id=sid,
+        ip=client.ip,
+        user_agent=client.user_agent,
+        signed_in_at=now,
+    )
+    await s.publish_facts(*s.events([signed_in]))
     _, known = client_of(s, user, client, now)
     return AccessToken(
         token, ttl, device_cookie=None if known else devices.issue(s.device_key, user_id, now)
@@ -122,12 +118,12 @@ async def _after_revocation(revoked_before: datetime | None, now: datetime) -> N
         await asyncio.sleep(wait)
 
 
-async def authenticate(s: Services, token: str) -> tuple[Principal, dict[str, Any]]:
+async def authenticate(s: Context, token: str) -> tuple[Principal, User]:
     """The principal and user behind a bearer token whose session is still live."""
     try:
         principal = s.verifier.verify(token)
     except TokenError as exc:
-        raise NotAuthenticated(str(exc)) from exc
+        raise SessionEnded(str(exc)) from exc
     session = await s.sessions.get(principal.session_id)
     user = await s.users.get(str(principal.user_id))
     if (
@@ -136,23 +132,20 @@ async def authenticate(s: Services, token: str) -> tuple[Principal, dict[str, An
         or session["user_id"] != str(principal.user_id)
         or user is None
     ):
-        raise NotAuthenticated("session ended: log in again")
-    revoked_before = user.get("sessions_revoked_before")
+        raise SessionEnded
+    revoked_before = user.sessions_revoked_before
     if revoked_before is not None and session["issued_at"] <= revoked_before:
-        raise NotAuthenticated("session ended: log in again")
+        raise SessionEnded
     return principal, user
 
 
-async def sign_out(s: Services, principal: Principal, client: Client) -> None:
+async def sign_out(s: Context, principal: Principal, client: Client) -> None:
     now = s.now()
-    event = s.event(
-        UserSignedOut,
-        {
-            "user_id": principal.user_id,
-            "session_id": principal.session_id,
-            "token_expires_at": principal.expires_at,
-            "signed_out_at": now,
-        },
+    signed_out = UserSignedOutPayload(
+        user_id=principal.user_id,
+        session_id=principal.session_id,
+        token_expires_at=principal.expires_at,
+        signed_out_at=now,
     )
-    if await s.sessions.end(principal.session_id, now, event):
+    if await s.sessions.end(principal.session_id, now, *s.events([signed_out])):
         await s.record(str(principal.user_id), "logout", client, now)
