@@ -16,6 +16,7 @@ from secop_runtime.sealing import seal
 from secop_runtime.service import ServiceRuntime
 
 from support.adapters.cases import Cases, CaseStore
+from support.adapters.legacy import adopt_legacy_cases
 from support.adapters.rate_limits import Limiter, RateLimiter
 from support.config import Settings
 from support.domain.business_hours import DeskCalendar
@@ -39,6 +40,7 @@ class Context:
         cases, limiter = CaseStore(runtime.db), RateLimiter(runtime.db)
         await cases.create_indexes()
         await limiter.ensure_indexes()
+        await adopt_legacy_cases(runtime.db)
         return cls(settings, cases, limiter)
 
     async def maintain(self, now: datetime) -> None:
