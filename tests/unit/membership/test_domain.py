@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from membership.domain import accounts, documents, location, memberships, names
+from membership.domain import documents, forms, location, memberships, names
 
 pytestmark = pytest.mark.unit
 
@@ -83,22 +83,22 @@ def test_content_must_match_the_extension():
 
 
 def test_nit_and_phone_rules():
-    assert accounts.nit_error("899999001") is None
-    assert "verification digit" in accounts.nit_error("899999001-7")
-    assert accounts.nit_error("899.999.001") is not None
-    assert accounts.phone_error("+57 604 5551234") is None
-    assert "extension" in accounts.phone_error("6045551234 ext 12")
+    assert forms.nit_error("899999001") is None
+    assert "verification digit" in forms.nit_error("899999001-7")
+    assert forms.nit_error("899.999.001") is not None
+    assert forms.phone_error("+57 604 5551234") is None
+    assert "extension" in forms.phone_error("6045551234 ext 12")
 
 
 def test_submission_lists_every_missing_field_and_document():
     draft = {"kind": "supplier", "organisation_type": "natural_person", "legal_name": "X"}
-    missing = dict(accounts.missing_items(draft, {"experience_certificate"}))
+    missing = dict(forms.missing_items(draft, {"experience_certificate"}))
     assert "nit" in missing and "legal_representative" in missing and "msme" in missing
     assert "documents.identity_document" in missing
     assert "documents.existence_certificate" not in missing
     assert "documents.experience_certificate" not in missing
     entity = {"kind": "entity", "siif_registered": True, "decentralised": False}
-    assert "pci_code" in dict(accounts.missing_items(entity, set()))
+    assert "pci_code" in dict(forms.missing_items(entity, set()))
 
 
 def test_the_membership_transition_table():

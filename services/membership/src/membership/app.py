@@ -1,26 +1,17 @@
-"""Composition root of the membership service: one runtime, its routes and subscribers."""
+"""Composition root of the membership service: one runtime, one context, routes, subscribers."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from secop_contracts.membership import EVENTS
-from secop_runtime.service import ServiceRuntime
+from secop_runtime.service import Late, ServiceRuntime
 from secop_runtime.service import create_app as build
 
-from membership.adapters import divipola
-from membership.adapters.accounts import ACCOUNTS, AccountStore
-from membership.adapters.document_reads import DocumentReads
-from membership.adapters.files import DocumentStore
-from membership.adapters.memberships import MEMBERSHIPS, MembershipStore
-from membership.adapters.turns import Busy, Turns
-from membership.adapters.users import UserDirectory
+from membership.adapters.accounts import ACCOUNTS
+from membership.adapters.legacy import MEMBERSHIPS
 from membership.config import Settings
 from membership.entrypoints import events, http
-from membership.service_layer import accounts
-from membership.service_layer.common import Uow, now
+from membership.service_layer.context import Context
 
 DESCRIPTION = (
     "Buyer-entity and supplier accounts, their documents, access requests and the directory."
@@ -34,32 +25,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     runtime = ServiceRuntime(
         settings,
         publishes=list(EVENTS),
+        # Memberships had their own documents before issue 18: their last events still go out.
         outbox_collections=[ACCOUNTS, MEMBERSHIPS],
         verify_tokens=True,
     )
-    # Read at start so a wrong DIVIPOLA file stops the service instead of failing requests.
-    runtime.municipalities = divipola.load(settings.divipola_file)  # type: ignore[attr-defined]
-
-    @runtime.on_startup
-    async def indexes(rt: ServiceRuntime) -> None:
-        for store in (AccountStore, MembershipStore, DocumentStore, UserDirectory, DocumentReads):
-            await store.ensure_indexes(rt.db)
-
-    @runtime.on_maintenance
-    async def prune_turns(rt: ServiceRuntime) -> None:
-        await Turns(rt.db).prune()
-
-    @runtime.on_maintenance
-    async def expire_drafts(rt: ServiceRuntime) -> None:
-        await accounts.expire_drafts(Uow.of(rt), now())
-
-    @runtime.on_maintenance
-    async def prune_document_reads(rt: ServiceRuntime) -> None:
-        keep = timedelta(days=settings.document_reads_retention_days)
-        await DocumentReads(rt.db).prune(now() - keep)
-
-    events.register(runtime)
-    app = build(
+    context: Late[Context] = Late("membership")
+    runtime.provide(context, lambda rt: Context.build(rt, settings))
+    events.register(runtime, context)
+    return build(
         runtime,
         title="SECOP membership",
         description=DESCRIPTION,
@@ -70,9 +43,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             + MULTIPART_OVERHEAD
         },
     )
-
-    @app.exception_handler(Busy)
-    async def _busy(_: Request, exc: Busy) -> JSONResponse:
-        return JSONResponse({"detail": "someone else is changing this account: try again"}, 409)
-
-    return app

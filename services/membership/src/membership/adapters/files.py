@@ -1,9 +1,11 @@
-"""Account documents: contents in GridFS, the current version of each type in ``account_documents``.
+"""The contents of account documents, in GridFS (bucket ``documents``).
 
-GridFS (``AsyncGridFSBucket``) works on FerretDB 1.24: upload, download and delete are checked by
-the integration tests. A replacement is uploaded first under a new file id; only once it is
-completely stored does the metadata point at it, and only then is the old file deleted, so a
-failed or refused upload never loses the document already there.
+Which file is an account's current version of a document is part of the account aggregate
+(``Account.documents``). A replacement is uploaded first under a new file id; only once it is
+completely stored does the account point at it, and only then is the old file deleted, so a
+failed or refused upload never loses the document already there. GridFS
+(``AsyncGridFSBucket``) works on FerretDB 1.24: the integration tests upload, download and
+delete.
 """
 
 from __future__ import annotations
@@ -16,22 +18,15 @@ from typing import Any, BinaryIO
 from bson import ObjectId
 from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
-from pymongo import IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
-from secop_runtime.mongo import ensure_indexes
 
-BUCKET, DOCUMENTS = "documents", "account_documents"
+BUCKET = "documents"
 CHUNK = 255 * 1024
 
 
-class DocumentStore:
+class FileStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self._bucket = AsyncGridFSBucket(db, bucket_name=BUCKET, chunk_size_bytes=CHUNK)
-        self.col = db[DOCUMENTS]
-
-    @staticmethod
-    async def ensure_indexes(db: AsyncDatabase) -> None:
-        await ensure_indexes(db[DOCUMENTS], IndexModel("account_id", name="by_account"))
 
     async def upload(
         self, filename: str, source: BinaryIO, metadata: dict[str, Any]
@@ -53,31 +48,6 @@ class DocumentStore:
     async def delete_file(self, file_id: str) -> None:
         with contextlib.suppress(NoFile):
             await self._bucket.delete(ObjectId(file_id))
-
-    async def forget_account(self, account_id: str) -> None:
-        """A discarded draft's document records (its files are deleted first)."""
-        await self.col.delete_many({"account_id": account_id})
-
-    async def current(self, account_id: str, doc_type: str) -> dict[str, Any] | None:
-        return await self.col.find_one({"_id": f"{account_id}:{doc_type}"})
-
-    async def of_account(self, account_id: str) -> list[dict[str, Any]]:
-        return await self.col.find({"account_id": account_id}).sort("doc_type", 1).to_list()
-
-    async def of_accounts(self, account_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-        docs = await self.col.find({"account_id": {"$in": account_ids}}).to_list()
-        grouped: dict[str, list[dict[str, Any]]] = {}
-        for d in sorted(docs, key=lambda d: d["doc_type"]):
-            grouped.setdefault(d["account_id"], []).append(d)
-        return grouped
-
-    async def point_to(self, account_id: str, doc_type: str, meta: dict[str, Any]) -> None:
-        """Make ``meta`` the current version of ``doc_type`` (caller holds the account's turn)."""
-        await self.col.replace_one(
-            {"_id": f"{account_id}:{doc_type}"},
-            {"account_id": account_id, "doc_type": doc_type, **meta},
-            upsert=True,
-        )
 
     async def stream(self, file_id: str) -> AsyncIterator[bytes]:
         out = await self._bucket.open_download_stream(ObjectId(file_id))

@@ -9,7 +9,7 @@ redelivery is a duplicate key and changes nothing) and merges them when read:
 - each identity field (name, email, username, time zone) takes its value from the newest fact
   (by ``occurred_at``) that carries it.
 
-Insert-only facts also make the view safe on FerretDB, whose updates are not atomic.
+A read view fed by events, not an aggregate: nothing is decided on it.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from uuid import UUID
 from pymongo import IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
+from secop_contracts.common import PersonRef
 from secop_runtime.mongo import ensure_indexes
 
 USER_FACTS = "user_facts"
@@ -88,12 +89,12 @@ class UserDirectory:
         return views
 
 
-def person_ref(view: dict[str, Any] | None, user_id: UUID | str) -> dict[str, Any]:
-    """A ``PersonRef`` payload from the local view ("" where nothing is known yet)."""
+def person_ref(view: dict[str, Any] | None, user_id: UUID | str) -> PersonRef:
+    """A ``PersonRef`` from the local view ("" where nothing is known yet)."""
     view = view or {}
-    return {
-        "user_id": str(user_id),
-        "full_name": view.get("full_name", ""),
-        "email": view.get("email", ""),
-        "time_zone": view.get("time_zone", "America/Bogota"),
-    }
+    return PersonRef(
+        user_id=UUID(str(user_id)),
+        full_name=view.get("full_name", ""),
+        email=view.get("email", ""),
+        time_zone=view.get("time_zone", "America/Bogota"),
+    )

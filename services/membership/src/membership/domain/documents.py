@@ -10,9 +10,12 @@ certificate; financial statements; financial and organisational capacity certifi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Any
+
+from pydantic import BaseModel
+
+from membership.domain.errors import FileRefused
 
 ENTITY_DOCUMENTS: dict[str, str] = {
     "structure_act": "Acto de estructura y organización (ley, decreto, ordenanza...)",
@@ -82,28 +85,20 @@ def required_documents(kind: str, organisation_type: str | None, private_body: b
     return [first, "experience_certificate", "financial_statements", "capacity_certificate"]
 
 
-class FileRefused(ValueError):
-    """A file that must not be stored; ``status`` is the HTTP status that says why."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 def extension_of(filename: str) -> str:
     return PurePosixPath(filename.replace("\\", "/")).suffix.lower().lstrip(".")
 
 
 def check_extension(filename: str) -> str:
-    """The file's extension if it is an accepted type, else ``FileRefused`` (415)."""
+    """The file's extension if it is an accepted type, else ``FileRefused``."""
     ext = extension_of(filename)
     if not ext:
-        raise FileRefused(415, "the file name has no extension: PDF is preferred")
+        raise FileRefused("the file name has no extension: PDF is preferred")
     if ext in BLOCKED_EXTENSIONS:
-        raise FileRefused(415, f"files of type .{ext} are blocked; PDF is preferred")
+        raise FileRefused(f"files of type .{ext} are blocked; PDF is preferred")
     if ext not in ACCEPTED_CONTENT:
         accepted = ", ".join(f".{e}" for e in sorted(ACCEPTED_CONTENT))
-        raise FileRefused(415, f"files of type .{ext} are not accepted; use one of {accepted}")
+        raise FileRefused(f"files of type .{ext} are not accepted; use one of {accepted}")
     return ext
 
 
@@ -111,17 +106,19 @@ def check_content(ext: str, sniffed: str | None) -> None:
     """The content must be what the extension claims (a ".pdf" that is not a PDF is refused)."""
     if sniffed not in ACCEPTED_CONTENT[ext]:
         seen = f"looks like .{sniffed}" if sniffed else "is not recognisable"
-        raise FileRefused(415, f"the content does not match its .{ext} extension: it {seen}")
+        raise FileRefused(f"the content does not match its .{ext} extension: it {seen}")
 
 
-@dataclass(frozen=True)
-class StoredDocument:
+class StoredDocument(BaseModel):
+    """The current version of one of the account's documents (its content is in the file store)."""
+
     document_id: str
-    doc_type: str
     filename: str
     content_type: str
     size: int
     sha256: str
+    uploaded_at: datetime
+    uploaded_by: str | None = None
 
 
 #: Documents that stay within their own account whatever the reader: a natural person's ID.
@@ -133,15 +130,16 @@ REVIEWED = frozenset({"pending_activation", "changes_requested"})
 
 
 def outside_reader(
-    account: dict[str, Any], doc_type: str, *, buyer: bool, agent: bool
+    kind: str, status: str, doc_type: str, *, buyer: bool, agent: bool
 ) -> str | None:
-    """Why someone outside the account may read this document (None: they may not).
+    """Why someone outside an account of ``kind`` in ``status`` may read this document (None:
+    they may not).
 
     ``buyer``: the reader is a member of an active buyer entity, whom the supplier directory
     serves: an active supplier's documents, except a natural person's ID. ``agent``: a service
     desk agent validating an entity that waits for activation (or for changes)."""
-    if buyer and account["kind"] == "supplier" and account["status"] == "active":
+    if buyer and kind == "supplier" and status == "active":
         return None if doc_type in PERSONAL_DOCUMENTS else "buyer"
-    if agent and account["kind"] == "entity" and account["status"] in REVIEWED:
+    if agent and kind == "entity" and status in REVIEWED:
         return "agent"
     return None

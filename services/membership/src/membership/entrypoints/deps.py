@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from secop_runtime.service import context_of
 
-from membership.service_layer.common import Uow
-
-
-def _uow(request: Request) -> Uow:
-    return Uow.of(request.app.state.runtime)
+from membership.service_layer.context import Context
 
 
-UowDep = Annotated[Uow, Depends(_uow)]
+def context(request: Request) -> Context:
+    return context_of(request)
+
+
+Ctx = Annotated[Context, Depends(context)]

@@ -12,11 +12,11 @@ from typing import Any
 from secop_contracts.registration import UserConfirmed, UserProfileUpdated, UserRegistered
 from secop_contracts.support import AccountActivationDecided, MixedProfileDecided
 from secop_runtime.auth import track_revocations
-from secop_runtime.service import ServiceRuntime
+from secop_runtime.service import Late, ServiceRuntime
 
 from membership.adapters.users import UserDirectory
 from membership.service_layer import lifecycle
-from membership.service_layer.common import Uow
+from membership.service_layer.context import Context
 
 
 def _identity(p: Any) -> dict[str, Any]:
@@ -47,18 +47,18 @@ def _fact(event: UserEvent) -> dict[str, Any]:
     )
 
 
-def register(runtime: ServiceRuntime) -> None:
+def register(runtime: ServiceRuntime, context: Late[Context]) -> None:
     async def on_user_event(event: UserEvent) -> None:
-        await UserDirectory(runtime.db).record(_fact(event))
+        await context().users.record(_fact(event))
 
     async def on_user_events(events: Sequence[UserEvent]) -> None:
-        await UserDirectory(runtime.db).record(*(_fact(e) for e in events))
+        await context().users.record(*(_fact(e) for e in events))
 
     async def on_activation_decided(event: AccountActivationDecided) -> None:
-        await lifecycle.apply_activation_decision(Uow.of(runtime), event)
+        await lifecycle.apply_activation_decision(context(), event)
 
     async def on_mixed_profile_decided(event: MixedProfileDecided) -> None:
-        await lifecycle.apply_mixed_profile(Uow.of(runtime), event)
+        await lifecycle.apply_mixed_profile(context(), event)
 
     # A user fact's _id is its event's id: a redelivery inserts nothing, no processed mark is
     # needed, and a batch of them is one insert (the view merges facts by time, not arrival).

@@ -8,11 +8,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from secop_runtime.auth import CurrentUser, MaybeUser
-from secop_runtime.http import ApiError
+from secop_runtime.errors import Invalid
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from membership.entrypoints import members
-from membership.entrypoints.deps import UowDep
+from membership.entrypoints.deps import Ctx
 from membership.entrypoints.schemas import (
     AccountCreate,
     AccountCreated,
@@ -35,7 +35,7 @@ E409 = {409: {"description": "not in a state that allows it"}}
     responses={401: {"description": "a token was sent and it is not valid"}},
 )
 async def search(
-    uow: UowDep,
+    ctx: Ctx,
     principal: MaybeUser,
     name: Annotated[str | None, Query(max_length=300)] = None,
     nit: Annotated[str | None, Query(max_length=30)] = None,
@@ -43,7 +43,7 @@ async def search(
 ) -> list[AccountPublic]:
     """Public search of active accounts: names match ignoring case, accents and punctuation;
     the NIT exactly. With a token, the user's own accounts show too, whatever their status."""
-    found = await queries.search_accounts(uow, name, nit, country, principal)
+    found = await queries.search_accounts(ctx, name, nit, country, principal)
     return [AccountPublic(**a) for a in found]
 
 
@@ -57,20 +57,20 @@ async def search(
         409: {"description": "the NIT already has a live account"},
     },
 )
-async def create(body: AccountCreate, principal: CurrentUser, uow: UowDep) -> AccountCreated:
+async def create(body: AccountCreate, principal: CurrentUser, ctx: Ctx) -> AccountCreated:
     """A confirmed user starts a draft; the legal name comes back normalised."""
-    account = await accounts.create_account(uow, principal, body.model_dump(exclude_none=True))
+    account = await accounts.create_account(ctx, principal, body.model_dump(exclude_none=True))
     return AccountCreated(
-        account_id=account["_id"], status=account["status"], legal_name=account["legal_name"]
+        account_id=account.id, status=account.status, legal_name=account.legal_name
     )
 
 
 @accounts_router.get(
     "/accounts/{account_id}", summary="The account's form", responses={**E401, **E403, **E404}
 )
-async def read(account_id: str, principal: CurrentUser, uow: UowDep) -> dict[str, Any]:
+async def read(account_id: str, principal: CurrentUser, ctx: Ctx) -> dict[str, Any]:
     """The whole account, with its documents' metadata, for its members."""
-    return await queries.account_for_member(uow, principal, account_id)
+    return await queries.account_for_member(ctx, principal, account_id)
 
 
 @accounts_router.patch(
@@ -79,11 +79,11 @@ async def read(account_id: str, principal: CurrentUser, uow: UowDep) -> dict[str
     responses={**E401, **E403, **E404, **E409},
 )
 async def edit(
-    account_id: str, body: AccountFields, principal: CurrentUser, uow: UowDep
+    account_id: str, body: AccountFields, principal: CurrentUser, ctx: Ctx
 ) -> dict[str, Any]:
     """Only the given fields change; the rest of the draft stays as it was."""
-    await accounts.edit_account(uow, principal, account_id, body.model_dump(exclude_unset=True))
-    return await queries.account_for_member(uow, principal, account_id)
+    await accounts.edit_account(ctx, principal, account_id, body.model_dump(exclude_unset=True))
+    return await queries.account_for_member(ctx, principal, account_id)
 
 
 @accounts_router.post(
@@ -97,9 +97,9 @@ async def edit(
         422: {"description": "every missing field and document"},
     },
 )
-async def submit(account_id: str, principal: CurrentUser, uow: UowDep) -> AccountPublic:
+async def submit(account_id: str, principal: CurrentUser, ctx: Ctx) -> AccountPublic:
     """A complete supplier becomes active; a complete entity waits for the service desk."""
-    account = await lifecycle.submit_account(uow, principal, account_id)
+    account = await lifecycle.submit_account(ctx, principal, account_id)
     return AccountPublic(**queries.public(account))
 
 
@@ -112,13 +112,13 @@ async def submit(account_id: str, principal: CurrentUser, uow: UowDep) -> Accoun
 async def discard(
     account_id: str,
     principal: CurrentUser,
-    uow: UowDep,
+    ctx: Ctx,
     case: Annotated[str | None, Query(max_length=40, description="Agents: the case")] = None,
 ) -> Response:
     """Administrators, drafts only; a service desk agent too, on a case (`?case=`), to
     release a NIT a stranger's draft holds. Drafts nobody touches for `DRAFT_TTL_DAYS` go by
     themselves; a user holds at most `MAX_DRAFTS_PER_USER` at once."""
-    await accounts.discard_draft(uow, principal, account_id, case)
+    await accounts.discard_draft(ctx, principal, account_id, case)
     return Response(status_code=204)
 
 
@@ -164,22 +164,21 @@ async def upload(
     account_id: str,
     doc_type: str,
     principal: CurrentUser,
-    uow: UowDep,
+    ctx: Ctx,
     request: Request,
 ) -> DocumentOut:
     """Multipart upload by an administrator; the previous version stays until this one is stored.
 
     Nothing of the body is read (or spooled to disk) before the caller is known to be the
     account's administrator and the account takes this document."""
-    limit = request.app.state.runtime.settings.document_max_bytes
-    await documents.may_upload(uow, principal, account_id, doc_type)
+    await documents.may_upload(ctx, principal, account_id, doc_type)
     async with request.form(max_files=1, max_fields=1) as form:
         file = form.get("file")
         if not isinstance(file, StarletteUpload):
-            raise ApiError(422, "send the document in the multipart field 'file'", field="file")
+            raise Invalid("send the document in the multipart field 'file'", field="file")
         size = file.size if file.size is not None else 0
         stored = await documents.upload_document(
-            uow, principal, account_id, doc_type, file.filename or "", file.file, size, limit
+            ctx, principal, account_id, doc_type, file.filename or "", file.file, size
         )
     return DocumentOut(**stored)
 
@@ -192,13 +191,13 @@ async def upload(
 async def document_reads(
     account_id: str,
     principal: CurrentUser,
-    uow: UowDep,
+    ctx: Ctx,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
     """Administrators only, newest first: every download by someone outside the account (a
     member of a buyer entity, or a desk agent reviewing it)."""
-    items, total = await documents.reads_of(uow, principal, account_id, page, size)
+    items, total = await documents.reads_of(ctx, principal, account_id, page, size)
     return {"items": items, "page": page, "size": size, "total": total}
 
 
@@ -209,24 +208,23 @@ async def document_reads(
     responses={**E401, **E403, **E404},
 )
 async def download(
-    account_id: str, doc_type: str, principal: CurrentUser, uow: UowDep
+    account_id: str, doc_type: str, principal: CurrentUser, ctx: Ctx
 ) -> StreamingResponse:
     """For the account's members; an active supplier's (not a natural person's ID) for members
     of active buyer entities; an entity's under review for desk agents. Reads from outside the
     account are recorded (`GET /accounts/{id}/document-reads`)."""
-    meta = await documents.open_document(uow, principal, account_id, doc_type)
-    ascii_name = meta["filename"].encode("ascii", "ignore").decode().replace('"', "") or "document"
-    disposition = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(meta['filename'])}"
-    )
+    document = await documents.open_document(ctx, principal, account_id, doc_type)
+    name = document.filename
+    ascii_name = name.encode("ascii", "ignore").decode().replace('"', "") or "document"
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
     return StreamingResponse(
-        uow.documents.stream(meta["document_id"]),
-        media_type=meta.get("content_type") or "application/octet-stream",
+        ctx.files.stream(document.document_id),
+        media_type=document.content_type or "application/octet-stream",
         headers={
             "Content-Disposition": disposition,
-            "Content-Length": str(meta["size"]),
+            "Content-Length": str(document.size),
             "X-Content-Type-Options": "nosniff",
-            "X-Document-SHA256": meta["sha256"],
+            "X-Document-SHA256": document.sha256,
         },
     )
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from secop_runtime.auth import CurrentUser
 
-from membership.entrypoints.deps import UowDep
+from membership.domain.memberships import Membership
+from membership.entrypoints.deps import Ctx
 from membership.entrypoints.schemas import (
     AcceptBody,
     AccessRequestOut,
@@ -18,7 +19,7 @@ from membership.entrypoints.schemas import (
     RolesBody,
 )
 from membership.service_layer import memberships, queries
-from membership.service_layer.common import Uow
+from membership.service_layer.context import Context
 
 router = APIRouter(tags=["memberships"])
 ADMIN = {
@@ -33,8 +34,9 @@ ADMIN = {
 Status = Literal["pending", "accepted", "rejected", "cancelled"]
 
 
-async def _member(uow: Uow, d: dict[str, Any]) -> MemberOut:
-    return MemberOut(**(await queries.member_rows(uow, [d]))[0])
+async def _member(ctx: Context, decided: tuple[Any, Membership]) -> MemberOut:
+    """The membership as the decision left it, as administrators see it."""
+    return MemberOut(**(await queries.member_rows(ctx, [decided[1]]))[0])
 
 
 @router.post(
@@ -47,17 +49,17 @@ async def _member(uow: Uow, d: dict[str, Any]) -> MemberOut:
         409: {"description": "already pending or accepted, or a draft account"},
     },
 )
-async def request_access(account_id: str, principal: CurrentUser, uow: UowDep) -> AccessRequestOut:
+async def request_access(account_id: str, principal: CurrentUser, ctx: Ctx) -> AccessRequestOut:
     """The request waits ("Esperando aprobación"); the administrators are told."""
-    return AccessRequestOut(**await memberships.request_access(uow, principal, account_id))
+    return AccessRequestOut(**await memberships.request_access(ctx, principal, account_id))
 
 
 @router.get("/accounts/{account_id}/members", summary="Administración de usuarios", responses=ADMIN)
 async def list_members(
-    account_id: str, principal: CurrentUser, uow: UowDep, status: Status | None = None
+    account_id: str, principal: CurrentUser, ctx: Ctx, status: Status | None = None
 ) -> list[MemberOut]:
     """Administrators only: name, email, request date, status, last change, roles."""
-    return [MemberOut(**d) for d in await queries.members(uow, principal, account_id, status)]
+    return [MemberOut(**d) for d in await queries.members(ctx, principal, account_id, status)]
 
 
 @router.post(
@@ -66,10 +68,10 @@ async def list_members(
     summary="Accept a pending request, with the member's roles",
 )
 async def accept(
-    account_id: str, user_id: str, body: AcceptBody, principal: CurrentUser, uow: UowDep
+    account_id: str, user_id: str, body: AcceptBody, principal: CurrentUser, ctx: Ctx
 ) -> MemberOut:
-    d = await memberships.decide(uow, principal, account_id, user_id, "accept", roles=body.roles)
-    return await _member(uow, d)
+    d = await memberships.decide(ctx, principal, account_id, user_id, "accept", roles=body.roles)
+    return await _member(ctx, d)
 
 
 @router.post(
@@ -81,12 +83,12 @@ async def reject(
     account_id: str,
     user_id: str,
     principal: CurrentUser,
-    uow: UowDep,
+    ctx: Ctx,
     body: RejectBody | None = None,
 ) -> MemberOut:
     reason = body.reason if body else ""
-    d = await memberships.decide(uow, principal, account_id, user_id, "reject", reason=reason)
-    return await _member(uow, d)
+    d = await memberships.decide(ctx, principal, account_id, user_id, "reject", reason=reason)
+    return await _member(ctx, d)
 
 
 @router.post(
@@ -94,9 +96,9 @@ async def reject(
     responses=ADMIN,
     summary="Cancel an accepted membership",
 )
-async def cancel(account_id: str, user_id: str, principal: CurrentUser, uow: UowDep) -> MemberOut:
+async def cancel(account_id: str, user_id: str, principal: CurrentUser, ctx: Ctx) -> MemberOut:
     return await _member(
-        uow, await memberships.decide(uow, principal, account_id, user_id, "cancel")
+        ctx, await memberships.decide(ctx, principal, account_id, user_id, "cancel")
     )
 
 
@@ -105,9 +107,9 @@ async def cancel(account_id: str, user_id: str, principal: CurrentUser, uow: Uow
     responses=ADMIN,
     summary="Put a rejected request back to pending",
 )
-async def revert(account_id: str, user_id: str, principal: CurrentUser, uow: UowDep) -> MemberOut:
-    d = await memberships.decide(uow, principal, account_id, user_id, "revert-rejection")
-    return await _member(uow, d)
+async def revert(account_id: str, user_id: str, principal: CurrentUser, ctx: Ctx) -> MemberOut:
+    d = await memberships.decide(ctx, principal, account_id, user_id, "revert-rejection")
+    return await _member(ctx, d)
 
 
 @router.put(
@@ -116,18 +118,18 @@ async def revert(account_id: str, user_id: str, principal: CurrentUser, uow: Uow
     summary="Set an accepted member's roles",
 )
 async def set_roles(
-    account_id: str, user_id: str, body: RolesBody, principal: CurrentUser, uow: UowDep
+    account_id: str, user_id: str, body: RolesBody, principal: CurrentUser, ctx: Ctx
 ) -> MemberOut:
     """administrator plus buyer (entities) or supplier (suppliers); one administrator stays."""
     return await _member(
-        uow, await memberships.set_roles(uow, principal, account_id, user_id, body.roles)
+        ctx, await memberships.set_roles(ctx, principal, account_id, user_id, body.roles)
     )
 
 
 @router.get("/users/me/memberships", summary="Mis registros", responses={401: ADMIN[401]})
-async def my_memberships(principal: CurrentUser, uow: UowDep) -> list[MyMembershipOut]:
+async def my_memberships(principal: CurrentUser, ctx: Ctx) -> list[MyMembershipOut]:
     """Every membership of the caller: pending, accepted, rejected or cancelled."""
-    return [MyMembershipOut(**d) for d in await queries.my_memberships(uow, principal)]
+    return [MyMembershipOut(**d) for d in await queries.my_memberships(ctx, principal)]
 
 
 @router.get(
@@ -137,11 +139,10 @@ async def my_memberships(principal: CurrentUser, uow: UowDep) -> list[MyMembersh
 )
 async def directory(
     principal: CurrentUser,
-    uow: UowDep,
-    request: Request,
+    ctx: Ctx,
     q: Annotated[str | None, Query(max_length=200)] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> DirectoryPage:
     """Members of an active buyer entity look up active suppliers and their documents."""
-    size = request.app.state.runtime.settings.directory_page_size
-    return DirectoryPage(**await queries.supplier_directory(uow, principal, q, page, size))
+    size = ctx.settings.directory_page_size
+    return DirectoryPage(**await queries.supplier_directory(ctx, principal, q, page, size))

@@ -2,33 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from secop_runtime.auth import Principal
-from secop_runtime.http import ApiError
+from secop_runtime.errors import Invalid, Refused
 
-from membership.domain import accounts as rules
 from membership.domain import names
+from membership.domain.accounts import ACTIVE, Account
 from membership.domain.documents import PERSONAL_DOCUMENTS
-from membership.service_layer.common import Uow
+from membership.domain.memberships import Membership
+from membership.service_layer.common import account_or_404, require_admin
+
+if TYPE_CHECKING:
+    from membership.service_layer.context import Context
+
+#: What the form shows: the account's fields, not its roster or storage bookkeeping.
+NOT_IN_FORM = {"id", "version", "search_key", "members", "documents", "draft_slot"}
 
 
-def public(account: dict[str, Any]) -> dict[str, Any]:
+def public(account: Account) -> dict[str, Any]:
     return {
-        "account_id": account["_id"],
-        "legal_name": account["legal_name"],
-        "short_name": account.get("short_name") or "",
-        "nit": account["nit"],
-        "kind": account["kind"],
-        "municipality": account.get("municipality") or "",
-        "department": account.get("department") or "",
-        "country": account.get("country", "CO"),
-        "status": account["status"],
+        "account_id": account.id,
+        "legal_name": account.legal_name,
+        "short_name": account.short_name or "",
+        "nit": account.nit,
+        "kind": account.kind,
+        "municipality": account.municipality or "",
+        "department": account.department or "",
+        "country": account.country,
+        "status": account.status,
     }
 
 
 async def search_accounts(
-    uow: Uow,
+    ctx: Context,
     name: str | None,
     nit: str | None,
     country: str | None,
@@ -39,7 +46,7 @@ async def search_accounts(
     user their own accounts whatever their status."""
     key = names.search_key(name) if name else None
     if name and not key:
-        raise ApiError(422, "the name needs letters or digits", field="name")
+        raise Invalid("the name needs letters or digits", field="name")
     criteria = {
         "name_key": key,
         "nit": (nit or "").strip() or None,
@@ -48,124 +55,111 @@ async def search_accounts(
     # A natural person's supplier account is named by their ID number: not for the public
     # (buyers find suppliers in the directory).
     found = [
-        a
-        for a in await uow.accounts.search(**criteria, status=rules.ACTIVE)
-        if not rules.is_natural_person(a)
+        a for a in await ctx.queries.search(**criteria, status=ACTIVE) if not a.is_natural_person
     ]
     if principal is not None:
-        mine = await uow.memberships.of_user(str(principal.user_id), "accepted")
-        own = await uow.accounts.search(**criteria, account_ids=[m["account_id"] for m in mine])
-        seen = {a["_id"] for a in found}
-        found += [a for a in own if a["_id"] not in seen]
-        found.sort(key=lambda a: a.get("search_key", ""))
+        user_id = str(principal.user_id)
+        mine = [a.id for a in await ctx.queries.of_member(user_id) if a.accepted(user_id)]
+        own = await ctx.queries.search(**criteria, account_ids=mine)
+        seen = {a.id for a in found}
+        found += [a for a in own if a.id not in seen]
+        found.sort(key=lambda a: a.search_key)
     return [public(a) for a in found]
 
 
-async def account_for_member(uow: Uow, principal: Principal, account_id: str) -> dict[str, Any]:
+async def account_for_member(ctx: Context, principal: Principal, account_id: str) -> dict[str, Any]:
     """The whole form, for the account's own members (the draft is never lost)."""
-    account = await uow.account_or_404(account_id)
-    if not await uow.memberships.accepted(account_id, str(principal.user_id)):
-        raise ApiError(403, "only the account's members may see its form")
-    documents = await uow.documents.of_account(account_id)
-    # "_"-prefixed fields are storage bookkeeping (the outbox's), never part of the form.
-    form = {k: v for k, v in account.items() if k != "search_key" and not k.startswith("_")}
-    return {
-        "account_id": account_id,
-        **form,
-        "documents": [_document(d) for d in documents],
-    }
+    account = await account_or_404(ctx, account_id)
+    if not account.accepted(str(principal.user_id)):
+        raise Refused("only the account's members may see its form")
+    form = account.model_dump(exclude=NOT_IN_FORM, exclude_none=True)
+    return {"account_id": account_id, **form, "documents": documents_of(account)}
 
 
-def _document(d: dict[str, Any]) -> dict[str, Any]:
-    keys = ("document_id", "doc_type", "filename", "content_type", "size", "sha256", "uploaded_at")
-    return {k: d.get(k) for k in keys}
+def documents_of(account: Account, hidden: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    return [
+        {"doc_type": t, **account.documents[t].model_dump(exclude={"uploaded_by"})}
+        for t in sorted(account.documents)
+        if t not in hidden
+    ]
 
 
 async def members(
-    uow: Uow, principal: Principal, account_id: str, status: str | None
+    ctx: Context, principal: Principal, account_id: str, status: str | None
 ) -> list[dict[str, Any]]:
-    await uow.require_admin(account_id, principal)
-    return await member_rows(uow, await uow.memberships.of_account(account_id, status))
+    account = await require_admin(ctx, account_id, principal)
+    found = [m for m in account.members if status is None or m.status == status]
+    return await member_rows(ctx, sorted(found, key=lambda m: m.requested_at))
 
 
-async def member_rows(uow: Uow, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def member_rows(ctx: Context, found: list[Membership]) -> list[dict[str, Any]]:
     """Memberships as administrators see them, with name and email from the user view."""
-    views = await uow.users.get_many(d["user_id"] for d in found)
+    views = await ctx.users.get_many(m.user_id for m in found)
     out = []
-    for d in found:
-        view = views.get(d["user_id"]) or {}
+    for m in found:
+        view = views.get(m.user_id) or {}
         out.append(
             {
-                "membership_id": d["_id"],
-                "user_id": d["user_id"],
+                **m.model_dump(include={"membership_id", "user_id", "status", "roles"}),
                 "full_name": view.get("full_name", ""),
                 "email": view.get("email", ""),
-                "requested_at": d["requested_at"],
-                "status": d["status"],
-                "status_changed_at": d["status_changed_at"],
-                "accepted_at": d.get("accepted_at"),
-                "roles": d.get("roles", []),
-                "reason": d.get("reason", ""),
+                "requested_at": m.requested_at,
+                "status_changed_at": m.status_changed_at,
+                "accepted_at": m.accepted_at,
+                "reason": m.reason or "",
             }
         )
     return out
 
 
-async def my_memberships(uow: Uow, principal: Principal) -> list[dict[str, Any]]:
+async def my_memberships(ctx: Context, principal: Principal) -> list[dict[str, Any]]:
     """ "Mis registros": every membership of the caller, newest request first."""
-    found = await uow.memberships.of_user(str(principal.user_id))
-    accounts = await uow.accounts.get_many(sorted({d["account_id"] for d in found}))
-    out = []
-    for d in found:
-        account = accounts.get(d["account_id"])
-        if account is None:  # a crash between the two inserts of a registration
-            continue
-        out.append(
-            {
-                "membership_id": d["_id"],
-                "account_id": d["account_id"],
-                "nit": account["nit"],
-                "account_name": account["legal_name"],
-                "kind": account["kind"],
-                "requested_at": d["requested_at"],
-                "accepted_at": d.get("accepted_at"),
-                "status": d["status"],
-                "roles": d.get("roles", []),
-            }
-        )
-    return out
+    user_id = str(principal.user_id)
+    rows = [
+        {
+            "membership_id": m.membership_id,
+            "account_id": a.id,
+            "nit": a.nit,
+            "account_name": a.legal_name,
+            "kind": a.kind,
+            "requested_at": m.requested_at,
+            "accepted_at": m.accepted_at,
+            "status": m.status,
+            "roles": m.roles,
+        }
+        for a in await ctx.queries.of_member(user_id)
+        for m in a.members
+        if m.user_id == user_id
+    ]
+    return sorted(rows, key=lambda r: r["requested_at"], reverse=True)
 
 
 async def supplier_directory(
-    uow: Uow, principal: Principal, q: str | None, page: int, page_size: int
+    ctx: Context, principal: Principal, q: str | None, page: int, page_size: int
 ) -> dict[str, Any]:
     """Active suppliers' commercial profiles, for members of an active buyer entity."""
-    mine = await uow.memberships.of_user(str(principal.user_id), "accepted")
-    accounts = await uow.accounts.get_many([d["account_id"] for d in mine])
-    if not any(a["kind"] == "entity" and a["status"] == rules.ACTIVE for a in accounts.values()):
-        raise ApiError(403, "the directory is for members of an active buyer entity")
+    user_id = str(principal.user_id)
+    mine = await ctx.queries.of_member(user_id)
+    if not any(a.kind == "entity" and a.status == ACTIVE and a.accepted(user_id) for a in mine):
+        raise Refused("the directory is for members of an active buyer entity")
     text = (q or "").strip()
     key = text if text.isdigit() else names.search_key(text)
-    total, found = await uow.accounts.active_suppliers(
+    total, found = await ctx.queries.active_suppliers(
         key or None, (page - 1) * page_size, page_size
     )
-    documents = await uow.documents.of_accounts([a["_id"] for a in found])
     items = []
     for a in found:
         profile = {
-            k: a.get(k)
+            k: getattr(a, k)
             for k in ("organisation_type", "msme", "address", "phone", "office_email", "website")
         }
         items.append(
             {
                 **public(a),
                 **profile,
-                "social_links": a.get("social_links") or [],
-                "documents": [
-                    _document(d)
-                    for d in documents.get(a["_id"], [])
-                    if d.get("doc_type") not in PERSONAL_DOCUMENTS  # a person's ID stays home
-                ],
+                "social_links": a.social_links or [],
+                # a person's ID stays home
+                "documents": documents_of(a, hidden=PERSONAL_DOCUMENTS),
             }
         )
     return {"page": page, "page_size": page_size, "total": total, "items": items}

@@ -1,0 +1,64 @@
+"""The membership service's context: its stores and collaborators, built once at start.
+
+Routes get it through ``Depends(context)``, subscribers by calling the ``Late`` holder; the
+runtime runs ``maintain`` hourly and at start. Unit tests build one from the fakes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from secop_runtime.aggregates import Store
+from secop_runtime.service import ServiceRuntime
+
+from membership.adapters import divipola
+from membership.adapters.accounts import AccountQueries, account_store, create_indexes
+from membership.adapters.document_reads import DocumentReads
+from membership.adapters.files import FileStore
+from membership.adapters.legacy import fold_legacy_accounts
+from membership.adapters.nit_claims import NitClaims
+from membership.adapters.users import UserDirectory
+from membership.config import Settings
+from membership.domain.accounts import Account
+from membership.domain.location import Municipalities
+from membership.service_layer import ports
+from membership.service_layer.accounts import expire_drafts
+
+
+@dataclass
+class Context:
+    settings: Settings
+    accounts: Store[Account]
+    queries: ports.AccountQueries
+    nit_claims: ports.NitClaims
+    files: ports.Files
+    users: ports.Users
+    document_reads: ports.DocumentReads
+    municipalities: Municipalities
+
+    @classmethod
+    async def build(cls, runtime: ServiceRuntime, settings: Settings) -> Context:
+        db = runtime.db
+        accounts = account_store(db)
+        await create_indexes(accounts)
+        await UserDirectory.ensure_indexes(db)
+        await DocumentReads.ensure_indexes(db)
+        await fold_legacy_accounts(db, accounts)
+        return cls(
+            settings=settings,
+            accounts=accounts,
+            queries=AccountQueries(accounts),
+            nit_claims=NitClaims(db),
+            files=FileStore(db),
+            users=UserDirectory(db),
+            document_reads=DocumentReads(db),
+            # A wrong DIVIPOLA file stops the service at start instead of failing requests.
+            municipalities=divipola.load(settings.divipola_file),
+        )
+
+    async def maintain(self, now: datetime) -> None:
+        """Drafts nobody touched expire (releasing their NIT); old document reads go."""
+        await expire_drafts(self, now)
+        keep = timedelta(days=self.settings.document_reads_retention_days)
+        await self.document_reads.prune(now - keep)
