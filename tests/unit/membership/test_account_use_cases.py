@@ -154,6 +154,8 @@ async def test_refused_files_leave_the_stored_one_and_a_replacement_drops_the_ol
         await upload(ctx, ana, account.id, "rup", b"<html>", "fake.pdf")
     with pytest.raises(Invalid):
         await accounts.edit_account(ctx, ana, account.id, {"nit": "900400501"})
+    with pytest.raises(Incomplete):
+        await accounts.edit_account(ctx, ana, account.id, {"legal_name": None})
     second = await upload(ctx, ana, account.id, "rup", PDF + b"%2")
     assert list(ctx.files.files) == [second["document_id"]] != [first["document_id"]]
 

@@ -24,9 +24,9 @@ async def normalise(
     out = dict(fields)
     foreign = sorted(set(fields) & (forms.SUPPLIER_ONLY if kind == "entity" else forms.ENTITY_ONLY))
     errors += [(f, f"not a field of a {kind} account") for f in foreign]
-    if "legal_name" in fields:
-        out["legal_name"] = names.legal_name(fields["legal_name"])
-        out["search_key"] = names.search_key(fields["legal_name"])
+    if "legal_name" in fields:  # never blank, nor null in an edit
+        out["legal_name"] = names.legal_name(fields["legal_name"] or "")
+        out["search_key"] = names.search_key(fields["legal_name"] or "")
         if not out["legal_name"]:
             errors.append(("legal_name", "the legal name needs letters or digits"))
     if fields.get("short_name") is not None:
