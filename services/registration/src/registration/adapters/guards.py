@@ -13,8 +13,8 @@ from typing import Any
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
-from secop_runtime.mongo import ensure_indexes
+from pymongo.errors import DuplicateKeyError, OperationFailure
+from secop_runtime.mongo import ensure_indexes, is_duplicate
 
 from registration.domain import throttling
 
@@ -66,7 +66,9 @@ class LoginGuards:
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
             )
-        except DuplicateKeyError:  # the document exists and its lease is held
+        except OperationFailure as exc:  # the document exists and its lease is held
+            if not is_duplicate(exc):
+                raise
             raise LoginBusy from None
         user = await self._col.find_one({"_id": subject}, {"failures": 1})
         return throttling.Failures(
