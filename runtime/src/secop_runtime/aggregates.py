@@ -78,7 +78,9 @@ class Store(Protocol[A]):
     async def add(self, aggregate: A, *events: Event) -> None: ...
     async def save(self, aggregate: A, *events: Event) -> None: ...
     async def remove(self, aggregate: A) -> None: ...
-    async def change(self, aggregate_id: str, decide: Decide[A], missing: str = ...) -> A: ...
+    async def change(
+        self, aggregate_id: str, decide: Decide[A], missing: str = ..., retries: int | None = ...
+    ) -> A: ...
 
 
 def changes(aggregate: Aggregate) -> tuple[dict[str, Any], list[str]]:
@@ -97,6 +99,9 @@ class _Changing(Generic[A]):
     """The load-decide-save loop both stores share."""
 
     model: type[A]
+    #: Races lost in a row before ``change`` gives up: a store of aggregates many people
+    #: write at once (a busy case) may allow more.
+    retries: int = RETRIES
 
     async def get(self, aggregate_id: str) -> A | None:
         raise NotImplementedError
@@ -104,12 +109,19 @@ class _Changing(Generic[A]):
     async def save(self, aggregate: A, *events: Event) -> None:
         raise NotImplementedError
 
-    async def change(self, aggregate_id: str, decide: Decide[A], missing: str = "not found") -> A:
+    async def change(
+        self,
+        aggregate_id: str,
+        decide: Decide[A],
+        missing: str = "not found",
+        retries: int | None = None,
+    ) -> A:
         """Load, decide, save; on a lost race decide again on the newer state. ``decide``
         changes the aggregate and returns the events the change causes, or raises a
         ``DomainError``. Raises :class:`NotFound` (saying ``missing``) when there is no such
-        aggregate, :class:`Conflict` when it keeps losing races."""
-        for _ in range(RETRIES):
+        aggregate, :class:`Conflict` when it loses ``retries`` (the store's ``retries``)
+        races in a row."""
+        for _ in range(retries or self.retries):
             aggregate = await self.get(aggregate_id)
             if aggregate is None:
                 raise NotFound(missing)
@@ -147,7 +159,7 @@ class AggregateStore(_Changing[A]):
         )
 
     def load(self, document: Mapping[str, Any]) -> A:
-        aggregate = self.model.model_validate(document)
+        aggregate = self.model.model_validate(_stored_fields(document))
         aggregate._stored = aggregate.document()
         return aggregate
 
@@ -209,6 +221,12 @@ class AggregateStore(_Changing[A]):
             raise Stale(str(aggregate.id))
 
 
+def _stored_fields(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The document as the model reads it: the version is ``_v`` only (a plain ``version``
+    field, as documents written before versions existed may hold, is not the store's)."""
+    return {k: v for k, v in document.items() if k != "version"}
+
+
 def _at_version(version: int) -> dict[str, Any]:
     # Documents written before versions existed have none: they are at version 0.
     return {VERSION: version} if version else {VERSION: {"$exists": False}}
@@ -231,7 +249,7 @@ class MemoryStore(_Changing[A]):
         self.events: list[Event] = []
 
     def load(self, document: Mapping[str, Any]) -> A:
-        aggregate = self.model.model_validate(copy.deepcopy(dict(document)))
+        aggregate = self.model.model_validate(copy.deepcopy(_stored_fields(document)))
         aggregate._stored = aggregate.document()
         return aggregate
 

@@ -8,6 +8,7 @@ rule, and a reader of the HTTP layer sees one mapping.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 
@@ -42,6 +43,34 @@ class Invalid(DomainError):
     """The request is well formed but the rules refuse its content."""
 
     status = 422
+
+
+class Incomplete(Invalid):
+    """Several fields at once are missing or wrong (a form's "Finalizar" lists them all)."""
+
+    error_type = "missing"
+
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        super().__init__("invalid")
+        self.problems = list(problems)
+
+    def body(self) -> dict[str, Any]:
+        detail = [{"loc": ["body", f], "msg": m, "type": self.error_type} for f, m in self.problems]
+        return {"detail": detail, **self.extra}
+
+
+class TooLarge(DomainError):
+    """The content is larger than the service stores."""
+
+    status = 413
+    error_type = "too_large"
+
+
+class UnsupportedType(DomainError):
+    """Content of a type the service refuses (a blocked type, or not what it claims to be)."""
+
+    status = 415
+    error_type = "unsupported"
 
 
 class NotFound(DomainError):

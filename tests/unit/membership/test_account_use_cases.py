@@ -9,11 +9,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from membership.domain.errors import FileRefused, Incomplete, TooManyDrafts
+from membership.domain.documents import FileRefused
+from membership.domain.errors import TooManyDrafts
 from membership.service_layer import accounts, documents, lifecycle
 from secop_contracts.membership import AccountActivated, EntitySubmitted
 from secop_contracts.support import AccountActivationDecided
-from secop_runtime.errors import Conflict, Invalid, Refused
+from secop_runtime.errors import Conflict, Incomplete, Invalid, Refused
 
 from tests.unit.membership.conftest import (
     ENTITY_DOCS,

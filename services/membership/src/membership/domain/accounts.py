@@ -36,13 +36,12 @@ from secop_contracts.membership import (
     MixedProfileChangedPayload,
 )
 from secop_runtime.aggregates import Aggregate
-from secop_runtime.errors import Conflict, NotFound
+from secop_runtime.errors import Conflict, Incomplete, NotFound
 from secop_runtime.events import new_event
 
 from membership.domain import forms
 from membership.domain import memberships as m
 from membership.domain.documents import StoredDocument, allowed_documents
-from membership.domain.errors import Incomplete
 from membership.domain.roster import PRODUCER, Roster
 
 DRAFT, PENDING_ACTIVATION, ACTIVE = "draft", "pending_activation", "active"

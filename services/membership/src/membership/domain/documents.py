@@ -14,8 +14,7 @@ from datetime import datetime
 from pathlib import PurePosixPath
 
 from pydantic import BaseModel
-
-from membership.domain.errors import FileRefused
+from secop_runtime.errors import UnsupportedType
 
 ENTITY_DOCUMENTS: dict[str, str] = {
     "structure_act": "Acto de estructura y organización (ley, decreto, ordenanza...)",
@@ -59,6 +58,11 @@ ACCEPTED_CONTENT: dict[str, frozenset[str]] = {
     "ods": frozenset({"ods"}),
     "zip": frozenset({"zip"}),
 }
+
+
+class FileRefused(UnsupportedType):
+    """A file that must not be stored: a blocked type, or content that is not what its
+    extension claims (415)."""
 
 
 def allowed_documents(kind: str, organisation_type: str | None) -> dict[str, str]:

@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import filetype
 from secop_contracts import Event
 from secop_runtime.auth import Principal
-from secop_runtime.errors import NotFound, Refused
+from secop_runtime.errors import NotFound, Refused, TooLarge
 
 from membership.domain import documents as docs
 from membership.domain.accounts import ACTIVE, Account
-from membership.domain.errors import TooLarge
 from membership.service_layer.common import account_or_404, missing, now, require_admin
 
 if TYPE_CHECKING:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from secop_runtime.errors import Incomplete
+
 from membership.domain import forms, location, names
-from membership.domain.errors import Incomplete
 
 if TYPE_CHECKING:
     from membership.service_layer.context import Context

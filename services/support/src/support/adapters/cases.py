@@ -39,6 +39,11 @@ class Cases(Store[Case], Protocol):
 
 
 class CaseStore(AggregateStore[Case]):
+    #: A case is written by its requester and several agents at once (messages, a resolve,
+    #: an activation decision): each loser decides again, so allow as many rounds as the desk's
+    #: busiest case needs (the claim loop this replaced tried 20 times).
+    retries = 20
+
     def __init__(self, db: AsyncDatabase) -> None:
         super().__init__(db[CASES], Case, unique=("source_key",))
 

@@ -18,6 +18,8 @@ from support.domain.queue import QueueFilter, urgency
 
 
 class FakeCases(MemoryStore[Case]):
+    retries = 20  # as CaseStore
+
     def __init__(self) -> None:
         super().__init__(Case, unique=("source_key",))
 
