@@ -21,7 +21,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 from secop_devinfra.infra import Endpoints
-from secop_runtime.aggregates import AggregateStore
+from secop_runtime.aggregates import AggregateStore, Stale
 from secop_runtime.leases import Leases
 from secop_runtime.mongo import is_duplicate
 from secop_runtime.outbox import OUTBOX, PENDING, OutboxRelay
@@ -145,3 +145,20 @@ async def test_the_relay_removes_only_what_it_published(db: AsyncDatabase) -> No
     assert doc[OUTBOX] == [] and PENDING not in doc  # type: ignore[index, operator]
     assert published == [str(e.event_id) for e in (first, second, third)]
     assert doc["_v"] == 2  # type: ignore[index]
+
+
+async def test_an_aggregate_with_unpublished_events_is_not_removed(db: AsyncDatabase) -> None:
+    """Removing it would lose them: remove is refused (Stale) until the relay published."""
+    store = AggregateStore(db["removals"], Counter)
+    await store.add(Counter(id="r", name="r"), an_event(7))
+    loaded = await store.get("r")
+    assert loaded is not None
+    with pytest.raises(Stale):
+        await store.remove(loaded)
+
+    async def publish(_: dict[str, Any]) -> None:
+        return None
+
+    assert await OutboxRelay(db, ["removals"], publish, owner="test").drain() == 1
+    await store.remove(loaded)
+    assert await store.get("r") is None

@@ -18,6 +18,7 @@ from faststream.message import AckStatus
 from secop_contracts.registration import UserRegistered, UserRegisteredPayload
 from secop_runtime import consumer as consumer_module
 from secop_runtime.consumer import BatchConsumer, Route, _Progress, _settle
+from secop_runtime.errors import Contended
 from secop_runtime.kafka import dead_letter_topic
 from secop_runtime.settings import ServiceSettings
 
@@ -233,3 +234,24 @@ async def test_a_message_that_is_not_our_event_is_dead_lettered_with_where_it_ca
     assert headers["dlt-original-partition"] == "2"
     assert headers["dlt-original-offset"] == "41"
     assert headers["dlt-consumer-group"] == "probe"
+
+
+async def test_a_contended_aggregate_is_waited_out_never_dead_lettered() -> None:
+    """Others kept changing the aggregate (``Contended``): nothing was applied, so the handler
+    runs again, past the attempt budget, instead of parking a decision on the dead letters."""
+    settings = ServiceSettings(
+        service_name="probe", consumer_max_attempts=2, consumer_retry_backoff_s=0.001
+    )
+    refusals = 5
+
+    async def busy(event: Any) -> None:
+        nonlocal refusals
+        if refusals:
+            refusals -= 1
+            raise Contended("it was being changed by someone else at the same time: try again")
+
+    broker = FakeBroker()
+    consumer = BatchConsumer(broker, settings, _no_db, {})  # type: ignore[arg-type]
+    routed = Route(UserRegistered, busy, "probe")
+    assert await consumer.run_handler(record(0, 1), routed, user_registered()) is True
+    assert refusals == 0 and broker.published == []

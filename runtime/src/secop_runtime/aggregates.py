@@ -17,8 +17,10 @@ server the suite can reach, so an upgrade that breaks one fails loudly.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import inspect
+import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -28,13 +30,15 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import OperationFailure
 from secop_contracts import Event
 
-from secop_runtime.errors import Conflict, NotFound
+from secop_runtime.errors import Contended, NotFound
 from secop_runtime.mongo import ensure_indexes, is_duplicate
-from secop_runtime.outbox import new_document, with_events
+from secop_runtime.outbox import PENDING, new_document, with_events
 
 VERSION = "_v"
 #: How often :meth:`AggregateStore.change` decides again after losing a race before it gives up.
-RETRIES = 5
+RETRIES = 10
+#: The first wait after a lost race is up to this long (doubling up to 64 times as long).
+BACKOFF_S = 0.002
 
 
 class Aggregate(BaseModel):
@@ -119,9 +123,12 @@ class _Changing(Generic[A]):
         """Load, decide, save; on a lost race decide again on the newer state. ``decide``
         changes the aggregate and returns the events the change causes, or raises a
         ``DomainError``. Raises :class:`NotFound` (saying ``missing``) when there is no such
-        aggregate, :class:`Conflict` when it loses ``retries`` (the store's ``retries``)
-        races in a row."""
-        for _ in range(retries or self.retries):
+        aggregate, :class:`Contended` (409) when it loses ``retries`` (the store's
+        ``retries``) races in a row. Between rounds it waits a random moment that grows, so
+        a burst of writers on one aggregate spreads out instead of colliding again."""
+        for attempt in range(retries or self.retries):
+            if attempt:
+                await asyncio.sleep(random.uniform(0, BACKOFF_S * min(2**attempt, 64)))
             aggregate = await self.get(aggregate_id)
             if aggregate is None:
                 raise NotFound(missing)
@@ -132,7 +139,7 @@ class _Changing(Generic[A]):
                 return aggregate
             except Stale:
                 continue
-        raise Conflict("it was being changed by someone else at the same time: try again")
+        raise Contended("it was being changed by someone else at the same time: try again")
 
 
 class AggregateStore(_Changing[A]):
@@ -213,9 +220,10 @@ class AggregateStore(_Changing[A]):
         aggregate._stored = {**aggregate.document(), VERSION: aggregate.version}
 
     async def remove(self, aggregate: A) -> None:
-        """Delete the aggregate as loaded (else :class:`Stale`)."""
+        """Delete the aggregate as loaded, once its events are published (else
+        :class:`Stale`: it changed, or events still wait in its outbox; try again later)."""
         result = await self.collection.delete_one(
-            {"_id": aggregate.id, **_at_version(aggregate.version)}
+            {"_id": aggregate.id, **_at_version(aggregate.version), PENDING: {"$ne": True}}
         )
         if result.deleted_count == 0:
             raise Stale(str(aggregate.id))

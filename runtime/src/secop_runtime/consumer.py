@@ -47,6 +47,7 @@ from secop_contracts import Event, UnknownEventError, owner_of, parse_event
 
 from secop_runtime import metrics
 from secop_runtime.context import working_on
+from secop_runtime.errors import Contended
 from secop_runtime.kafka import TRANSIENT_KAFKA_ERRORS, dead_letter_topic
 from secop_runtime.mongo import is_transient_db_error
 from secop_runtime.settings import ServiceSettings
@@ -346,6 +347,11 @@ class BatchConsumer:
             try:
                 await _until_done(lambda: route.handler(event))
                 return True
+            except Contended:
+                # Others kept changing the aggregate: nothing was applied, and it will apply
+                # once they are done. Like an outage, this uses no attempt up.
+                attempt -= 1
+                await asyncio.sleep(self.settings.consumer_retry_backoff_s)
             except Exception as exc:
                 if attempt >= self.settings.consumer_max_attempts:
                     await self.dead_letter(record, exc)

@@ -87,6 +87,11 @@ class Conflict(DomainError):
     error_type = "conflict"
 
 
+class Contended(Conflict):
+    """Others kept changing the aggregate while we decided: nothing was done, and trying again
+    later will do (an event handler waits it out instead of dead-lettering the event)."""
+
+
 class Refused(DomainError):
     """The caller is known but not entitled to this."""
 

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -33,7 +33,9 @@ from secop_runtime.errors import DomainError
 from secop_runtime.events import new_event
 from secop_runtime.http import ApiError, RequestContextMiddleware
 from secop_runtime.kafka import client_options, dead_letter_topic, ensure_topics, make_broker
+from secop_runtime.leases import Leases
 from secop_runtime.mongo import is_transient_db_error, make_client
+from secop_runtime.outbox import CLAIMS as OUTBOX_LEASES
 from secop_runtime.outbox import OutboxRelay, ensure_outbox_indexes, store_standalone
 from secop_runtime.outbox_hints import OutboxHints
 from secop_runtime.settings import ServiceSettings, secret
@@ -274,7 +276,11 @@ class ServiceRuntime:
         async def prune_revocations(rt: ServiceRuntime) -> None:
             await Revocations(rt.db).prune(datetime.now(UTC))
 
-        for step in (prune_inbox, prune_revocations, *self._maintenance_hooks):
+        async def prune_relay_leases(rt: ServiceRuntime) -> None:
+            """Leases of relays that died holding them (a live one lasts seconds)."""
+            await Leases(rt.db[OUTBOX_LEASES], rt.settings.instance_id).prune(timedelta(days=1))
+
+        for step in (prune_inbox, prune_revocations, prune_relay_leases, *self._maintenance_hooks):
             try:
                 await step(self)
             except Exception:
@@ -343,6 +349,16 @@ def create_app(
         large_bodies=large_bodies or {},
     )
 
+    _map_errors(app)
+    app.include_router(_operations(runtime))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def _map_errors(app: FastAPI) -> None:
+    """Every error answers in one of FastAPI's shapes, mapped here once for every service."""
+
     @app.exception_handler(PyMongoError)
     async def _database_unavailable(_: Request, exc: PyMongoError) -> JSONResponse:
         """Nothing was acknowledged: say so (503) rather than fail (500), and when to retry."""
@@ -378,6 +394,9 @@ def create_app(
         """Every service layer's refusals, mapped to HTTP here and nowhere else."""
         return JSONResponse(exc.body(), exc.status, exc.headers)
 
+
+def _operations(runtime: ServiceRuntime) -> APIRouter:
+    """Liveness, readiness and metrics: the same three routes in every service."""
     health = APIRouter(tags=["operations"])
 
     @health.get("/health/live", summary="The process is up")
@@ -401,10 +420,7 @@ def create_app(
     async def prometheus() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    app.include_router(health)
-    for router in routers:
-        app.include_router(router)
-    return app
+    return health
 
 
 __all__ = [

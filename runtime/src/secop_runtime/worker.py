@@ -9,6 +9,8 @@ import logging
 from collections.abc import Awaitable, Callable
 
 log = logging.getLogger(__name__)
+#: After a failed step the worker pauses this long (at most its poll interval) before the next.
+FAILURE_PAUSE_S = 1.0
 
 
 class PollingWorker:
@@ -43,5 +45,7 @@ class PollingWorker:
                     pass
             except Exception:
                 log.warning("%s: a step failed; retrying", self.name, exc_info=True)
+                # Not at once, even when woken: during an outage every write wakes us.
+                await asyncio.sleep(min(self._interval, FAILURE_PAUSE_S))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._interval)

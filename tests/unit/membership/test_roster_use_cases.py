@@ -131,3 +131,20 @@ async def test_the_desk_enables_a_mixed_profile_only_for_an_administrators_case(
         ctx, ana, entity, str(caro.user_id), "accept", roles=["supplier"]
     )
     assert caro_in.roles == ["supplier"]
+
+
+async def test_a_burst_of_access_requests_to_one_account_all_land(ctx, person):
+    """Every request is an entry of the account's roster, so they race on its version: each
+    loser decides again after a growing random wait instead of answering 409."""
+    ana = person("Ana Admin")
+    entity = await joinable_entity(ctx, ana)
+    askers = [person(f"Persona {n}") for n in range(20)]
+    answers = await asyncio.gather(
+        *(memberships.request_access(ctx, who, entity) for who in askers),
+        return_exceptions=True,
+    )
+    assert [type(a).__name__ for a in answers] == ["dict"] * 20
+    roster = await ctx.accounts.get(entity)
+    assert roster is not None
+    pending = {m.user_id for m in roster.members if m.status == "pending"}
+    assert pending == {str(who.user_id) for who in askers}

@@ -25,8 +25,14 @@ ACCOUNTS = "accounts"
 _HIDDEN = {"_outbox": 0}
 
 
+#: An account is written by everyone who asks to join it and by its administrators at once
+#: (each request is an entry of its roster): each loser decides again after a growing random
+#: wait, so a burst of requests spreads out instead of answering 409.
+ACCOUNT_RETRIES = 20
+
+
 def account_store(db: AsyncDatabase) -> AggregateStore[Account]:
-    return AggregateStore(
+    store = AggregateStore(
         db[ACCOUNTS],
         Account,
         indexed=(
@@ -37,6 +43,8 @@ def account_store(db: AsyncDatabase) -> AggregateStore[Account]:
             "members.user_id",
         ),
     )
+    store.retries = ACCOUNT_RETRIES
+    return store
 
 
 async def create_indexes(store: AggregateStore[Account]) -> None:

@@ -17,13 +17,16 @@ from uuid import UUID
 
 from secop_runtime.aggregates import MemoryStore
 
+from membership.adapters.accounts import ACCOUNT_RETRIES
 from membership.adapters.nit_claims import NitTaken
 from membership.domain.accounts import ACTIVE, DRAFT, REJECTED, Account
 
 
 def memory_accounts(store: type[MemoryStore[Account]] = MemoryStore) -> MemoryStore[Account]:
     """Accounts in memory, with the draft slot unique as the real store's index makes it."""
-    return store(Account, unique=("draft_slot",))
+    accounts = store(Account, unique=("draft_slot",))
+    accounts.retries = ACCOUNT_RETRIES
+    return accounts
 
 
 class FakeAccountQueries:

@@ -1,7 +1,9 @@
 """Accounts written before the account became one aggregate (issue 18) kept their memberships
 (collection ``memberships``) and their documents' current versions (``account_documents``)
 apart. At start, each such account (it has no version yet) gets them folded in, once; the
-old collections are then only read by nobody and may be dropped by an operator.
+old collections are then read by nobody and may be dropped by an operator once nothing waits in
+their outboxes. The fold assumes no instance of the previous version still writes them (the
+README's upgrade note: stop the old instances, then start these).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ async def fold_legacy_accounts(db: AsyncDatabase, store: AggregateStore[Account]
         def fold(
             account: Account, members: Any = members, documents: Any = documents
         ) -> list[Event]:
+            if account.version:  # another instance folded it (or it changed) first: keep that
+                return []
             account.members = [
                 Membership.model_validate({**d, "membership_id": d["_id"]})
                 for d in sorted(members, key=lambda d: d["requested_at"])

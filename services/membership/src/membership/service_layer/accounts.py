@@ -8,6 +8,8 @@ else is decided on the account itself.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import uuid
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from secop_runtime.aggregates import Duplicate, Stale
 from secop_runtime.auth import Principal
-from secop_runtime.errors import Conflict, Invalid
+from secop_runtime.errors import Conflict, Contended, Invalid
 
 from membership.adapters.nit_claims import NitTaken
 from membership.domain.accounts import ACTIVE, DRAFT, Account, free_draft_slots
@@ -153,14 +155,18 @@ async def expire_drafts(ctx: Context, at: datetime) -> int:
 
     expired = 0
     for stale in await ctx.queries.stale_drafts(cutoff):
-        expired += await _remove_draft(ctx, stale.id, untouched)
+        with contextlib.suppress(Contended):  # in use right now: the next pass looks again
+            expired += await _remove_draft(ctx, stale.id, untouched)
     return expired
 
 
 async def _remove_draft(ctx: Context, account_id: str, still: Callable[[Account], bool]) -> bool:
     """Delete the account if ``still`` holds on its current state (an upload or submission
-    meanwhile makes the delete stale: look again), then its files and its NIT claim."""
-    for _ in range(5):
+    meanwhile makes the delete stale: look again; so do events the relay has not published
+    yet, which a delete would lose), then its files and its NIT claim."""
+    for attempt in range(10):
+        if attempt:
+            await asyncio.sleep(0.02 * attempt)
         account = await ctx.accounts.get(account_id)
         if account is None or not still(account):
             return False
@@ -172,4 +178,4 @@ async def _remove_draft(ctx: Context, account_id: str, still: Callable[[Account]
             await ctx.files.delete_file(document.document_id)
         await ctx.nit_claims.release(account.nit, account.id)
         return True
-    raise Conflict("it was being changed by someone else at the same time: try again")
+    raise Contended("it was being changed by someone else at the same time: try again")

@@ -7,7 +7,7 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from secop_contracts.registration import (
     SignInFailedPayload,
@@ -73,13 +73,21 @@ async def _password_checked(
 
 
 async def _open_session(s: Context, user: User, password: str, client: Client) -> AccessToken:
-    user_id = user.id
+    user_id, verified = user.id, user.password_hash
     rehashed = None
-    if user.password_hash is not None and s.hasher.needs_rehash(user.password_hash):
+    if verified is not None and s.hasher.needs_rehash(verified):
         rehashed = await s.hasher.hash(password)
     if rehashed is not None or user.first_login_at is None:
         now = s.now()
-        await s.users.change(user_id, lambda u: u.signed_in(now, rehashed))
+
+        def sign_in(u: User) -> list[Any]:
+            # The password was checked against ``verified``: if a reset replaced it meanwhile,
+            # this login is refused, and its rehash never brings the old password back.
+            if u.password_hash != verified:
+                raise BadCredentials()
+            return u.signed_in(now, rehashed)
+
+        user = await s.users.change(user_id, sign_in)  # signed with the roles as saved
     await _after_revocation(user.sessions_revoked_before, s.now())
     now = s.now()
     ttl = s.settings.access_token_ttl_s

@@ -37,6 +37,11 @@ async def adopt_legacy_cases(db: AsyncDatabase) -> int:
         entries = await db[HISTORY].find({"case_number": case["_id"]}).sort("version", 1).to_list()
         update = _adoption(entries, int(case.get("version") or 0))
         done = await db[CASES].update_one({"_id": case["_id"], VERSION: {"$exists": False}}, update)
+        if done.modified_count:
+            # Their events now wait in the case's outbox: leave no second copy behind.
+            await db[HISTORY].update_many(
+                {"case_number": case["_id"]}, {"$unset": {OUTBOX: "", PENDING: ""}}
+            )
         adopted += done.modified_count
     if adopted:
         log.info("cases adopted from case_history", extra={"cases": adopted})
