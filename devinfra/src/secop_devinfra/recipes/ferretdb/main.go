@@ -1,4 +1,5 @@
-// Command ferretdb runs FerretDB 1.24 (SQLite backend) through its embeddable package.
+// Command ferretdb runs FerretDB 1.24 (SQLite backend; PostgreSQL with -handler=postgresql, for
+// comparison in the benchmarks) through its embeddable package.
 //
 // FerretDB's own cmd/ferretdb refuses to start when built outside its git tree (it needs a
 // generated version.txt); the embeddable package has no such check, so the project builds this
@@ -21,6 +22,8 @@ import (
 func main() {
 	listen := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on")
 	sqlite := flag.String("sqlite-url", "file:data/", "SQLite backend directory URL (must end with /)")
+	handler := flag.String("handler", "sqlite", "backend: sqlite or postgresql")
+	postgres := flag.String("postgresql-url", "", "PostgreSQL URL (with -handler=postgresql)")
 	level := flag.String("log-level", "warn", "debug, info, warn or error")
 	flag.Parse()
 
@@ -32,9 +35,10 @@ func main() {
 
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},
-		Handler:   "sqlite",
-		SQLiteURL: *sqlite,
-		Logger:    logger,
+		Handler:       *handler,
+		SQLiteURL:     *sqlite,
+		PostgreSQLURL: *postgres,
+		Logger:        logger,
 	})
 	if err != nil {
 		log.Fatal(err)
