@@ -3,7 +3,7 @@ deliveries for an event, sending them, retrying and giving up, the operator's re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -29,13 +29,19 @@ PRIVATE, PUBLIC = generate_keypair()
 ADDRESS = "ana@example.co"
 
 
-#: The sender's time: a minute after the deliveries are queued (at the real time).
-START = datetime.now(UTC) + timedelta(minutes=1)
+def a_minute_from_now() -> datetime:
+    """The sender's time: a minute after the deliveries are queued (at the real time). Taken
+    when the test starts, not when the module is imported: a whole suite may run in between."""
+    return datetime.now(UTC) + timedelta(minutes=1)
 
 
 @dataclass
 class Clock:
-    now: datetime = START
+    now: datetime = field(default_factory=a_minute_from_now)
+    start: datetime = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.start = self.now
 
     def __call__(self) -> datetime:
         return self.now
@@ -103,7 +109,7 @@ async def test_a_send_that_succeeds_is_stored_as_sent_with_its_event(world) -> N
     (message,) = world.pool.to(ADDRESS)
     assert "contraseña" in message["Subject"]
     d = await world.only()
-    assert (d.state, d.attempts, d.sent_at) == ("sent", 1, START)
+    assert (d.state, d.attempts, d.sent_at) == ("sent", 1, world.clock.start)
     (sent,) = world.events(EmailSent)
     assert sent.payload.delivery_id == d.id and sent.payload.recipient_domain == "example.co"
     await world.send_due()  # nothing is due any more
@@ -116,7 +122,7 @@ async def test_a_transient_failure_is_retried_after_its_back_off(world) -> None:
     await world.send_due()
     d = await world.only()
     assert (d.state, d.attempts) == ("retrying", 1)
-    assert d.next_attempt_at == START + timedelta(seconds=10)
+    assert d.next_attempt_at == world.clock.start + timedelta(seconds=10)
     (failed,) = world.events(EmailFailed)
     assert not failed.payload.permanent and not failed.payload.abandoned
 
