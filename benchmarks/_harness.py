@@ -118,6 +118,11 @@ def report(name: str, figures: dict[str, Any]) -> None:
     width = max(len(k) for k in figures)
     print(f"\n== {name} ==")
     for key, value in figures.items():
+        if isinstance(value, dict):  # per process: one line each
+            print(f"  {key}")
+            for name, figure in value.items():
+                print(f"    {name:<{width - 2}}  {figure:.3f}")
+            continue
         shown = f"{value:.3f}" if isinstance(value, float) else value
         print(f"  {key:<{width}}  {shown}")
 
