@@ -132,9 +132,10 @@ class FakeGuards(Indexed):
         if (subject, client) in self.pairs:
             self.pairs[(subject, client)]["lease_until"] = None
 
-    async def succeeded(self, subject: str, client: str) -> None:
+    async def succeeded(self, subject: str, client: str, run_across_clients: bool) -> None:
         self.pairs.pop((subject, client), None)
-        self.subjects.pop(subject, None)
+        if run_across_clients:
+            self.subjects.pop(subject, None)
 
     async def clear(self, subject: str) -> None:
         self.pairs = {k: v for k, v in self.pairs.items() if k[0] != subject}

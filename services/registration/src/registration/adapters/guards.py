@@ -112,9 +112,13 @@ class LoginGuards:
             {"_id": self._pair(subject, client)}, {"$unset": {"lease_until": ""}}
         )
 
-    async def succeeded(self, subject: str, client: str) -> None:
-        """The right password: this client's failures and the run across clients end."""
-        await self._col.delete_many({"_id": {"$in": [subject, self._pair(subject, client)]}})
+    async def succeeded(self, subject: str, client: str, run_across_clients: bool) -> None:
+        """The right password: this client's failures (and lease) end, and the run across
+        clients if there was one. Deletes by ``_id`` alone: FerretDB narrows no other filter
+        (an ``$in`` read the whole collection on every login)."""
+        await self._col.delete_one({"_id": self._pair(subject, client)})
+        if run_across_clients:
+            await self._col.delete_one({"_id": subject})
 
     async def clear(self, subject: str) -> None:
         """A password reset: no failures, no lock, no lease, from any client."""

@@ -75,7 +75,7 @@ async def _check(
         if not gate.open:
             raise Gated(LOCKED if gate.locked else WAIT, gate.retry_after_s)
         if await s.hasher.verify(password_hash, password):
-            await s.guards.succeeded(subject, name)
+            await s.guards.succeeded(subject, name, run_across_clients=failures.user > 0)
             counted = True
             return True, 0, 0
         forgotten = throttling.client_failures(failures, now) == 0 and failures.client > 0
