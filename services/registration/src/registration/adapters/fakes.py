@@ -45,7 +45,9 @@ class FakeSessions(Indexed):
         self.sessions: dict[str, dict[str, Any]] = {}
         self.events: list[Event] = []
 
-    async def open(self, sid: str, user_id: str, issued_at: datetime, expires_at: datetime) -> None:
+    async def open(
+        self, sid: str, user_id: str, issued_at: datetime, expires_at: datetime, *events: Event
+    ) -> None:
         self.sessions[sid] = {
             "_id": sid,
             "user_id": user_id,
@@ -53,6 +55,7 @@ class FakeSessions(Indexed):
             "expires_at": expires_at,
             "ended_at": None,
         }
+        self.events.extend(events)
 
     async def get(self, sid: str) -> dict[str, Any] | None:
         return self.sessions.get(sid)

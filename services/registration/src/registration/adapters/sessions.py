@@ -10,7 +10,7 @@ from pymongo import DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from secop_contracts import Event
 from secop_runtime.mongo import ensure_indexes
-from secop_runtime.outbox import with_events
+from secop_runtime.outbox import new_document, with_events
 
 SESSIONS = "sessions"
 HISTORY = "access_history"
@@ -23,16 +23,19 @@ class SessionStore:
     async def create_indexes(self) -> None:
         await ensure_indexes(self._col, IndexModel("user_id", name="user_id"))
 
-    async def open(self, sid: str, user_id: str, issued_at: datetime, expires_at: datetime) -> None:
-        await self._col.insert_one(
-            {
-                "_id": sid,
-                "user_id": user_id,
-                "issued_at": issued_at,
-                "expires_at": expires_at,
-                "ended_at": None,
-            }
-        )
+    async def open(
+        self, sid: str, user_id: str, issued_at: datetime, expires_at: datetime, *events: Event
+    ) -> None:
+        """A new session, with the events the login causes in its outbox: one write (the
+        relay then removes them from this document, as it does a logout's)."""
+        session = {
+            "_id": sid,
+            "user_id": user_id,
+            "issued_at": issued_at,
+            "expires_at": expires_at,
+            "ended_at": None,
+        }
+        await self._col.insert_one(new_document(session, *events))
 
     async def get(self, sid: str) -> dict[str, Any] | None:
         return await self._col.find_one({"_id": sid})

@@ -100,8 +100,6 @@ async def _open_session(s: Context, user: User, password: str, client: Client) -
         ttl_s=ttl,
         now=now,
     )
-    await s.sessions.open(sid, user_id, now, expires)
-    await s.record(user_id, "login", client, now)
     signed_in = UserSignedInPayload(
         user_id=user_id,
         session_id=sid,
@@ -109,7 +107,8 @@ async def _open_session(s: Context, user: User, password: str, client: Client) -
         user_agent=client.user_agent,
         signed_in_at=now,
     )
-    await s.publish_facts(*s.events([signed_in]))
+    await s.sessions.open(sid, user_id, now, expires, *s.events([signed_in]))
+    await s.record(user_id, "login", client, now)
     _, known = client_of(s, user, client, now)
     return AccessToken(
         token, ttl, device_cookie=None if known else devices.issue(s.device_key, user_id, now)
