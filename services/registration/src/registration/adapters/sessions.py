@@ -10,7 +10,7 @@ from pymongo import DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from secop_contracts import Event
 from secop_runtime.mongo import ensure_indexes
-from secop_runtime.outbox import new_document, with_events
+from secop_runtime.outbox import PENDING, new_document, with_events
 
 SESSIONS = "sessions"
 HISTORY = "access_history"
@@ -42,8 +42,11 @@ class SessionStore:
 
     async def prune(self, expired_before: datetime) -> int:
         """Sessions whose token expired before ``expired_before`` (the access history keeps
-        the record of each login and logout)."""
-        result = await self._col.delete_many({"expires_at": {"$lt": expired_before}})
+        the record of each login and logout), once their events are published (a relay held
+        up for a week must still find them)."""
+        result = await self._col.delete_many(
+            {"expires_at": {"$lt": expired_before}, PENDING: {"$ne": True}}
+        )
         return result.deleted_count
 
     async def end(self, sid: str, now: datetime, *events: Event) -> bool:
