@@ -30,7 +30,7 @@ from secop_runtime.kafka_provisioning import provision
 from secop_runtime.settings import ServiceSettings
 
 from tests.integration.test_reliability import counting_consumer, running, times_applied
-from tests.integration.test_reliability import user_registered as registered
+from tests.support.events import user_registered as registered
 from tests.support.kafka import produce_raw, read_topic
 from tests.support.waiting import eventually
 

@@ -13,13 +13,12 @@ import itertools
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import uuid4
 
 import pytest
 from membership.adapters.users import UserDirectory
 from pymongo import AsyncMongoClient
 from pymongo.errors import OperationFailure
-from secop_contracts.registration import UserRegistered, UserRegisteredPayload
+from secop_contracts.registration import UserRegistered
 from secop_devinfra.infra import Endpoints
 from secop_runtime import consumer as consumer_module
 from secop_runtime.kafka import dead_letter_topic
@@ -27,6 +26,7 @@ from secop_runtime.outbox import OutboxRelay, new_document
 from secop_runtime.service import ServiceRuntime
 from secop_runtime.settings import ServiceSettings
 
+from tests.support.events import user_registered
 from tests.support.kafka import (
     principal_settings,
     produce_raw,
@@ -62,28 +62,6 @@ async def running(runtime: ServiceRuntime) -> AsyncIterator[ServiceRuntime]:
         yield runtime
     finally:
         await runtime.stop()
-
-
-def user_registered(producer: str = "registration") -> UserRegistered:
-    now = datetime.now(UTC)
-    return UserRegistered(
-        producer=producer,
-        payload=UserRegisteredPayload(
-            user_id=uuid4(),
-            username="ana.perez",
-            full_name="Ana Pérez",
-            email="ana@example.co",
-            country="CO",
-            document_type="CC",
-            document_number="1020304050",
-            mobile_phone="+573001234567",
-            time_zone="America/Bogota",
-            account_name="ALCALDIA",
-            sealed_confirmation_token="c2VhbGVk",
-            confirmation_expires_at=now + timedelta(hours=24),
-            registered_at=now,
-        ),
-    )
 
 
 def counting_consumer(

@@ -6,21 +6,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
-from uuid import uuid4
 
 import pytest
 from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.errors import IllegalStateError
 from faststream.message import AckStatus
-from secop_contracts.registration import UserRegistered, UserRegisteredPayload
+from secop_contracts.registration import UserRegistered
 from secop_runtime import consumer as consumer_module
 from secop_runtime.consumer import BatchConsumer, Route, _Progress, _settle
 from secop_runtime.errors import Contended
 from secop_runtime.kafka import dead_letter_topic
 from secop_runtime.settings import ServiceSettings
+
+from tests.support.events import user_registered
 
 pytestmark = pytest.mark.unit
 
@@ -29,28 +29,6 @@ TOPIC = UserRegistered.TOPIC
 
 def record(partition: int, offset: int, value: bytes = b"{}", topic: str = TOPIC) -> Any:
     return ConsumerRecord(topic, partition, offset, 0, 0, b"key", value, None, 3, len(value), ())
-
-
-def user_registered() -> UserRegistered:
-    now = datetime.now(UTC)
-    return UserRegistered(
-        producer="registration",
-        payload=UserRegisteredPayload(
-            user_id=uuid4(),
-            username="ana.perez",
-            full_name="Ana Pérez",
-            email="ana@example.co",
-            country="CO",
-            document_type="CC",
-            document_number="1020304050",
-            mobile_phone="+573001234567",
-            time_zone="America/Bogota",
-            account_name="ALCALDIA",
-            sealed_confirmation_token="c2VhbGVk",
-            confirmation_expires_at=now + timedelta(hours=24),
-            registered_at=now,
-        ),
-    )
 
 
 class FakeKafkaConsumer:

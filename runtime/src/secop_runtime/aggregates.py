@@ -104,8 +104,8 @@ class _Changing(Generic[A]):
 
     model: type[A]
     #: Races lost in a row before ``change`` gives up: a store of aggregates many people
-    #: write at once (a busy case) may allow more.
-    retries: int = RETRIES
+    #: write at once (a busy case, an account's roster) may allow more.
+    retries: int
 
     async def get(self, aggregate_id: str) -> A | None:
         raise NotImplementedError
@@ -152,9 +152,11 @@ class AggregateStore(_Changing[A]):
         *,
         unique: Iterable[str] = (),
         indexed: Iterable[str | Sequence[tuple[str, int]]] = (),
+        retries: int = RETRIES,
     ) -> None:
         self.collection = collection
         self.model = model
+        self.retries = retries
         self._unique = tuple(unique)
         self._indexed = tuple(indexed)
 
@@ -250,8 +252,11 @@ class MemoryStore(_Changing[A]):
     """The same contract in memory: unique keys, versions, and the events each write stored
     (``events``, in order), for unit tests of service layers."""
 
-    def __init__(self, model: type[A], *, unique: Iterable[str] = ()) -> None:
+    def __init__(
+        self, model: type[A], *, unique: Iterable[str] = (), retries: int = RETRIES
+    ) -> None:
         self.model = model
+        self.retries = retries
         self._unique = tuple(unique)
         self.documents: dict[str, dict[str, Any]] = {}
         self.events: list[Event] = []

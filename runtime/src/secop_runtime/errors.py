@@ -106,11 +106,9 @@ class Unauthenticated(DomainError):
     error_type = "unauthenticated"
 
 
-class Throttled(DomainError):
-    """Too many attempts: try again after ``retry_after_s``."""
-
-    status = 429
-    error_type = "throttled"
+class _TryLater(DomainError):
+    """A refusal that says when to come back: ``Retry-After`` in whole seconds (rounded up
+    past a thousandth), at least 1."""
 
     def __init__(self, message: str, retry_after_s: float, **extra: Any) -> None:
         seconds = max(1, int(retry_after_s + 0.999))
@@ -118,12 +116,18 @@ class Throttled(DomainError):
         self.retry_after_s = retry_after_s
 
 
-class Unavailable(DomainError):
+class Throttled(_TryLater):
+    """Too many attempts: try again after ``retry_after_s``."""
+
+    status = 429
+    error_type = "throttled"
+
+
+class Unavailable(_TryLater):
     """A dependency is saturated or down; nothing was done."""
 
     status = 503
     error_type = "unavailable"
 
     def __init__(self, message: str, retry_after_s: float = 1.0, **extra: Any) -> None:
-        seconds = max(1, int(retry_after_s + 0.999))
-        super().__init__(message, headers={"Retry-After": str(seconds)}, **extra)
+        super().__init__(message, retry_after_s, **extra)

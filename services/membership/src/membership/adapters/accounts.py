@@ -32,7 +32,7 @@ ACCOUNT_RETRIES = 20
 
 
 def account_store(db: AsyncDatabase) -> AggregateStore[Account]:
-    store = AggregateStore(
+    return AggregateStore(
         db[ACCOUNTS],
         Account,
         indexed=(
@@ -42,9 +42,8 @@ def account_store(db: AsyncDatabase) -> AggregateStore[Account]:
             [("status", ASCENDING), ("updated_at", ASCENDING)],
             "members.user_id",
         ),
+        retries=ACCOUNT_RETRIES,
     )
-    store.retries = ACCOUNT_RETRIES
-    return store
 
 
 async def create_indexes(store: AggregateStore[Account]) -> None:

@@ -24,9 +24,7 @@ from membership.domain.accounts import ACTIVE, DRAFT, REJECTED, Account
 
 def memory_accounts(store: type[MemoryStore[Account]] = MemoryStore) -> MemoryStore[Account]:
     """Accounts in memory, with the draft slot unique as the real store's index makes it."""
-    accounts = store(Account, unique=("draft_slot",))
-    accounts.retries = ACCOUNT_RETRIES
-    return accounts
+    return store(Account, unique=("draft_slot",), retries=ACCOUNT_RETRIES)
 
 
 class FakeAccountQueries:

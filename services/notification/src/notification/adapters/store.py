@@ -12,10 +12,10 @@ The domain's ``Delivery`` is a frozen dataclass; this module maps it to and from
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import fields, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import ConfigDict
 from pymongo import ASCENDING, DESCENDING, IndexModel
@@ -60,17 +60,11 @@ def _apply(record: DeliveryDocument, d: Delivery) -> None:
             setattr(record, name, value)
 
 
-class Records(Store[DeliveryDocument], Protocol):
-    """The aggregate store, and its ``load`` (both the MongoDB store and the fake have it)."""
-
-    def load(self, document: Mapping[str, Any]) -> DeliveryDocument: ...
-
-
 class Deliveries(ABC):
     """What the service layer sees; :class:`DeliveryStore` and the fake differ only in how
     they select (MongoDB queries, or Python over the memory store's documents)."""
 
-    def __init__(self, records: Records) -> None:
+    def __init__(self, records: Store[DeliveryDocument]) -> None:
         self.records = records
 
     async def add(self, d: Delivery) -> Delivery | None:

@@ -38,14 +38,15 @@ class Cases(Store[Case], Protocol):
     ) -> tuple[list[Case], int]: ...
 
 
-class CaseStore(AggregateStore[Case]):
-    #: A case is written by its requester and several agents at once (messages, a resolve,
-    #: an activation decision): each loser decides again, so allow as many rounds as the desk's
-    #: busiest case needs (the claim loop this replaced tried 20 times).
-    retries = 20
+#: A case is written by its requester and several agents at once (messages, a resolve, an
+#: activation decision): each loser decides again, so allow as many rounds as the desk's
+#: busiest case needs (the claim loop this replaced tried 20 times).
+CASE_RETRIES = 20
 
+
+class CaseStore(AggregateStore[Case]):
     def __init__(self, db: AsyncDatabase) -> None:
-        super().__init__(db[CASES], Case, unique=("source_key",))
+        super().__init__(db[CASES], Case, unique=("source_key",), retries=CASE_RETRIES)
 
     async def create_indexes(self) -> None:
         # The names MongoDB gave these before the aggregate store existed, kept so that a

@@ -13,15 +13,14 @@ from datetime import datetime, timedelta
 
 from secop_runtime.aggregates import MemoryStore
 
+from support.adapters.cases import CASE_RETRIES
 from support.domain.cases import OPEN, Case
 from support.domain.queue import QueueFilter, urgency
 
 
 class FakeCases(MemoryStore[Case]):
-    retries = 20  # as CaseStore
-
     def __init__(self) -> None:
-        super().__init__(Case, unique=("source_key",))
+        super().__init__(Case, unique=("source_key",), retries=CASE_RETRIES)
 
     async def all(self) -> list[Case]:
         return await self.find(limit=len(self.documents) + 1)
