@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 from secop_devinfra.infra import Endpoints
@@ -145,6 +145,63 @@ async def test_the_relay_removes_only_what_it_published(db: AsyncDatabase) -> No
     assert doc[OUTBOX] == [] and PENDING not in doc  # type: ignore[index, operator]
     assert published == [str(e.event_id) for e in (first, second, third)]
     assert doc["_v"] == 2  # type: ignore[index]
+
+
+async def test_a_batch_removes_what_went_out_in_one_write_and_keeps_the_rest(
+    db: AsyncDatabase, infra: Endpoints
+) -> None:
+    """Five documents relayed together: one publish fails (its events stay for the next
+    pass), one gains an event meanwhile (kept, flagged); the other three are emptied by a
+    single database command, and nothing is published twice in the pass."""
+    col = db["batch"]
+    store = AggregateStore(col, Counter)
+    events = {i: an_event(10 + i) for i in range(5)}
+    for i, event in events.items():
+        await store.add(Counter(id=f"d{i}", name=f"d{i}"), event)
+    late = an_event(20)
+    published: list[str] = []
+
+    async def publish(item: dict[str, Any]) -> None:
+        if item["event_id"] == str(events[1].event_id):
+            raise RuntimeError("broker refused")
+        if item["event_id"] == str(events[2].event_id):
+            thing = await store.get("d2")
+            assert thing is not None
+            await store.save(thing, late)
+        published.append(item["event_id"])
+
+    updates: list[int] = []
+
+    class Count(monitoring.CommandListener):
+        def started(self, event: monitoring.CommandStartedEvent) -> None:
+            if event.command_name == "update" and event.command.get("update") == "batch":
+                updates.append(len(event.command["updates"]))
+
+        def succeeded(self, event: monitoring.CommandSucceededEvent) -> None: ...
+
+        def failed(self, event: monitoring.CommandFailedEvent) -> None: ...
+
+    client: AsyncMongoClient = AsyncMongoClient(
+        infra.mongodb_uri,
+        tz_aware=True,
+        event_listeners=[Count()],
+    )
+    try:
+        relay = OutboxRelay(client[db.name], ["batch"], publish, owner="test")
+        docs = [{**d, "_claim": None} async for d in col.find({PENDING: True})]
+        with pytest.raises(RuntimeError, match="broker refused"):
+            await relay._relay("batch", docs)
+    finally:
+        await client.close()
+    assert sorted(published) == sorted(str(events[i].event_id) for i in (0, 2, 3, 4))
+    assert updates[0] == 4  # one command for the four published documents
+    stored = {d["_id"]: d async for d in col.find({})}
+    for i in (0, 3, 4):
+        assert stored[f"d{i}"][OUTBOX] == [] and PENDING not in stored[f"d{i}"]
+    assert [e["event_id"] for e in stored["d1"][OUTBOX]] == [str(events[1].event_id)]
+    assert stored["d1"][PENDING] is True
+    assert [e["event_id"] for e in stored["d2"][OUTBOX]] == [str(late.event_id)]
+    assert stored["d2"][PENDING] is True
 
 
 async def test_an_aggregate_with_unpublished_events_is_not_removed(db: AsyncDatabase) -> None:

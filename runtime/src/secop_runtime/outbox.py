@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import IndexModel
+from pymongo import DeleteOne, IndexModel, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from secop_contracts import Event
 
@@ -135,8 +135,7 @@ class OutboxRelay:
                 claimed = await self._claim(name, datetime.now(UTC) - older_than)
                 if not claimed:
                     break
-                counts = await asyncio.gather(*(self._relay_document(name, d) for d in claimed))
-                total += sum(counts)
+                total += await self._relay(name, claimed)
         return total
 
     async def _step(self) -> bool:
@@ -179,9 +178,11 @@ class OutboxRelay:
             (name, written or await self._db[name].find_one({"_id": doc_id}))
             for (name, doc_id), written in hinted.items()
         ]
-        ready = [(name, {**doc, "_claim": None}) for name, doc in docs if doc and doc.get(OUTBOX)]
-        counts = await asyncio.gather(*(self._relay_document(n, d) for n, d in ready))
-        return sum(counts)
+        ready: dict[str, list[dict[str, Any]]] = {}
+        for name, doc in docs:
+            if doc and doc.get(OUTBOX):
+                ready.setdefault(name, []).append({**doc, "_claim": None})
+        return sum([await self._relay(name, batch) for name, batch in ready.items()])
 
     async def _claim(self, name: str, settled_before: datetime) -> list[dict[str, Any]]:
         """Take up to ``batch`` pending documents whose events nobody else is publishing."""
@@ -215,43 +216,61 @@ class OutboxRelay:
         await self._leases.release(lease)
         return None
 
-    async def _relay_document(self, name: str, doc: dict[str, Any]) -> int:
-        events = doc.get(OUTBOX) or []
-        collection = self._db[name]
-        for item in events:  # in order: one aggregate's events keep their sequence
+    async def _relay(self, name: str, docs: list[dict[str, Any]]) -> int:
+        """Publish the documents' events (each document's in order, documents side by side),
+        then remove what went out from all of them in one write (a bulk of updates by
+        ``_id``), so a busy relay costs one database command per batch, not per document.
+        A document whose publishing failed keeps its events for the next try; the others are
+        still removed, and the first failure is raised after."""
+        outcomes = await asyncio.gather(
+            *(self._publish_document(doc) for doc in docs), return_exceptions=True
+        )
+        published = [doc for doc, out in zip(docs, outcomes, strict=True) if out is None]
+        if published:
+            await self._remove_published(self._db[name], name, published)
+        for doc in docs:
+            if doc["_claim"] is not None:
+                await self._leases.release(doc["_claim"])
+        for out in outcomes:
+            if isinstance(out, BaseException):
+                raise out
+        return sum(len(doc[OUTBOX]) for doc in published)
+
+    async def _publish_document(self, doc: dict[str, Any]) -> None:
+        for item in doc[OUTBOX]:  # in order: one aggregate's events keep their sequence
             with working_on(item.get("correlation_id")):
                 await self._publish(item)
             metrics.EVENTS_PUBLISHED.labels(topic=item["topic"]).inc()
-        if name == STANDALONE_COLLECTION:
-            # One event per document, which nothing ever appends to: it simply goes.
-            await collection.delete_one({"_id": doc["_id"]})
-        else:
-            await self._remove_published(collection, doc["_id"], events)
-        if doc["_claim"] is not None:
-            await self._leases.release(doc["_claim"])
-        return len(events)
 
     @staticmethod
-    async def _remove_published(collection: Any, doc_id: Any, events: list[Any]) -> None:
+    async def _remove_published(collection: Any, name: str, docs: list[dict[str, Any]]) -> None:
         """Remove exactly the events that went out, in writes addressed by ``_id``.
 
-        Writers only append, and only relays remove a prefix, so an outbox that still holds
+        A standalone event's document simply goes (nothing ever appends to it). Otherwise:
+        writers only append, and only relays remove a prefix, so an outbox that still holds
         as many events as we read, ending with our last one, holds exactly ours: then one
-        write empties it and lowers the flag. Otherwise events were appended meanwhile (or
-        another relay removed ours): pull what went out and leave the flag up for the rest.
-        Each write is atomic on the document, so a writer's append is never lost.
+        update empties it and lowers the flag. If any document did not match (events were
+        appended meanwhile, or another relay removed ours), a second bulk pulls what went out
+        of every document (a no-op where it is gone already) and leaves the flag up for the
+        rest. Each update is atomic on its document, so a writer's append is never lost.
         """
-        n = len(events)
-        exactly_ours = {
-            "_id": doc_id,
-            OUTBOX: {"$size": n},
-            f"{OUTBOX}.{n - 1}.event_id": events[-1]["event_id"],
-        }
-        done = await collection.update_one(
-            exactly_ours, {"$set": {OUTBOX: []}, "$unset": {PENDING: ""}}
-        )
-        if done.matched_count == 0:
-            await collection.update_one({"_id": doc_id}, {"$pullAll": {OUTBOX: events}})
+        if name == STANDALONE_COLLECTION:
+            await collection.bulk_write([DeleteOne({"_id": d["_id"]}) for d in docs], ordered=False)
+            return
+        emptied = []
+        for doc in docs:
+            events = doc[OUTBOX]
+            n = len(events)
+            exactly_ours = {
+                "_id": doc["_id"],
+                OUTBOX: {"$size": n},
+                f"{OUTBOX}.{n - 1}.event_id": events[-1]["event_id"],
+            }
+            emptied.append(UpdateOne(exactly_ours, {"$set": {OUTBOX: []}, "$unset": {PENDING: ""}}))
+        done = await collection.bulk_write(emptied, ordered=False)
+        if done.matched_count < len(docs):
+            pulls = [UpdateOne({"_id": d["_id"]}, {"$pullAll": {OUTBOX: d[OUTBOX]}}) for d in docs]
+            await collection.bulk_write(pulls, ordered=False)
 
 
 async def store_standalone(db: AsyncDatabase, *events: Event) -> None:
