@@ -113,8 +113,10 @@ async def test_failed_logins_lock_the_account_and_the_lock_survives_a_restart(
         user = await again.db["users"].find_one({"username": form["username"]})
         # the wait is over: one more failure doubles it to two minutes
         past = datetime.now(UTC) - timedelta(minutes=2)
-        await again.db["login_guards"].update_many(
-            {"subject": user["_id"]}, {"$set": {"last_failure_at": past}}
+        guard = await again.db["login_guards"].find_one({"_id": user["_id"]})
+        await again.db["login_guards"].update_one(
+            {"_id": user["_id"]},
+            {"$set": {f"clients.{c}.last_failure_at": past for c in guard["clients"]}},
         )
         assert (await again.client.post("/sessions", json=attempt)).status_code == 401
         doubled = await again.client.post("/sessions", json=attempt)
@@ -273,8 +275,10 @@ async def test_a_hundred_failures_lock_strangers_out_spare_the_owners_device_and
     svc.client.cookies.clear()
 
     # 99 failures spread over many addresses (a botnet), then one more: the hundredth locks.
-    await svc.db["login_guards"].insert_one(
-        {"_id": user_id, "failures": 99, "last_failure_at": datetime.now(UTC)}
+    await svc.db["login_guards"].update_one(
+        {"_id": user_id},
+        {"$set": {"failures": 99, "last_failure_at": datetime.now(UTC)}},
+        upsert=True,
     )
     wrong = {"username": form["username"], "password": "Wrong#pass1"}
     assert (
@@ -346,7 +350,7 @@ async def test_a_lock_lasts_until_a_password_reset(
     )
     assert done.status_code == 204, done.text
     await log_in(svc, form["username"], NEW_PASSWORD)
-    assert await svc.db["login_guards"].count_documents({"subject": user_id}) == 0
+    assert await svc.db["login_guards"].find_one({"_id": user_id, "failures": {"$gt": 0}}) is None
 
 
 async def test_too_many_logins_from_one_address_are_refused(

@@ -131,8 +131,10 @@ class FakeGuards(Indexed):
     async def noted(self, subject: str, now: datetime) -> None:
         """Nothing to note in memory."""
 
-    async def release(self, subject: str, client: str) -> None:
-        if (subject, client) in self.pairs:
+    async def release(self, subject: str, client: str, *, had_failures: bool) -> None:
+        if not had_failures:
+            self.pairs.pop((subject, client), None)
+        elif (subject, client) in self.pairs:
             self.pairs[(subject, client)]["lease_until"] = None
 
     async def succeeded(self, subject: str, client: str, run_across_clients: bool) -> None:

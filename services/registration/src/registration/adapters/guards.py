@@ -28,53 +28,59 @@ class LoginBusy(Exception):
     """Another check of the same user from the same client holds the lease."""
 
 
+def _field(client: str) -> str:
+    """A client's name as a field name (an address's dots would read as a path; device ids
+    and address keys hold no ``_``, so the mapping stays one to one)."""
+    return "clients." + client.replace(".", "_")
+
+
 class LoginGuards:
-    """Consecutive failed password checks, two documents per subject (a user id, or a keyed
-    hash standing for a username nobody has):
+    """Consecutive failed password checks, one document per subject (a user id, or a keyed
+    hash standing for a username nobody has), so a check reads and writes only it:
 
-    - ``<subject>|<client>``: the client's failures and a lease, so that one check per user and
+    - ``failures`` and ``last_failure_at``: the failures across clients since the last
+      success, for the lock;
+    - ``clients.<client>``: that client's failures and a lease, so that one check per user and
       client runs at a time (parallel guesses would otherwise all pass the gate before the
-      first failure is counted); it exists while a lease is held or failures count;
-    - ``<subject>``: the failures across clients since the last success, for the lock.
+      first failure is counted); an entry exists while a lease is held or failures count;
+    - ``touched_at``: the last check's start or failure, for the maintenance pass.
 
-    A stranger's lease never holds up the owner, whose client has its own.
+    A stranger's lease never holds up the owner, whose client has its own entry. Entries
+    outlive their lease only with failures, which stop counting once the account is locked
+    or the client must wait, so an entry per botnet address cannot grow the document past
+    the hundred failures before the lock (between the owner's successful logins, on a day
+    with failures).
     """
 
     def __init__(self, db: AsyncDatabase) -> None:
         self._col = db[LOGIN_GUARDS]
 
     async def create_indexes(self) -> None:
-        await ensure_indexes(self._col, IndexModel([("subject", ASCENDING)], name="subject"))
-
-    @staticmethod
-    def _pair(subject: str, client: str) -> str:
-        return f"{subject}|{client}"
+        """Read and written by ``_id`` only (the maintenance pass reads them all, hourly)."""
 
     async def begin(
         self, subject: str, client: str, now: datetime, lease_s: float
     ) -> throttling.Failures:
         """Take the (subject, client) lease (one left by a crashed process expires after
-        ``lease_s``); returns the failures so far. Raises :class:`LoginBusy` while another
-        check from this client holds it."""
+        ``lease_s``); returns the failures so far, in one command. Raises
+        :class:`LoginBusy` while another check from this client holds it."""
+        lease = f"{_field(client)}.lease_until"
         try:
             doc = await self._col.find_one_and_update(
-                {
-                    "_id": self._pair(subject, client),
-                    "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}],
-                },
-                {"$set": {"lease_until": now + timedelta(seconds=lease_s), "subject": subject}},
+                {"_id": subject, "$or": [{lease: None}, {lease: {"$lte": now}}]},
+                {"$set": {lease: now + timedelta(seconds=lease_s), "touched_at": now}},
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
             )
-        except OperationFailure as exc:  # the document exists and its lease is held
+        except OperationFailure as exc:  # the document exists and this client's lease is held
             if not is_duplicate(exc):
                 raise
             raise LoginBusy from None
-        user = await self._col.find_one({"_id": subject}, {"failures": 1})
+        mine = (doc.get("clients") or {}).get(client.replace(".", "_")) or {}
         return throttling.Failures(
-            client=int(doc.get("failures", 0)),
-            client_last_at=doc.get("last_failure_at"),
-            user=int((user or {}).get("failures", 0)),
+            client=int(mine.get("failures", 0)),
+            client_last_at=mine.get("last_failure_at"),
+            user=int(doc.get("failures", 0)),
         )
 
     async def failed(
@@ -82,67 +88,82 @@ class LoginGuards:
     ) -> tuple[int, int]:
         """Count a failure for the client (from one again if ``restart``: its last failure
         is forgotten) and for the subject, and end the lease; returns both counts."""
-        counted: dict[str, Any] = {"failures": 1} if restart else {}
-        pair = await self._col.find_one_and_update(
-            {"_id": self._pair(subject, client)},
+        entry = _field(client)
+        counts: dict[str, int] = {"failures": 1}
+        restarted: dict[str, int] = {}
+        if restart:
+            restarted[f"{entry}.failures"] = 1
+        else:
+            counts[f"{entry}.failures"] = 1
+        doc = await self._col.find_one_and_update(
+            {"_id": subject},
             {
-                **({"$inc": {"failures": 1}} if not restart else {}),
-                "$set": {"last_failure_at": now, "subject": subject, **counted},
-                "$unset": {"lease_until": ""},
+                "$inc": counts,
+                "$set": {
+                    "last_failure_at": now,
+                    f"{entry}.last_failure_at": now,
+                    "touched_at": now,
+                    **restarted,
+                },
+                "$unset": {f"{entry}.lease_until": ""},
             },
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
-        user = await self._col.find_one_and_update(
-            {"_id": subject},
-            {"$inc": {"failures": 1}, "$set": {"last_failure_at": now}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-        return int(pair.get("failures", 1)), int(user.get("failures", 1))
+        mine = doc["clients"][client.replace(".", "_")]
+        return int(mine["failures"]), int(doc["failures"])
 
     async def noted(self, subject: str, now: datetime) -> None:
         """Note when a stand-in subject last failed (the write an access-history record is
         for a real user, so that both cost the same)."""
         await self._col.update_one({"_id": subject}, {"$set": {"noted_at": now}})
 
-    async def release(self, subject: str, client: str) -> None:
-        """End the lease without counting anything (the gate refused, or the check broke)."""
+    async def release(self, subject: str, client: str, *, had_failures: bool) -> None:
+        """End the lease without counting anything (the gate refused, or the check broke);
+        an entry that held nothing but the lease goes with it."""
+        entry = _field(client)
         await self._col.update_one(
-            {"_id": self._pair(subject, client)}, {"$unset": {"lease_until": ""}}
+            {"_id": subject},
+            {"$unset": {f"{entry}.lease_until" if had_failures else entry: ""}},
         )
 
     async def succeeded(self, subject: str, client: str, run_across_clients: bool) -> None:
         """The right password: this client's failures (and lease) end, and the run across
-        clients if there was one. Deletes by ``_id`` alone: FerretDB narrows no other filter
-        (an ``$in`` read the whole collection on every login)."""
-        await self._col.delete_one({"_id": self._pair(subject, client)})
+        clients if there was one. One update by ``_id``."""
+        change: dict[str, Any] = {"$unset": {_field(client): ""}}
         if run_across_clients:
-            await self._col.delete_one({"_id": subject})
+            change["$unset"]["last_failure_at"] = ""
+            change["$set"] = {"failures": 0}
+        await self._col.update_one({"_id": subject}, change)
 
     async def clear(self, subject: str) -> None:
         """A password reset: no failures, no lock, no lease, from any client."""
         await self._col.delete_many({"$or": [{"_id": subject}, {"subject": subject}]})
 
     async def forget_stale(self, now: datetime) -> None:
-        """Client documents whose last failure is a day old count nothing any more; a run
-        across clients that stopped short of the lock is forgotten after a month (a lock is
-        not). The same rule for users and unknown usernames, so neither tells them apart."""
-        cutoff = now - timedelta(seconds=throttling.CLIENT_MEMORY_S)
-        await self._col.delete_many(
-            {
-                "subject": {"$exists": True},
-                "last_failure_at": {"$lt": cutoff},
-                "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}],
-            }
+        """A subject untouched for a day keeps no client's failures (they count for a day);
+        a run across clients that stopped short of the lock is forgotten after a month (a
+        lock is not), and a subject with nothing left to count goes. The same rules for
+        users and unknown usernames, so neither tells them apart.
+
+        Documents of the earlier layout, one per subject and client (``subject`` field), are
+        never read any more and go at the first pass: a client's wait from before the upgrade
+        starts over, while the run across clients and the lock carry over (their document
+        kept its shape, without ``touched_at``, which counts as long untouched here)."""
+        day_ago = now - timedelta(seconds=throttling.CLIENT_MEMORY_S)
+        untouched = {"$or": [{"touched_at": {"$lt": day_ago}}, {"touched_at": None}]}
+        await self._col.delete_many({"subject": {"$exists": True}})
+        await self._col.update_many(
+            {**untouched, "clients": {"$exists": True}}, {"$unset": {"clients": ""}}
         )
         await self._col.delete_many(
             {
-                "subject": {"$exists": False},
+                **untouched,
                 "failures": {"$lt": throttling.FAILURES_BEFORE_LOCK},
                 "last_failure_at": {"$lt": now - timedelta(seconds=throttling.USER_MEMORY_S)},
             }
         )
+        await self._col.delete_many({**untouched, "last_failure_at": None, "clients": None})
 
 
 class IpLimiter:

@@ -84,7 +84,7 @@ async def _check(
         return False, client_after, user_after
     finally:
         if not counted:
-            await s.guards.release(subject, name)
+            await s.guards.release(subject, name, had_failures=failures.client > 0)
 
 
 async def check_password(
