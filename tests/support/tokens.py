@@ -16,6 +16,7 @@ def bearer(
     username: str = "ana.perez",
     roles: tuple[str, ...] = (),
     ttl_s: int = 900,
+    session_id: str | None = None,
 ) -> dict[str, str]:
     """``Authorization`` header for a user (a fresh one by default)."""
     signer = TokenSigner(
@@ -28,7 +29,7 @@ def bearer(
         user_id=user_id or uuid.uuid4(),
         username=username,
         roles=roles,
-        session_id=uuid.uuid4().hex,
+        session_id=session_id or uuid.uuid4().hex,
         ttl_s=ttl_s,
     )
     return {"Authorization": f"Bearer {token}"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +25,7 @@ from tests.integration.registration.helpers import (
     wait_events,
 )
 from tests.support.services import run_service, settings_for
+from tests.support.tokens import bearer
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -417,3 +419,43 @@ async def test_the_maintenance_pass_keeps_each_collection_only_as_long_as_it_say
     for name in ("sessions", "used_tokens", "access_history", "revoked_sessions", "revoked_users"):
         kept = {d["_id"] for d in await db[name].find({"_id": {"$regex": f"^{uid}"}}).to_list()}
         assert kept == {f"{uid}-new"}, name
+
+
+async def test_a_login_is_one_record_that_is_both_the_session_and_its_history_entry(
+    start_service, dev_keys: DevKeys, uid: str
+) -> None:
+    """One write per login: the session is the access history's login record. A session
+    opened before that, in the old ``sessions`` collection, still works until it ends."""
+    svc = await start_service("registration")
+    form = sign_up_form(uid)
+    user_id = await confirmed_user(svc, dev_keys, form)
+    headers = await log_in(svc, form["username"])
+    sid = jwt.decode(headers["Authorization"][7:], options={"verify_signature": False})["sid"]
+    record = await svc.db["access_history"].find_one({"_id": sid})
+    assert record is not None and record["kind"] == "login" and record["user_id"] == user_id
+    assert record["ended_at"] is None and record["expires_at"] > datetime.now(UTC)
+    assert await svc.db["sessions"].count_documents({"user_id": user_id}) == 0
+    listed = (await svc.client.get("/users/me/access-history", headers=headers)).json()
+    logins = [i for i in listed["items"] if i["kind"] == "login"]
+    assert len(logins) == 1 and set(logins[0]) == {"at", "kind", "ip", "user_agent"}
+    assert (await svc.client.delete("/sessions/current", headers=headers)).status_code == 204
+    assert (await svc.client.get("/users/me", headers=headers)).status_code == 401
+
+    # A session from before the upgrade.
+    now = datetime.now(UTC)
+    old_sid = f"{uid}old"
+    await svc.db["sessions"].insert_one(
+        {
+            "_id": old_sid,
+            "user_id": user_id,
+            "issued_at": now - timedelta(minutes=1),
+            "expires_at": now + timedelta(minutes=14),
+            "ended_at": None,
+        }
+    )
+    old = bearer(dev_keys, uuid.UUID(user_id), form["username"], session_id=old_sid)
+    assert (await svc.client.get("/users/me", headers=old)).status_code == 200
+    assert (await svc.client.delete("/sessions/current", headers=old)).status_code == 204
+    assert (await svc.client.get("/users/me", headers=old)).status_code == 401
+    ended = await svc.db["sessions"].find_one({"_id": old_sid})
+    assert ended is not None and ended["ended_at"] is not None

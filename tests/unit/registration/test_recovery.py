@@ -50,7 +50,7 @@ async def test_a_reset_link_sets_the_password_once_and_ends_every_session(
 ) -> None:
     ctx = registration.ctx
     user_id = await confirmed_user(registration)
-    await ctx.sessions.open("s1", user_id, ctx.now(), ctx.now())
+    await ctx.sessions.open("s1", user_id, ctx.now(), ctx.now(), None, None)
     for _ in range(2):
         await recovery.ask(ctx, "reset", {"value": "ana.0"}, CLIENT)
         await work(registration)

@@ -8,7 +8,7 @@ from secop_contracts.registration import EVENTS
 from secop_runtime.service import Late, ServiceRuntime
 from secop_runtime.service import create_app as build
 
-from registration.adapters.sessions import SESSIONS
+from registration.adapters.sessions import HISTORY, SESSIONS
 from registration.adapters.users import USERS
 from registration.config import Settings
 from registration.entrypoints import events, http
@@ -19,7 +19,9 @@ DESCRIPTION = "Sign-up, email confirmation, login, credential recovery, profile 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    runtime = ServiceRuntime(settings, publishes=list(EVENTS), outbox_collections=[USERS, SESSIONS])
+    runtime = ServiceRuntime(
+        settings, publishes=list(EVENTS), outbox_collections=[USERS, SESSIONS, HISTORY]
+    )
     context: Late[Context] = Late("registration")
     runtime.provide(context, lambda rt: Context.build(rt, settings))
     events.register(runtime, context)

@@ -40,46 +40,6 @@ class FakeUsers(MemoryStore[User], Indexed):
         return len(gone)
 
 
-class FakeSessions(Indexed):
-    def __init__(self) -> None:
-        self.sessions: dict[str, dict[str, Any]] = {}
-        self.events: list[Event] = []
-
-    async def open(
-        self, sid: str, user_id: str, issued_at: datetime, expires_at: datetime, *events: Event
-    ) -> None:
-        self.sessions[sid] = {
-            "_id": sid,
-            "user_id": user_id,
-            "issued_at": issued_at,
-            "expires_at": expires_at,
-            "ended_at": None,
-        }
-        self.events.extend(events)
-
-    async def get(self, sid: str) -> dict[str, Any] | None:
-        return self.sessions.get(sid)
-
-    async def prune(self, expired_before: datetime) -> int:
-        old = [k for k, v in self.sessions.items() if v["expires_at"] < expired_before]
-        for sid in old:
-            del self.sessions[sid]
-        return len(old)
-
-    async def end(self, sid: str, now: datetime, *events: Event) -> bool:
-        session = self.sessions.get(sid)
-        if session is None or session["ended_at"] is not None:
-            return False
-        session["ended_at"] = now
-        self.events.extend(events)
-        return True
-
-    async def end_all(self, user_id: str, now: datetime) -> None:
-        for session in self.sessions.values():
-            if session["user_id"] == user_id and session["ended_at"] is None:
-                session["ended_at"] = now
-
-
 class FakeHistory(Indexed):
     def __init__(self) -> None:
         self.items: list[dict[str, Any]] = []
@@ -99,6 +59,55 @@ class FakeHistory(Indexed):
     async def page(self, user_id: str, page: int, size: int) -> tuple[list[dict[str, Any]], int]:
         mine = [i for i in reversed(self.items) if i["user_id"] == user_id]
         return mine[(page - 1) * size : page * size], len(mine)
+
+
+class FakeSessions(Indexed):
+    """Each session is its login's record in the history it shares (``SessionStore``)."""
+
+    def __init__(self, history: FakeHistory) -> None:
+        self.history = history
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self.events: list[Event] = []
+
+    async def open(
+        self,
+        sid: str,
+        user_id: str,
+        issued_at: datetime,
+        expires_at: datetime,
+        ip: str | None,
+        user_agent: str | None,
+        *events: Event,
+    ) -> None:
+        await self.history.record(user_id, "login", issued_at, ip, user_agent)
+        self.sessions[sid] = {
+            **self.history.items[-1],
+            "_id": sid,
+            "issued_at": issued_at,
+            "expires_at": expires_at,
+            "ended_at": None,
+        }
+        self.events.extend(events)
+
+    async def get(self, sid: str) -> dict[str, Any] | None:
+        return self.sessions.get(sid)
+
+    async def prune(self, expired_before: datetime) -> int:
+        """Sessions go with their history records (``FakeHistory.prune``)."""
+        return 0
+
+    async def end(self, sid: str, now: datetime, *events: Event) -> bool:
+        session = self.sessions.get(sid)
+        if session is None or session["ended_at"] is not None:
+            return False
+        session["ended_at"] = now
+        self.events.extend(events)
+        return True
+
+    async def end_all(self, user_id: str, now: datetime) -> None:
+        for session in self.sessions.values():
+            if session["user_id"] == user_id and session["ended_at"] is None:
+                session["ended_at"] = now
 
 
 class FakeGuards(Indexed):
@@ -257,10 +266,11 @@ class FakeFacts:
 
 def fake_adapters() -> dict[str, Any]:
     """One fresh fake per adapter the context holds, by the context's field names."""
+    history = FakeHistory()
     return {
         "users": FakeUsers(),
-        "sessions": FakeSessions(),
-        "history": FakeHistory(),
+        "sessions": FakeSessions(history),
+        "history": history,
         "guards": FakeGuards(),
         "sends": FakeEmailSends(),
         "used_tokens": FakeUsedTokens(),

@@ -1,4 +1,10 @@
-"""Sessions (one per login) and the access history the user can read."""
+"""Sessions and the access history the user can read.
+
+A session is its login's record in the access history: a login writes one document, which
+the history lists like any other record and ``authenticate`` reads by ``_id``. Sessions opened
+before that lived in their own collection (``sessions``); they are honoured, ended and pruned
+there until the last of them has expired.
+"""
 
 from __future__ import annotations
 
@@ -16,21 +22,43 @@ SESSIONS = "sessions"
 HISTORY = "access_history"
 
 
+def _record(
+    user_id: str, kind: str, at: datetime, ip: str | None, user_agent: str | None
+) -> dict[str, Any]:
+    return {
+        "_id": uuid.uuid4().hex,
+        "user_id": user_id,
+        "kind": kind,
+        "at": at,
+        "ip": ip,
+        "user_agent": (user_agent or "")[:300] or None,
+    }
+
+
 class SessionStore:
     def __init__(self, db: AsyncDatabase) -> None:
-        self._col = db[SESSIONS]
+        self._col = db[HISTORY]
+        self._legacy = db[SESSIONS]
 
     async def create_indexes(self) -> None:
-        await ensure_indexes(self._col, IndexModel("user_id", name="user_id"))
+        """The history's index serves both (``AccessHistory``); the old collection keeps its."""
+        await ensure_indexes(self._legacy, IndexModel("user_id", name="user_id"))
 
     async def open(
-        self, sid: str, user_id: str, issued_at: datetime, expires_at: datetime, *events: Event
+        self,
+        sid: str,
+        user_id: str,
+        issued_at: datetime,
+        expires_at: datetime,
+        ip: str | None,
+        user_agent: str | None,
+        *events: Event,
     ) -> None:
-        """A new session, with the events the login causes in its outbox: one write (the
-        relay then removes them from this document, as it does a logout's)."""
+        """A new session, recorded as a login in the access history, with the events the login
+        causes in its outbox: one write (the relay then removes them)."""
         session = {
+            **_record(user_id, "login", issued_at, ip, user_agent),
             "_id": sid,
-            "user_id": user_id,
             "issued_at": issued_at,
             "expires_at": expires_at,
             "ended_at": None,
@@ -38,27 +66,36 @@ class SessionStore:
         await self._col.insert_one(new_document(session, *events))
 
     async def get(self, sid: str) -> dict[str, Any] | None:
-        return await self._col.find_one({"_id": sid})
+        doc = await self._col.find_one({"_id": sid})
+        if doc is None:
+            return await self._legacy.find_one({"_id": sid})
+        return doc if doc.get("kind") == "login" and "expires_at" in doc else None
 
     async def prune(self, expired_before: datetime) -> int:
-        """Sessions whose token expired before ``expired_before`` (the access history keeps
-        the record of each login and logout), once their events are published (a relay held
-        up for a week must still find them)."""
-        result = await self._col.delete_many(
+        """Sessions of the old collection whose token expired before ``expired_before``, once
+        their events are published (a relay held up for a week must still find them). Those
+        in the history go with it (``AccessHistory.prune``)."""
+        result = await self._legacy.delete_many(
             {"expires_at": {"$lt": expired_before}, PENDING: {"$ne": True}}
         )
         return result.deleted_count
 
     async def end(self, sid: str, now: datetime, *events: Event) -> bool:
-        result = await self._col.update_one(
-            {"_id": sid, "ended_at": None}, with_events({"$set": {"ended_at": now}}, *events)
-        )
-        return result.modified_count > 0
+        for col in (self._col, self._legacy):
+            result = await col.update_one(
+                {"_id": sid, "expires_at": {"$exists": True}, "ended_at": None},
+                with_events({"$set": {"ended_at": now}}, *events),
+            )
+            if result.modified_count:
+                return True
+        return False
 
     async def end_all(self, user_id: str, now: datetime) -> None:
-        await self._col.update_many(
-            {"user_id": user_id, "ended_at": None}, {"$set": {"ended_at": now}}
-        )
+        """Mark every live session ended (the user's revocation time already refuses their
+        tokens: this keeps the records truthful)."""
+        live = {"user_id": user_id, "ended_at": None, "expires_at": {"$gt": now}}
+        await self._col.update_many({**live, "kind": "login"}, {"$set": {"ended_at": now}})
+        await self._legacy.update_many(live, {"$set": {"ended_at": now}})
 
 
 class AccessHistory:
@@ -74,19 +111,12 @@ class AccessHistory:
     async def record(
         self, user_id: str, kind: str, at: datetime, ip: str | None, user_agent: str | None
     ) -> None:
-        await self._col.insert_one(
-            {
-                "_id": uuid.uuid4().hex,
-                "user_id": user_id,
-                "kind": kind,
-                "at": at,
-                "ip": ip,
-                "user_agent": (user_agent or "")[:300] or None,
-            }
-        )
+        await self._col.insert_one(_record(user_id, kind, at, ip, user_agent))
 
     async def prune(self, before: datetime) -> int:
-        result = await self._col.delete_many({"at": {"$lt": before}})
+        """Records older than the retention, sessions among them (long expired by then),
+        once their events are published."""
+        result = await self._col.delete_many({"at": {"$lt": before}, PENDING: {"$ne": True}})
         return result.deleted_count
 
     async def page(self, user_id: str, page: int, size: int) -> tuple[list[dict[str, Any]], int]:

@@ -107,8 +107,10 @@ async def _open_session(s: Context, user: User, password: str, client: Client) -
         user_agent=client.user_agent,
         signed_in_at=now,
     )
-    await s.sessions.open(sid, user_id, now, expires, *s.events([signed_in]))
-    await s.record(user_id, "login", client, now)
+    # The session is the login's record in the access history: one write for both.
+    await s.sessions.open(
+        sid, user_id, now, expires, client.ip, client.user_agent, *s.events([signed_in])
+    )
     _, known = client_of(s, user, client, now)
     return AccessToken(
         token, ttl, device_cookie=None if known else devices.issue(s.device_key, user_id, now)
