@@ -91,7 +91,6 @@ async def run(n: int, concurrency: int) -> None:
         )
     rate = n / elapsed
     verify_ms = argon2_cpu_ms("verify")
-    registration_ms = costs["cpu_ms_per_op"]["registration"]
     report(
         "login",
         {
@@ -101,9 +100,13 @@ async def run(n: int, concurrency: int) -> None:
             "argon2_verify_per_s": ceiling,
             "ratio": rate / ceiling,
             **{f"latency_{k}_s": v for k, v in percentiles(latencies).items()},
-            "argon2_verify_cpu_ms": verify_ms,
+            # One verify on an idle core, beside what the service's hashing threads measured
+            # under load (``argon2_cpu_ms_per_op``): contention's share.
+            "argon2_verify_cpu_ms_alone": verify_ms,
             # Budget (issue 19): at most 3 ms, and at most 4 database commands per login.
-            "registration_cpu_ms_outside_argon2": registration_ms - verify_ms,
+            "registration_cpu_ms_outside_argon2": costs["cpu_ms_outside_argon2_per_op"][
+                "registration"
+            ],
             **costs,
         },
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -147,6 +147,28 @@ async def test_the_relay_removes_only_what_it_published(db: AsyncDatabase) -> No
     assert doc["_v"] == 2  # type: ignore[index]
 
 
+async def until(condition: Callable[[], bool], timeout: float) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+class UpdateCounter(monitoring.CommandListener):
+    """Notes how many statements each ``update`` command on one collection carries."""
+
+    def __init__(self, collection: str, seen: list[int]) -> None:
+        self.collection, self.seen = collection, seen
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "update" and event.command.get("update") == self.collection:
+            self.seen.append(len(event.command["updates"]))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None: ...
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None: ...
+
+
 async def test_a_batch_removes_what_went_out_in_one_write_and_keeps_the_rest(
     db: AsyncDatabase, infra: Endpoints
 ) -> None:
@@ -171,20 +193,8 @@ async def test_a_batch_removes_what_went_out_in_one_write_and_keeps_the_rest(
         published.append(item["event_id"])
 
     updates: list[int] = []
-
-    class Count(monitoring.CommandListener):
-        def started(self, event: monitoring.CommandStartedEvent) -> None:
-            if event.command_name == "update" and event.command.get("update") == "batch":
-                updates.append(len(event.command["updates"]))
-
-        def succeeded(self, event: monitoring.CommandSucceededEvent) -> None: ...
-
-        def failed(self, event: monitoring.CommandFailedEvent) -> None: ...
-
     client: AsyncMongoClient = AsyncMongoClient(
-        infra.mongodb_uri,
-        tz_aware=True,
-        event_listeners=[Count()],
+        infra.mongodb_uri, tz_aware=True, event_listeners=[UpdateCounter("batch", updates)]
     )
     try:
         relay = OutboxRelay(client[db.name], ["batch"], publish, owner="test")
@@ -202,6 +212,43 @@ async def test_a_batch_removes_what_went_out_in_one_write_and_keeps_the_rest(
     assert stored["d1"][PENDING] is True
     assert [e["event_id"] for e in stored["d2"][OUTBOX]] == [str(late.event_id)]
     assert stored["d2"][PENDING] is True
+
+
+async def test_under_load_hinted_events_go_in_batches_spaced_by_the_linger(
+    db: AsyncDatabase, infra: Endpoints
+) -> None:
+    """The first event after a quiet spell goes at once; those hinted while a batch lingers
+    go together in the next, removed by one write."""
+    updates: list[int] = []
+    client: AsyncMongoClient = AsyncMongoClient(
+        infra.mongodb_uri, tz_aware=True, event_listeners=[UpdateCounter("linger", updates)]
+    )
+    published: dict[str, float] = {}
+    loop = asyncio.get_running_loop()
+
+    async def publish(item: dict[str, Any]) -> None:
+        published[item["event_id"]] = loop.time()
+
+    relay = OutboxRelay(client[db.name], ["linger"], publish, owner="test", batch_linger_s=0.5)
+    store = AggregateStore(db["linger"], Counter)
+    relay.start()
+    try:
+        first = an_event(30)
+        await store.add(Counter(id="l0", name="l0"), first)
+        hinted_at = loop.time()
+        relay.hint([("linger", "l0", None)])
+        await until(lambda: str(first.event_id) in published, 5)
+        for i in range(1, 7):
+            await store.add(Counter(id=f"l{i}", name=f"l{i}"), an_event(30 + i))
+            relay.hint([("linger", f"l{i}", None)])
+        await until(lambda: len(published) == 7, 10)
+        await until(lambda: sum(updates) == 7, 5)
+    finally:
+        await relay.stop()
+        await client.close()
+    assert published[str(first.event_id)] - hinted_at < 0.4  # no linger after a quiet spell
+    assert updates[0] == 1 and len(updates) <= 3  # the six later ones in one or two batches
+    assert await db["linger"].count_documents({PENDING: True}) == 0
 
 
 async def test_an_aggregate_with_unpublished_events_is_not_removed(db: AsyncDatabase) -> None:

@@ -94,6 +94,7 @@ class OutboxRelay:
         scan_interval_max_s: float = 60.0,
         scan_grace_s: float = 2.0,
         batch: int = 64,
+        batch_linger_s: float = 0.0,
     ) -> None:
         self._db = db
         self._leases = Leases(db[CLAIMS], owner)
@@ -108,6 +109,8 @@ class OutboxRelay:
         self._hinted: dict[tuple[str, Any], dict[str, Any] | None] = {}
         self._interval = scan_interval_s
         self._next_scan = 0.0
+        self._linger = batch_linger_s
+        self._last_batch = float("-inf")
         self._worker = PollingWorker("outbox-relay", self._step, poll_interval_s)
 
     def hint(self, hints: Sequence[tuple[str, Any, dict[str, Any] | None]]) -> None:
@@ -150,6 +153,11 @@ class OutboxRelay:
         now = asyncio.get_running_loop().time
         try:
             if self._hinted:
+                # An event after a quiet spell goes at once; under load, batches are spaced by
+                # the linger, and what arrives meanwhile joins the next (one removal each).
+                if (wait := self._last_batch + self._linger - now()) > 0:
+                    await asyncio.sleep(wait)
+                self._last_batch = now()
                 await self._drain_hinted()
             if now() >= self._next_scan:
                 # Documents pending for less than the grace are being published through their

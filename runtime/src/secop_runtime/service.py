@@ -226,6 +226,7 @@ class ServiceRuntime:
             poll_interval_s=s.outbox_poll_interval_s,
             scan_interval_s=s.outbox_scan_interval_s,
             scan_interval_max_s=s.outbox_scan_interval_max_s,
+            batch_linger_s=s.outbox_batch_linger_s,
         )
         hints.sink = self.relay.hint
         self.relay.start()

@@ -56,6 +56,12 @@ class ServiceSettings(BaseSettings):
         gt=0,
         description="Scans that find nothing back off up to this (hints publish the rest).",
     )
+    outbox_batch_linger_s: float = Field(
+        default=0.05,
+        ge=0,
+        description="Hinted events go out at once, but at most one batch per this interval, so "
+        "under load one write removes many documents' events instead of one each.",
+    )
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_retry_backoff_s: float = Field(default=0.2, ge=0)
     consumer_batch_max_records: int = Field(
