@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 
 import pytest
@@ -70,6 +71,33 @@ async def test_sign_up_event_carries_no_secret_and_its_sealed_token_confirms_the
     me = await svc.client.get("/users/me", headers=headers)
     assert me.status_code == 200 and me.json()["email"] == f"{uid}.Ana@example.com"
     assert "password_hash" not in me.text
+
+
+async def test_a_link_names_its_user_so_following_it_reads_one_user_by_id(
+    start_service, dev_keys: DevKeys, uid: str
+) -> None:
+    """Following a link reads the user its token names, by ``_id`` (a look-up by hash read
+    every user on the development database); the random part still decides, a spent link
+    still says so, and a link issued before ids were in tokens still works."""
+    svc = await start_service("registration")
+    user_id = await sign_up(svc, sign_up_form(uid))
+    token = await confirmation_token(svc, dev_keys, user_id)
+    assert token.startswith(f"{user_id}.")
+    forged = f"{user_id}.{'A' * 43}"
+    refused = await svc.client.post("/users/confirmation", json={"token": forged})
+    assert refused.status_code == 400 and refused.json()["reason"] == "unknown"
+    assert (await svc.client.post("/users/confirmation", json={"token": token})).status_code == 200
+    again = await svc.client.post("/users/confirmation", json={"token": token})
+    assert again.status_code == 400 and again.json()["reason"] == "used"
+
+    # A sign-up whose link predates ids in tokens (stored by its hash alone).
+    other = await sign_up(svc, sign_up_form(uid + "b"))
+    legacy = "L" * 43
+    await svc.db["users"].update_one(
+        {"_id": other}, {"$set": {"confirm_hash": hashlib.sha256(legacy.encode()).hexdigest()}}
+    )
+    legacy_ok = await svc.client.post("/users/confirmation", json={"token": legacy})
+    assert legacy_ok.status_code == 200, legacy_ok.text
 
 
 async def test_sign_up_refuses_a_taken_username_and_answers_alike_for_email_and_document(

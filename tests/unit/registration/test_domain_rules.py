@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from registration.domain import identity, throttling
 from registration.domain.passwords import PasswordPolicy, password_problem
-from registration.domain.tokens import TokenProblem, check, issue, token_hash
+from registration.domain.tokens import TokenProblem, check, issue, owner_of, token_hash
 
 pytestmark = pytest.mark.unit
 
@@ -149,8 +149,12 @@ def test_email_rate_allows_one_a_minute_and_five_an_hour() -> None:
 
 
 def test_tokens_are_random_stored_as_hashes_and_expire() -> None:
-    a, b = issue(T0, 60), issue(T0, 60)
-    assert a.plain != b.plain and len(a.plain) >= 43
+    owner = "6f1c2b9e-0d4a-4c8e-9b7a-2f3e4d5c6b7a"
+    a, b = issue(T0, 60, owner), issue(T0, 60, owner)
+    assert a.plain != b.plain and len(a.plain.partition(".")[2]) >= 43
+    assert owner_of(a.plain) == owner  # found by _id, never by a scan of every user's hash
+    for foreign in ("no-dot-at-all", "not-a-uuid.x", f"{owner[:-1]}Z.x", ".x", ""):
+        assert owner_of(foreign) is None
     assert a.hash == token_hash(a.plain) and a.plain not in a.hash
     assert check(a.expires_at, T0) is None
     assert check(a.expires_at, T0 + timedelta(seconds=60)) is TokenProblem.EXPIRED

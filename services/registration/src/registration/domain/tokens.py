@@ -1,14 +1,18 @@
 """One-time tokens for confirmation, password-reset and email-revert links.
 
-256 random bits, URL-safe; only their SHA-256 is stored (a stolen database yields no usable
-link), and only the newest hash per user and purpose, so issuing a link supersedes older ones.
-The plain token leaves only sealed for notification (:class:`Link`).
+256 random bits, URL-safe, after the user's id and a dot: the id says whose link it is, so
+following one reads that user by ``_id`` (a look-up by hash reads every user on the development
+database); the random part is what makes it unguessable. Only the SHA-256 of the whole token is
+stored (a stolen database yields no usable link), and only the newest hash per user and purpose,
+so issuing a link supersedes older ones. The plain token leaves only sealed for notification
+(:class:`Link`). Links issued before the id was in them are still found by their hash.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -31,9 +35,20 @@ class IssuedToken:
     expires_at: datetime
 
 
-def issue(now: datetime, ttl_s: int) -> IssuedToken:
-    plain = secrets.token_urlsafe(32)
+def issue(now: datetime, ttl_s: int, owner: str) -> IssuedToken:
+    plain = f"{owner}.{secrets.token_urlsafe(32)}"
     return IssuedToken(plain, token_hash(plain), now + timedelta(seconds=ttl_s))
+
+
+def owner_of(token: str) -> str | None:
+    """The user id a token names (None for a token from before, or not ours at all)."""
+    owner, dot, _ = token.partition(".")
+    if not dot:
+        return None
+    try:
+        return str(uuid.UUID(owner)) if len(owner) == 36 else None
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

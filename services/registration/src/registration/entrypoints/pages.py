@@ -13,6 +13,7 @@ from registration.domain.tokens import Purpose, token_hash
 from registration.domain.user import User
 from registration.entrypoints.deps import Ctx
 from registration.service_layer.context import Context
+from registration.service_layer.links import link_holder
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -69,7 +70,7 @@ async def _live_link(s: Context, purpose: Purpose, token: str) -> User | None:
     if not token:
         return None
     digest = token_hash(token)
-    user = await s.users.find_one(**{f"{purpose}_hash": digest})
+    user = await link_holder(s, purpose, token, digest)
     return user if user and user.link_problem(purpose, digest, s.now()) is None else None
 
 

@@ -23,7 +23,7 @@ async def confirm(s: Context, token: str) -> str:
     if claims and (field := await taken_field(s.users, claims, user.id)):
         raise Taken(field)  # a polite check before spending the link; the indexes decide
     await spend(s, digest, user.id, now)
-    revert = s.link(now, s.settings.email_revert_ttl_s)  # an email change's way back
+    revert = s.link(now, s.settings.email_revert_ttl_s, user.id)  # an email change's way back
     try:
         await s.users.change(user.id, lambda u: s.events(u.confirm(digest, now, revert)))
     except Duplicate:
@@ -45,7 +45,7 @@ async def resend_confirmation(s: Context, username_or_email: str) -> None:
     now = s.now()
     for user in users:
         if user.awaits_sign_up_link and await s.may_email(user.id, "confirmation", now):
-            await _reissue(s, user, s.link(now, s.settings.confirmation_ttl_s))
+            await _reissue(s, user, s.link(now, s.settings.confirmation_ttl_s, user.id))
 
 
 async def _reissue(s: Context, user: User, link: Link) -> None:

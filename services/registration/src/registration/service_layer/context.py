@@ -159,9 +159,10 @@ class Context:
     def events(self, payloads: Iterable[Payload]) -> list[Event]:
         return envelop(self.settings.service_name, payloads)
 
-    def link(self, now: datetime, ttl_s: int) -> Link:
-        """A new link token: its hash to store, and the token sealed for notification."""
-        token = issue(now, ttl_s)
+    def link(self, now: datetime, ttl_s: int, owner: str) -> Link:
+        """A new link token for user ``owner``: its hash to store, and the token sealed for
+        notification."""
+        token = issue(now, ttl_s, owner)
         sealed = seal(self.settings.notification_seal_public_key, token.plain)
         return Link(token.hash, token.expires_at, sealed)
 

@@ -21,7 +21,7 @@ async def revert_email_change(s: Context, token: str, client: Client) -> None:
     if key and await taken_field(s.users, {"email_key": key}, user.id):
         raise Taken("email")  # someone confirmed that address since: the desk must help
     await spend(s, digest, user.id, now)
-    reset = s.link(now, s.settings.reset_ttl_s)
+    reset = s.link(now, s.settings.reset_ttl_s, user.id)
     try:
         await s.users.change(user.id, lambda u: s.events(u.revert_email_change(digest, now, reset)))
     except Duplicate:

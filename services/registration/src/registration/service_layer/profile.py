@@ -59,10 +59,10 @@ async def update_profile(
     answer_hash = await s.hasher.hash(identity.normalise_answer(answer)) if answer else None
     revert = link = None
     if plan.new_email:
-        revert = s.link(now, s.settings.email_revert_ttl_s)
+        revert = s.link(now, s.settings.email_revert_ttl_s, user.id)
         holder = await holder_of(s.users, "email_key", identity.email_key(plan.new_email))
         if holder is None or holder.id == user.id:
-            link = s.link(now, s.settings.confirmation_ttl_s)
+            link = s.link(now, s.settings.confirmation_ttl_s, user.id)
         else:  # the address is a confirmed user's: they are told, and no link can work
             await tell_holder(s, holder, ["email"], now)
 

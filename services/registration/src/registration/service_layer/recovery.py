@@ -100,13 +100,13 @@ async def request_reset(s: Context, username: str) -> None:
     user = await s.users.find_one(**query) if query else None
     if user is None or not await s.may_email(user.id, "reset", now):
         return
-    await _issue_reset(s, user, s.link(now, s.settings.reset_ttl_s), "requested")
+    await _issue_reset(s, user, s.link(now, s.settings.reset_ttl_s, user.id), "requested")
 
 
 async def send_unlock_link(s: Context, user: User, now: datetime) -> None:
     """The account just locked: its owner gets a link that sets a new password and lifts the
     lock (it replaces any older reset link). Sent once per lock, not per failure."""
-    await _issue_reset(s, user, s.link(now, s.settings.reset_ttl_s), "locked")
+    await _issue_reset(s, user, s.link(now, s.settings.reset_ttl_s, user.id), "locked")
 
 
 async def _issue_reset(

@@ -63,12 +63,13 @@ async def register_user(s: Context, form: SignUp, client: Client) -> dict[str, s
     email_key = identity.email_key(form.email)
     document_key = identity.document_key(form.document_type, form.document_number)
     found = await holders(s.users, email_key, document_key)
+    user_id = str(uuid.uuid4())
     user, payloads = User.sign_up(
-        str(uuid.uuid4()),
+        user_id,
         form.details(),
         hashes=(password_hash, answer_hash),
         now=now,
-        link=s.link(now, s.settings.confirmation_ttl_s),
+        link=s.link(now, s.settings.confirmation_ttl_s, user_id),
         email_held=any("email" in matched for _, matched in found),
     )
     await _add_pending(s, user, now, s.events(payloads))
