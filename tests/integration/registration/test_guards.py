@@ -1,15 +1,17 @@
-"""The login guards' document on the real database: one per subject, read and written in one
-command per step, and the maintenance pass that keeps it small."""
+"""The throttling documents on the real database: the login guards (one per subject, read and
+written in one command per step) and the email sends (one per user and kind), each read and
+written by ``_id``, and the maintenance passes that keep them small."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from registration.adapters.guards import LoginBusy, LoginGuards
+from registration.adapters.guards import EmailSends, LoginBusy, LoginGuards, Sent
 from registration.domain import throttling
 from secop_devinfra.infra import Endpoints
 
@@ -108,3 +110,33 @@ async def test_the_maintenance_pass_forgets_what_no_longer_counts_and_keeps_lock
     assert left["busy"]["clients"]["address:1_2_3_4"]["failures"] == 2
     assert left["old"]["failures"] == 7  # a run from before the upgrade still counts
     assert (await guards.begin("old", STRANGER, now, 30)).user == 7
+
+
+async def test_an_email_send_is_claimed_once_against_what_was_read(
+    infra: Endpoints, uid: str
+) -> None:
+    """Two requests that read the same sends: one claims, the other is told no; a send older
+    than what is kept falls out of the record; the maintenance pass forgets quiet users."""
+    client: AsyncMongoClient = AsyncMongoClient(infra.mongodb_uri, tz_aware=True)
+    try:
+        sends = EmailSends(client[f"{uid}_sends"])
+        now = datetime.now(UTC).replace(microsecond=0)
+        seen = await sends.recent("u1", "reset")
+        assert seen == Sent()
+        first, second = await asyncio.gather(
+            sends.claim("u1", "reset", now, seen, keep_s=3600),
+            sends.claim("u1", "reset", now, seen, keep_s=3600),
+        )
+        assert sorted([first, second]) == [False, True]
+        later = now + timedelta(hours=2)
+        seen = await sends.recent("u1", "reset")
+        assert seen.times == [now] and seen.last == now
+        assert await sends.claim("u1", "reset", later, seen, keep_s=3600)
+        assert (await sends.recent("u1", "reset")).times == [later]  # the old one fell out
+        assert not await sends.claim("u1", "reset", later, seen, keep_s=3600)  # stale read
+        assert await sends.recent("u1", "username") == Sent()  # kinds apart
+        assert await sends.prune(later + timedelta(seconds=1)) == 1
+        assert await sends.recent("u1", "reset") == Sent()
+    finally:
+        await client.drop_database(f"{uid}_sends")
+        await client.close()

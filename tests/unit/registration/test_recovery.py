@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from registration.domain.tokens import LinkRefused
-from registration.service_layer import recovery
+from registration.service_layer import recovery, sessions
+from registration.service_layer.errors import SessionEnded
 from secop_runtime.errors import Invalid
 
 from tests.unit.registration.conftest import Registration
@@ -71,7 +74,12 @@ async def test_a_reset_link_sets_the_password_once_and_ends_every_session(
     user = await ctx.users.get(user_id)
     assert user is not None and user.password_hash == f"fake${NEW_PASSWORD}"
     assert user.reset_hash is None and user.sessions_revoked_before == ctx.now()
-    assert (await ctx.sessions.get("s1"))["ended_at"] is not None
+    # The session opened before the reset is refused: the revocation time ends it.
+    token, _ = ctx.signer.sign(
+        user_id=uuid.UUID(user_id), username="ana.0", roles=(), session_id="s1", ttl_s=900
+    )
+    with pytest.raises(SessionEnded):
+        await sessions.authenticate(ctx, token)
     [changed] = registration.events("PasswordChanged")
     [revoked] = registration.events("UserSessionsRevoked")
     assert changed.payload.via == "reset" and revoked.payload.reason == "password_reset"

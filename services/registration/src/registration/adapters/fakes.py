@@ -17,7 +17,7 @@ from typing import Any
 from secop_contracts import Event
 from secop_runtime.aggregates import MemoryStore
 
-from registration.adapters.guards import LoginBusy
+from registration.adapters.guards import LoginBusy, Sent
 from registration.adapters.requests import LEASE_S
 from registration.domain import throttling
 from registration.domain.user import User
@@ -104,11 +104,6 @@ class FakeSessions(Indexed):
         self.events.extend(events)
         return True
 
-    async def end_all(self, user_id: str, now: datetime) -> None:
-        for session in self.sessions.values():
-            if session["user_id"] == user_id and session["ended_at"] is None:
-                session["ended_at"] = now
-
 
 class FakeGuards(Indexed):
     """Failures per (subject, client) with a lease, and per subject (``LoginGuards``)."""
@@ -169,21 +164,27 @@ class FakeIpLimiter(Indexed):
 
 
 class FakeEmailSends(Indexed):
+    """Send times per user and kind, claimed against the ``last`` read (``EmailSends``)."""
+
     def __init__(self) -> None:
-        self.sent: dict[str, tuple[str, str, datetime]] = {}
+        self.sent: dict[str, Sent] = {}
 
-    async def recent(self, user_id: str, kind: str) -> list[datetime]:
-        return [at for u, k, at in self.sent.values() if (u, k) == (user_id, kind)]
+    async def recent(self, user_id: str, kind: str) -> Sent:
+        return self.sent.get(f"{kind}:{user_id}", Sent())
 
-    async def claim(
-        self, user_id: str, kind: str, now: datetime, interval_s: int, keep_s: int = 3600
-    ) -> bool:
-        slot = int(now.timestamp()) // interval_s if interval_s > 0 else uuid.uuid4().hex
-        key = f"{kind}:{user_id}:{slot}"
-        if key in self.sent:
+    async def claim(self, user_id: str, kind: str, now: datetime, seen: Sent, keep_s: int) -> bool:
+        key = f"{kind}:{user_id}"
+        if self.sent.get(key, Sent()).last != seen.last:
             return False
-        self.sent[key] = (user_id, kind, now)
+        kept = [t for t in seen.times if (now - t).total_seconds() < keep_s]
+        self.sent[key] = Sent([*kept, now], now)
         return True
+
+    async def prune(self, before: datetime) -> int:
+        gone = [k for k, v in self.sent.items() if v.last is not None and v.last < before]
+        for key in gone:
+            del self.sent[key]
+        return len(gone)
 
 
 class FakeUsedTokens(Indexed):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -138,7 +138,7 @@ class LoginGuards:
 
     async def clear(self, subject: str) -> None:
         """A password reset: no failures, no lock, no lease, from any client."""
-        await self._col.delete_many({"$or": [{"_id": subject}, {"subject": subject}]})
+        await self._col.delete_one({"_id": subject})
 
     async def forget_stale(self, now: datetime) -> None:
         """A subject untouched for a day keeps no client's failures (they count for a day);
@@ -197,41 +197,55 @@ class IpLimiter:
         return int((doc or {}).get("n", 1))
 
 
+@dataclass(frozen=True)
+class Sent:
+    """When a kind of email went to a user lately, as read (``last`` guards the claim)."""
+
+    times: list[datetime] = field(default_factory=list)
+    last: datetime | None = None
+
+
 class EmailSends:
     """When each kind of email last went to a user (rate limits on self-service mail).
 
-    One document per user, kind and interval slot: the unique ``_id`` makes two racing
-    requests in the same slot send one email, on any database.
+    One document per user and kind (``<kind>:<user_id>``), read and written by ``_id``: the
+    send times within ``keep_s``, and ``last``. A claim is an update conditional on the
+    ``last`` its caller read (an insert for the first), so of two racing requests one sends
+    and the other is told no, on any database.
     """
 
     def __init__(self, db: AsyncDatabase) -> None:
         self._col = db[EMAIL_SENDS]
 
     async def create_indexes(self) -> None:
-        await ensure_indexes(
-            self._col, IndexModel([("user_id", ASCENDING), ("kind", ASCENDING)], name="user")
-        )
+        """Looked up by ``_id`` only."""
 
-    async def recent(self, user_id: str, kind: str) -> list[datetime]:
-        docs = await self._col.find({"user_id": user_id, "kind": kind}).to_list()
-        return [d["at"] for d in docs]
+    async def recent(self, user_id: str, kind: str) -> Sent:
+        doc = await self._col.find_one({"_id": f"{kind}:{user_id}"})
+        if doc is None or "last" not in doc:  # none yet, or the earlier layout (one per send)
+            return Sent()
+        return Sent(list(doc.get("sent", [])), doc["last"])
 
-    async def claim(
-        self, user_id: str, kind: str, now: datetime, interval_s: int, keep_s: int = 3600
-    ) -> bool:
-        """Record one send (False: another took this slot); older records than ``keep_s``
-        go."""
-        slot = int(now.timestamp()) // interval_s if interval_s > 0 else uuid.uuid4().hex
+    async def claim(self, user_id: str, kind: str, now: datetime, seen: Sent, keep_s: int) -> bool:
+        """Record one send (False: another request claimed one since ``seen`` was read)."""
+        kept = [t for t in seen.times if (now - t).total_seconds() < keep_s]
         try:
-            await self._col.insert_one(
-                {"_id": f"{kind}:{user_id}:{slot}", "user_id": user_id, "kind": kind, "at": now}
+            result = await self._col.update_one(
+                {"_id": f"{kind}:{user_id}", "last": seen.last},
+                {"$set": {"sent": [*kept, now], "last": now}},
+                upsert=True,
             )
         except DuplicateKeyError:
             return False
-        await self._col.delete_many(
-            {"user_id": user_id, "kind": kind, "at": {"$lt": now - timedelta(seconds=keep_s)}}
+        return result.matched_count == 1 or result.upserted_id is not None
+
+    async def prune(self, before: datetime) -> int:
+        """Users whose last email of a kind went before ``before`` (and the earlier layout's
+        records, one per send)."""
+        result = await self._col.delete_many(
+            {"$or": [{"last": {"$lt": before}}, {"at": {"$lt": before}}]}
         )
-        return True
+        return result.deleted_count
 
 
 class UsedTokens:

@@ -90,13 +90,6 @@ class SessionStore:
                 return True
         return False
 
-    async def end_all(self, user_id: str, now: datetime) -> None:
-        """Mark every live session ended (the user's revocation time already refuses their
-        tokens: this keeps the records truthful)."""
-        live = {"user_id": user_id, "ended_at": None, "expires_at": {"$gt": now}}
-        await self._col.update_many({**live, "kind": "login"}, {"$set": {"ended_at": now}})
-        await self._legacy.update_many(live, {"$set": {"ended_at": now}})
-
 
 class AccessHistory:
     def __init__(self, db: AsyncDatabase) -> None:

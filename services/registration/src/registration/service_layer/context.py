@@ -142,6 +142,8 @@ class Context:
         longest_link = max(s.confirmation_ttl_s, s.reset_ttl_s, s.email_revert_ttl_s)
         await self.used_tokens.prune(now - timedelta(seconds=longest_link, days=1))
         await self.history.prune(now - timedelta(days=s.access_history_retention_days))
+        # The longest a send is remembered: a day of ID document changes.
+        await self.sends.prune(now - timedelta(days=1))
 
     async def close(self) -> None:
         if self.request_worker is not None:
@@ -183,12 +185,12 @@ class Context:
         """Self-service email rate: one per interval, a few per hour (silently skipped beyond)."""
         s = self.settings
         interval = s.email_min_interval_s if min_interval_s is None else min_interval_s
-        recent = await self.sends.recent(user_id, kind)
+        seen = await self.sends.recent(user_id, kind)
         if not throttling.may_send(
-            recent, now, min_interval_s=interval, per_hour=s.email_max_per_hour
+            seen.times, now, min_interval_s=interval, per_hour=s.email_max_per_hour
         ):
             return False
-        return await self.sends.claim(user_id, kind, now, interval)
+        return await self.sends.claim(user_id, kind, now, seen, keep_s=3600)
 
     async def record(self, user_id: str, kind: str, client: Client, at: datetime) -> None:
         await self.history.record(user_id, kind, at, client.ip, client.user_agent)

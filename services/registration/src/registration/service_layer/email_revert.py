@@ -26,5 +26,4 @@ async def revert_email_change(s: Context, token: str, client: Client) -> None:
         await s.users.change(user.id, lambda u: s.events(u.revert_email_change(digest, now, reset)))
     except Duplicate:
         raise Taken("email") from None
-    await s.sessions.end_all(user.id, now)
     await s.record(user.id, "email_reverted", client, now)

@@ -101,11 +101,15 @@ async def _document_change_allowed(s: Context, user_id: str, now: datetime) -> N
     """Each change of ID document may collide with someone's (409): few a day, so an account
     is no way to test which documents are registered."""
     day = timedelta(days=1)
-    recent = [t for t in await s.sends.recent(user_id, "document_change") if now - t < day]
+    seen = await s.sends.recent(user_id, "document_change")
+    recent = [t for t in seen.times if now - t < day]
     if len(recent) >= DOCUMENT_CHANGES_PER_DAY:
         retry = min(recent) + day - now
         raise Throttled("too many ID document changes today", max(1, int(retry.total_seconds())))
-    await s.sends.claim(user_id, "document_change", now, 0, keep_s=int(day.total_seconds()))
+    if not await s.sends.claim(
+        user_id, "document_change", now, seen, keep_s=int(day.total_seconds())
+    ):
+        raise Throttled("another change of your ID document is in progress: try again", 1)
 
 
 async def check_current(s: Context, user: User, current_password: str, client: Client) -> None:

@@ -127,11 +127,12 @@ async def reset_password(s: Context, token: str, new_password: str, client: Clie
 async def replace_password(
     s: Context, user: User, new_password: str, via: Literal["reset", "profile"], client: Client
 ) -> None:
-    """Store the new hash, end every session, tell the user and the other services."""
+    """Store the new hash, end every session (the user's revocation time refuses each one
+    issued before it, here and, through ``UserSessionsRevoked``, in the other services), tell
+    the user and the other services."""
     password_hash = await s.hasher.hash(new_password)
     now = s.now()
     await s.users.change(user.id, lambda u: s.events(u.set_password(password_hash, via, now)))
-    await s.sessions.end_all(user.id, now)
     if via == "reset":
         await s.guards.clear(user.id)  # a reset also lifts a lock-out
     await s.record(user.id, "password_reset" if via == "reset" else "password_changed", client, now)
