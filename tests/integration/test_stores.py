@@ -24,7 +24,7 @@ from secop_devinfra.infra import Endpoints
 from secop_runtime.aggregates import AggregateStore, Stale
 from secop_runtime.leases import Leases
 from secop_runtime.mongo import is_duplicate
-from secop_runtime.outbox import OUTBOX, PENDING, OutboxRelay
+from secop_runtime.outbox import OUTBOX, PENDING, PENDING_MARK, OutboxRelay
 
 from tests.support.store_contract import Counter, MakeStore, StoreContract, an_event
 
@@ -198,7 +198,7 @@ async def test_a_batch_removes_what_went_out_in_one_write_and_keeps_the_rest(
     )
     try:
         relay = OutboxRelay(client[db.name], ["batch"], publish, owner="test")
-        docs = [{**d, "_claim": None} async for d in col.find({PENDING: True})]
+        docs = [{**d, "_claim": None} async for d in col.find({PENDING: PENDING_MARK})]
         with pytest.raises(RuntimeError, match="broker refused"):
             await relay._relay("batch", docs)
     finally:
@@ -209,9 +209,9 @@ async def test_a_batch_removes_what_went_out_in_one_write_and_keeps_the_rest(
     for i in (0, 3, 4):
         assert stored[f"d{i}"][OUTBOX] == [] and PENDING not in stored[f"d{i}"]
     assert [e["event_id"] for e in stored["d1"][OUTBOX]] == [str(events[1].event_id)]
-    assert stored["d1"][PENDING] is True
+    assert stored["d1"][PENDING] == PENDING_MARK
     assert [e["event_id"] for e in stored["d2"][OUTBOX]] == [str(late.event_id)]
-    assert stored["d2"][PENDING] is True
+    assert stored["d2"][PENDING] == PENDING_MARK
 
 
 async def test_under_load_hinted_events_go_in_batches_spaced_by_the_linger(
@@ -248,7 +248,7 @@ async def test_under_load_hinted_events_go_in_batches_spaced_by_the_linger(
         await client.close()
     assert published[str(first.event_id)] - hinted_at < 0.4  # no linger after a quiet spell
     assert updates[0] == 1 and len(updates) <= 3  # the six later ones in one or two batches
-    assert await db["linger"].count_documents({PENDING: True}) == 0
+    assert await db["linger"].count_documents({PENDING: PENDING_MARK}) == 0
 
 
 async def test_an_aggregate_with_unpublished_events_is_not_removed(db: AsyncDatabase) -> None:

@@ -38,7 +38,7 @@ def test_only_acknowledgeable_writes_by_id_that_leave_events_pending_are_hinted(
     update = {
         "update": "cases",
         "updates": [
-            {"q": {"_id": "c"}, "u": {"$set": {"_outbox_pending": True, "x": 1}}},
+            {"q": {"_id": "c"}, "u": {"$set": {"_outbox_pending": "waiting", "x": 1}}},
             {"q": {"_id": {"$in": ["d"]}}, "u": {"$set": {"_outbox_pending": True}}},
             {"q": {"email": "e"}, "u": {"$set": {"_outbox_pending": True}}},
             {"q": {"_id": "f"}, "u": {"$set": {"x": 2}}},

@@ -31,8 +31,8 @@ from pymongo.errors import OperationFailure
 from secop_contracts import Event
 
 from secop_runtime.errors import Contended, NotFound
-from secop_runtime.mongo import ensure_indexes, is_duplicate
-from secop_runtime.outbox import PENDING, new_document, with_events
+from secop_runtime.mongo import ensure_indexes, is_duplicate, lookup_index
+from secop_runtime.outbox import NOTHING_PENDING, new_document, with_events
 
 VERSION = "_v"
 #: How often :meth:`AggregateStore.change` decides again after losing a race before it gives up.
@@ -225,7 +225,7 @@ class AggregateStore(_Changing[A]):
         """Delete the aggregate as loaded, once its events are published (else
         :class:`Stale`: it changed, or events still wait in its outbox; try again later)."""
         result = await self.collection.delete_one(
-            {"_id": aggregate.id, **_at_version(aggregate.version), PENDING: {"$ne": True}}
+            {"_id": aggregate.id, **_at_version(aggregate.version), **NOTHING_PENDING}
         )
         if result.deleted_count == 0:
             raise Stale(str(aggregate.id))
@@ -243,9 +243,11 @@ def _at_version(version: int) -> dict[str, Any]:
 
 
 def _index(spec: str | Sequence[tuple[str, int]]) -> IndexModel:
-    if isinstance(spec, str):
-        return IndexModel([(spec, ASCENDING)], name=spec)
-    return IndexModel(list(spec), name="_".join(k for k, _ in spec))
+    """A look-up index (narrowed on FerretDB too) unless its first field is a path into
+    sub-documents, which may be an array's."""
+    keys = [(spec, ASCENDING)] if isinstance(spec, str) else list(spec)
+    name = spec if isinstance(spec, str) else "_".join(k for k, _ in spec)
+    return IndexModel(keys, name=name) if "." in keys[0][0] else lookup_index(keys, name)
 
 
 class MemoryStore(_Changing[A]):

@@ -7,7 +7,7 @@ import time
 import weakref
 from typing import Any
 
-from pymongo import AsyncMongoClient, IndexModel, monitoring
+from pymongo import ASCENDING, AsyncMongoClient, IndexModel, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import (
     AutoReconnect,
@@ -123,27 +123,57 @@ async def only_unique_indexes_serve(collection: AsyncCollection) -> bool:
     return _ONLY_UNIQUE_SERVE[client]
 
 
-async def ensure_indexes(collection: AsyncCollection, *indexes: IndexModel) -> None:
-    """Create the indexes a collection's queries and rules need, where they can serve.
+#: Marks an index from :func:`lookup_index` (stripped before any server sees it).
+_LOOKUP = "secopLookup"
 
-    Unique indexes always: they enforce rules. On a server whose queries never use the others
-    (FerretDB 1.x, the development database) those would only slow every write
-    (each one re-reads the stored JSON), so they are not built, and any an earlier version
-    built is dropped. MongoDB gets them all.
+
+def lookup_index(keys: str | list[tuple[str, Any]], name: str) -> IndexModel:
+    """A non-unique index for look-ups by equality on its first field, which must hold one
+    string per document (never an array): see :func:`ensure_indexes`."""
+    key_list = [(keys, ASCENDING)] if isinstance(keys, str) else list(keys)
+    return IndexModel(key_list, name=name, **{_LOOKUP: True})
+
+
+def _plain(index: IndexModel) -> IndexModel:
+    spec = dict(index.document)
+    keys = list(spec.pop("key").items())
+    spec.pop(_LOOKUP, None)
+    return IndexModel(keys, **spec)
+
+
+async def ensure_indexes(collection: AsyncCollection, *indexes: IndexModel) -> None:
+    """Create the indexes a collection's queries and rules need, in the form that serves.
+
+    MongoDB gets them as declared. FerretDB 1.x (the development database) uses only unique
+    indexes: our build narrows a query by a string equality on a unique index's first field,
+    and reads the whole collection for anything else. So there unique indexes are built as
+    declared; a look-up index (:func:`lookup_index`) is built as the unique index on its keys
+    plus ``_id`` (``<name>_by_id``), which can never refuse a write (``_id`` is unique) and
+    lets a look-up by its first field read only the matching documents (the patch cannot
+    match an array's elements, hence only string fields); other non-unique indexes would
+    serve nothing and slow every write, so they are not built, and any an earlier version
+    built is dropped.
     """
     if not await only_unique_indexes_serve(collection):
-        await collection.create_indexes(list(indexes))
+        await collection.create_indexes([_plain(index) for index in indexes])
         return
-    for index in indexes:
-        if index.document.get("unique"):
-            # One at a time: FerretDB 1.24 panics on a createIndexes of several when some exist.
-            await collection.create_indexes([index])
     existing = {doc["name"] async for doc in await collection.list_indexes()}
     for index in indexes:
-        name = index.document["name"]
-        if not index.document.get("unique") and name in existing:
-            await collection.drop_index(name)
+        spec = index.document
+        if spec.get("unique"):
+            # One at a time: FerretDB 1.24 panics on a createIndexes of several when some exist.
+            await collection.create_indexes([_plain(index)])
+            continue
+        if spec["name"] in existing:
+            await collection.drop_index(spec["name"])
             log.info(
                 "index dropped: this database never uses it",
-                extra={"collection": collection.name, "index": name},
+                extra={"collection": collection.name, "index": spec["name"]},
+            )
+        if spec.get(_LOOKUP):
+            keys = list(spec["key"].items())
+            if "_id" not in spec["key"]:
+                keys.append(("_id", ASCENDING))
+            await collection.create_indexes(
+                [IndexModel(keys, name=f"{spec['name']}_by_id", unique=True)]
             )

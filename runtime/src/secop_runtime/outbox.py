@@ -1,7 +1,8 @@
 """Publish what you stored, store what you publish.
 
 A state change and the events it causes are written in one document write: the events wait in
-the document's ``_outbox`` array (``_outbox_pending`` marks it, indexed). The relay claims such
+the document's ``_outbox`` array (``_outbox_pending`` marks it: a string, so that a look-up index
+finds pending documents without reading the others, on FerretDB too). The relay claims such
 documents with an expiring claim (a unique insert in ``outbox_claims``), publishes their events
 in order through the idempotent producer and only then removes them. A crash in between
 republishes (consumers dedupe on ``event_id``); nothing is ever dropped, and no multi-document
@@ -16,18 +17,22 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import DeleteOne, IndexModel, UpdateOne
+from pymongo import DeleteOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from secop_contracts import Event
 
 from secop_runtime import metrics
 from secop_runtime.context import working_on
 from secop_runtime.leases import Leases
-from secop_runtime.mongo import ensure_indexes
+from secop_runtime.mongo import ensure_indexes, lookup_index
 from secop_runtime.worker import PollingWorker
 
 OUTBOX = "_outbox"
 PENDING = "_outbox_pending"
+#: What ``PENDING`` holds while events wait (earlier versions wrote ``True``: still honoured).
+PENDING_MARK = "waiting"
+#: A filter for documents with no events waiting (``remove`` and retention passes use it).
+NOTHING_PENDING: dict[str, Any] = {PENDING: {"$nin": [True, PENDING_MARK]}}
 #: When the latest events were added: the periodic scan leaves fresh ones to their writer's hint.
 PENDING_SINCE = "_outbox_since"
 #: The relays' leases on documents they publish (see ``leases``).
@@ -54,7 +59,7 @@ def with_events(update: dict[str, Any], *events: Event) -> dict[str, Any]:
         return update
     merged = {op: dict(fields) for op, fields in update.items()}
     merged.setdefault("$push", {})[OUTBOX] = {"$each": [stored(e) for e in events]}
-    merged.setdefault("$set", {}).update({PENDING: True, PENDING_SINCE: datetime.now(UTC)})
+    merged.setdefault("$set", {}).update({PENDING: PENDING_MARK, PENDING_SINCE: datetime.now(UTC)})
     return merged
 
 
@@ -65,14 +70,14 @@ def new_document(document: dict[str, Any], *events: Event) -> dict[str, Any]:
     return {
         **document,
         OUTBOX: [stored(e) for e in events],
-        PENDING: True,
+        PENDING: PENDING_MARK,
         PENDING_SINCE: datetime.now(UTC),
     }
 
 
 async def ensure_outbox_indexes(db: AsyncDatabase, collections: Iterable[str]) -> None:
     for name in [*collections, STANDALONE_COLLECTION]:
-        await ensure_indexes(db[name], IndexModel(PENDING, name="outbox_pending"))
+        await ensure_indexes(db[name], lookup_index(PENDING, "outbox_pending"))
 
 
 Publish = Callable[[dict[str, Any]], Awaitable[None]]
@@ -109,6 +114,9 @@ class OutboxRelay:
         self._hinted: dict[tuple[str, Any], dict[str, Any] | None] = {}
         self._interval = scan_interval_s
         self._next_scan = 0.0
+        #: Collections that may still hold documents flagged the earlier way (``True``, which
+        #: no index narrows): looked for until a pass finds none.
+        self._legacy = set(self._collections)
         self._linger = batch_linger_s
         self._last_batch = float("-inf")
         self._worker = PollingWorker("outbox-relay", self._step, poll_interval_s)
@@ -194,12 +202,17 @@ class OutboxRelay:
 
     async def _claim(self, name: str, settled_before: datetime) -> list[dict[str, Any]]:
         """Take up to ``batch`` pending documents whose events nobody else is publishing."""
-        query = {
-            PENDING: True,
+        settled = {
             # Documents stored before PENDING_SINCE existed have no such field.
             "$or": [{PENDING_SINCE: {"$lte": settled_before}}, {PENDING_SINCE: {"$exists": False}}],
         }
-        candidates = await self._db[name].find(query).limit(self._batch).to_list()
+        col = self._db[name]
+        candidates = await col.find({PENDING: PENDING_MARK, **settled}).limit(self._batch).to_list()
+        if name in self._legacy and len(candidates) < self._batch:
+            legacy = await col.find({PENDING: True, **settled}).limit(self._batch).to_list()
+            if not legacy:
+                self._legacy.discard(name)
+            candidates += legacy[: self._batch - len(candidates)]
         claimed: list[dict[str, Any]] = []
         for doc in candidates:
             taken = await self._claim_doc(name, doc)

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 from pymongo import monitoring
 
-from secop_runtime.outbox import PENDING
+from secop_runtime.outbox import PENDING, PENDING_MARK
 
 
 class Hint(NamedTuple):
@@ -32,7 +32,7 @@ Sink = Callable[[list[Hint]], None]
 
 
 def _pending(doc: Any) -> bool:
-    return isinstance(doc, dict) and doc.get(PENDING) is True
+    return isinstance(doc, dict) and doc.get(PENDING) in (True, PENDING_MARK)
 
 
 def _scalar_id(query: Any) -> Any:

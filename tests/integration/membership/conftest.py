@@ -112,7 +112,7 @@ async def wait_for_user(
 async def outbox_drained(svc: RunningService) -> bool:
     """Every stored event has been published (nothing more is on its way)."""
     for name in ("accounts", "memberships"):
-        if await svc.db[name].count_documents({"_outbox_pending": True}):
+        if await svc.db[name].count_documents({"_outbox_pending": {"$exists": True}}):
             return False
     return True
 

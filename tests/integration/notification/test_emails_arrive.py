@@ -74,6 +74,9 @@ async def test_every_event_arrives_as_its_email_with_working_links_and_is_counte
     assert r.status_code == 401
 
     async def relay_done() -> bool:
-        return await service.db["deliveries"].count_documents({"_outbox_pending": True}) == 0
+        return (
+            await service.db["deliveries"].count_documents({"_outbox_pending": {"$exists": True}})
+            == 0
+        )
 
     await eventually(relay_done, what="every EmailSent published")

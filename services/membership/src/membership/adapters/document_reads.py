@@ -7,9 +7,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pymongo import IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
-from secop_runtime.mongo import ensure_indexes
+from secop_runtime.mongo import ensure_indexes, lookup_index
 
 DOCUMENT_READS = "document_reads"
 
@@ -22,7 +21,7 @@ class DocumentReads:
     async def ensure_indexes(db: AsyncDatabase) -> None:
         await ensure_indexes(
             db[DOCUMENT_READS],
-            IndexModel([("account_id", 1), ("read_at", -1)], name="by_account"),
+            lookup_index([("account_id", 1), ("read_at", -1)], "by_account"),
         )
 
     async def record(

@@ -19,11 +19,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pymongo import IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 from secop_contracts.common import PersonRef
-from secop_runtime.mongo import ensure_indexes
+from secop_runtime.mongo import ensure_indexes, lookup_index
 
 USER_FACTS = "user_facts"
 DUPLICATE_KEY = 11000
@@ -36,7 +35,7 @@ class UserDirectory:
     @staticmethod
     async def ensure_indexes(db: AsyncDatabase) -> None:
         await ensure_indexes(
-            db[USER_FACTS], IndexModel([("user_id", 1), ("occurred_at", 1)], name="by_user")
+            db[USER_FACTS], lookup_index([("user_id", 1), ("occurred_at", 1)], "by_user")
         )
 
     @staticmethod

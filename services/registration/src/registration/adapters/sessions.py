@@ -15,8 +15,8 @@ from typing import Any
 from pymongo import DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from secop_contracts import Event
-from secop_runtime.mongo import ensure_indexes
-from secop_runtime.outbox import PENDING, new_document, with_events
+from secop_runtime.mongo import ensure_indexes, lookup_index
+from secop_runtime.outbox import NOTHING_PENDING, new_document, with_events
 
 SESSIONS = "sessions"
 HISTORY = "access_history"
@@ -76,7 +76,7 @@ class SessionStore:
         their events are published (a relay held up for a week must still find them). Those
         in the history go with it (``AccessHistory.prune``)."""
         result = await self._legacy.delete_many(
-            {"expires_at": {"$lt": expired_before}, PENDING: {"$ne": True}}
+            {"expires_at": {"$lt": expired_before}, **NOTHING_PENDING}
         )
         return result.deleted_count
 
@@ -98,7 +98,7 @@ class AccessHistory:
     async def create_indexes(self) -> None:
         await ensure_indexes(
             self._col,
-            IndexModel([("user_id", 1), ("at", DESCENDING), ("_id", DESCENDING)], name="user_at"),
+            lookup_index([("user_id", 1), ("at", DESCENDING), ("_id", DESCENDING)], "user_at"),
         )
 
     async def record(
@@ -109,7 +109,7 @@ class AccessHistory:
     async def prune(self, before: datetime) -> int:
         """Records older than the retention, sessions among them (long expired by then),
         once their events are published."""
-        result = await self._col.delete_many({"at": {"$lt": before}, PENDING: {"$ne": True}})
+        result = await self._col.delete_many({"at": {"$lt": before}, **NOTHING_PENDING})
         return result.deleted_count
 
     async def page(self, user_id: str, page: int, size: int) -> tuple[list[dict[str, Any]], int]:

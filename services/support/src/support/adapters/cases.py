@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from secop_runtime.aggregates import AggregateStore, Store
-from secop_runtime.mongo import ensure_indexes
+from secop_runtime.mongo import ensure_indexes, lookup_index
 
 from support.domain.cases import OPEN, Case
 from support.domain.queue import QueueFilter
@@ -56,10 +56,10 @@ class CaseStore(AggregateStore[Case]):
             IndexModel([("year", ASCENDING), ("seq", DESCENDING)], unique=True),
             IndexModel("source_key", unique=True),
             IndexModel([("awaiting_response", DESCENDING), ("first_response_due", 1)]),
-            IndexModel("status"),
-            IndexModel("account_id"),
-            IndexModel("nit"),
-            IndexModel("source_event_ids"),
+            lookup_index("status", "status_1"),
+            lookup_index("account_id", "account_id_1"),
+            lookup_index("nit", "nit_1"),
+            IndexModel("source_event_ids"),  # an array: FerretDB cannot narrow by an element
         )
 
     async def highest_seq(self, year: int) -> int:

@@ -17,7 +17,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from secop_runtime.aggregates import VERSION
-from secop_runtime.outbox import OUTBOX, PENDING, PENDING_SINCE
+from secop_runtime.outbox import OUTBOX, PENDING, PENDING_MARK, PENDING_SINCE
 
 from support.adapters.cases import CASES
 
@@ -59,7 +59,7 @@ def _adoption(entries: list[dict[str, Any]], copied_up_to: int) -> dict[str, Any
     to_set = {**lost, "history": history, VERSION: 1}
     update: dict[str, Any] = {"$unset": {"version": ""}}
     if waiting:
-        to_set |= {PENDING: True, PENDING_SINCE: datetime.now(UTC)}
+        to_set |= {PENDING: PENDING_MARK, PENDING_SINCE: datetime.now(UTC)}
         update["$push"] = {OUTBOX: {"$each": waiting}}
     nulls = {k for k, v in to_set.items() if v is None}
     update["$set"] = {k: v for k, v in to_set.items() if k not in nulls}

@@ -14,9 +14,8 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from pymongo import IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
-from secop_runtime.mongo import ensure_indexes
+from secop_runtime.mongo import ensure_indexes, lookup_index
 
 HITS = "rate_limit_hits"
 
@@ -39,7 +38,7 @@ class RateLimiter:
         await self._hits.delete_many({"at": {"$lt": before}})
 
     async def ensure_indexes(self) -> None:
-        await ensure_indexes(self._hits, IndexModel([("key", 1), ("at", 1)]))
+        await ensure_indexes(self._hits, lookup_index([("key", 1), ("at", 1)], "key_1_at_1"))
 
     async def hit(self, key: str, limit: int, window_s: int, now: datetime) -> str | int:
         """Count an attempt: the hit's id if allowed, else the seconds until one is allowed."""
