@@ -121,7 +121,8 @@ def report(name: str, figures: dict[str, Any]) -> None:
         if isinstance(value, dict):  # per process: one line each
             print(f"  {key}")
             for name, figure in value.items():
-                print(f"    {name:<{width - 2}}  {figure:.3f}")
+                shown = f"{figure:.3f}" if isinstance(figure, float) else json.dumps(figure)
+                print(f"    {name:<{width - 2}}  {shown}")
             continue
         shown = f"{value:.3f}" if isinstance(value, float) else value
         print(f"  {key:<{width}}  {shown}")

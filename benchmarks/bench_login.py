@@ -15,6 +15,7 @@ import json
 import sys
 import time
 import uuid
+from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer
@@ -48,7 +49,7 @@ async def confirmation_tokens(bootstrap: str, topic: str, count: int, key: str) 
     return list(tokens.values())
 
 
-async def run(n: int, concurrency: int) -> None:
+async def run(n: int, concurrency: int, record: bool = True) -> dict[str, Any]:
     ceiling = argon2_rate("verify")
     with running_cluster(
         services=("registration",), extra_env={"IP_LIMIT_PER_MINUTE": "1000000"}
@@ -91,25 +92,23 @@ async def run(n: int, concurrency: int) -> None:
         )
     rate = n / elapsed
     verify_ms = argon2_cpu_ms("verify")
-    report(
-        "login",
-        {
-            "logins": n,
-            "concurrency": concurrency,
-            "logins_per_s": rate,
-            "argon2_verify_per_s": ceiling,
-            "ratio": rate / ceiling,
-            **{f"latency_{k}_s": v for k, v in percentiles(latencies).items()},
-            # One verify on an idle core, beside what the service's hashing threads measured
-            # under load (``argon2_cpu_ms_per_op``): contention's share.
-            "argon2_verify_cpu_ms_alone": verify_ms,
-            # Budget (issue 19): at most 3 ms, and at most 4 database commands per login.
-            "registration_cpu_ms_outside_argon2": costs["cpu_ms_outside_argon2_per_op"][
-                "registration"
-            ],
-            **costs,
-        },
-    )
+    figures = {
+        "logins": n,
+        "concurrency": concurrency,
+        "logins_per_s": rate,
+        "argon2_verify_per_s": ceiling,
+        "ratio": rate / ceiling,
+        **{f"latency_{k}_s": v for k, v in percentiles(latencies).items()},
+        # One verify on an idle core, beside what the service's hashing threads measured
+        # under load (``argon2_cpu_ms_per_op``): contention's share.
+        "argon2_verify_cpu_ms_alone": verify_ms,
+        # Budget (issue 19): at most 3 ms, and at most 4 database commands per login.
+        "registration_cpu_ms_outside_argon2": costs["cpu_ms_outside_argon2_per_op"]["registration"],
+        **costs,
+    }
+    if record:
+        report("login", figures)
+    return figures
 
 
 if __name__ == "__main__":
