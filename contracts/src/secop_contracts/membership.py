@@ -13,7 +13,7 @@ from uuid import UUID
 from pydantic import Field
 
 from secop_contracts.common import PersonRef
-from secop_contracts.envelope import Event, Payload, personal_data
+from secop_contracts.envelope import Event, Payload, personal_data, sealed
 
 AccountKind = Literal["entity", "supplier"]
 
@@ -154,6 +154,76 @@ class MemberRolesChanged(Event):
     payload: MemberRolesChangedPayload
 
 
+class MemberInvitedPayload(Payload):
+    """An invitation ("Crear usuarios") as its invitee must receive it. The invitee may have
+    no user yet: they are addressed by the name and email the administrator wrote."""
+
+    invitation_id: UUID
+    account_id: UUID
+    account_name: str = personal_data()
+    nit: str = personal_data()
+    kind: AccountKind
+    name: str = personal_data(description="The invitee's name, as the administrator wrote it.")
+    email: str = personal_data(description="The invitee's address, where the link goes.")
+    roles: list[str] = Field(description="The roles the invitee will have once they accept.")
+    invited_by: UUID = Field(description="The administrator who sent this link.")
+    inviter_name: str = personal_data(default="")
+    sealed_invitation_token: str = sealed(
+        description="The single-use link token; only the newest one sent works."
+    )
+    resent: bool = Field(default=False, description="A new link replacing an earlier one.")
+    invited_at: datetime
+    sent_at: datetime
+    expires_at: datetime
+
+
+class MemberInvited(Event):
+    """An administrator invited a person to join the account with some roles (or sent the
+    invitation again, with a new link: the older one stops working)."""
+
+    KEY_FIELD: ClassVar[str] = "account_id"
+    payload: MemberInvitedPayload
+
+
+class InvitationRevokedPayload(Payload):
+    invitation_id: UUID
+    account_id: UUID
+    account_name: str = personal_data()
+    nit: str = personal_data()
+    name: str = personal_data()
+    email: str = personal_data()
+    revoked_by: UUID
+    revoked_at: datetime
+
+
+class InvitationRevoked(Event):
+    """An administrator withdrew a pending invitation: its link no longer works."""
+
+    KEY_FIELD: ClassVar[str] = "account_id"
+    payload: InvitationRevokedPayload
+
+
+class InvitationAcceptedPayload(Payload):
+    invitation_id: UUID
+    account_id: UUID
+    account_name: str = personal_data()
+    nit: str = personal_data()
+    membership_id: UUID = Field(description="The accepted membership the invitation became.")
+    user: PersonRef
+    roles: list[str]
+    invited_by: UUID
+    accepted_at: datetime
+
+
+class InvitationAccepted(Event):
+    """The invitee, signed in with the invited address, followed the link: they are now an
+    accepted member with the invited roles (no ``AccessDecided`` unless they had a pending
+    access request, which this decides)."""
+
+    KEY_FIELD: ClassVar[str] = "account_id"
+    payload: InvitationAcceptedPayload
+
+
 EVENTS: tuple[type[Event], ...] = (
     EntitySubmitted,
     AccountActivated,
@@ -163,4 +233,7 @@ EVENTS: tuple[type[Event], ...] = (
     AccessRequested,
     AccessDecided,
     MemberRolesChanged,
+    MemberInvited,
+    InvitationRevoked,
+    InvitationAccepted,
 )

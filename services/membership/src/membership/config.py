@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import base64
+import binascii
+
+from pydantic import Field, field_validator
 from secop_runtime.settings import ServiceSettings
 
 
@@ -30,3 +33,36 @@ class Settings(ServiceSettings):
     max_drafts_per_user: int = Field(
         default=3, ge=1, description="Drafts one user may hold at once (beyond: 409)."
     )
+    notification_seal_public_key: str = Field(
+        default="",
+        description="Notification's sealing public key (base64): invitation tokens travel in "
+        "MemberInvited sealed for it. Without it invitations answer 503 (nothing else needs it).",
+    )
+    invitation_ttl_days: int = Field(
+        default=7, ge=1, le=30, description="How long an invitation's link works."
+    )
+    invitation_resend_interval_s: int = Field(
+        default=60,
+        ge=0,
+        description="An invitation is sent again at most once per this interval (429 sooner).",
+    )
+    max_pending_invitations: int = Field(
+        default=100,
+        ge=1,
+        description="Pending invitations one account may hold at once (beyond: 409): each "
+        "one emails an address the administrator typed.",
+    )
+
+    @field_validator("notification_seal_public_key")
+    @classmethod
+    def _key_is_32_bytes(cls, value: str) -> str:
+        """A malformed key stops the service at start, not an invitation at send time."""
+        if not value:
+            return value
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("NOTIFICATION_SEAL_PUBLIC_KEY must be base64") from exc
+        if len(raw) != 32:
+            raise ValueError("NOTIFICATION_SEAL_PUBLIC_KEY must decode to 32 bytes")
+        return value

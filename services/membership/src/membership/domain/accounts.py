@@ -8,6 +8,8 @@ writers, with no turn or lock:
   loses the race and finds the account submitted;
 - the roster (``members``) keeps at least one administrator even when two administrators
   cancel each other at once, takes one live membership per user, and one decision per request;
+- an invitation (``invitations``) is one per address, never to a member, accepted once, and
+  only its newest link works;
 - a draft's ``draft_slot`` (``{user}:{n}``, unique while it is a draft) bounds the drafts a user
   holds: the unique index refuses a slot taken twice, and submission frees it in the same write.
 
@@ -42,7 +44,8 @@ from secop_runtime.events import new_event
 from membership.domain import forms
 from membership.domain import memberships as m
 from membership.domain.documents import StoredDocument, allowed_documents
-from membership.domain.roster import PRODUCER, Roster
+from membership.domain.invitation_book import InvitationBook
+from membership.domain.roster import PRODUCER
 
 DRAFT, PENDING_ACTIVATION, ACTIVE = "draft", "pending_activation", "active"
 CHANGES_REQUESTED, REJECTED = "changes_requested", "rejected"
@@ -58,8 +61,9 @@ DESK_DECISIONS: dict[str, tuple[str, type[Event]]] = {
 }
 
 
-class Account(Aggregate, forms.AccountForm, Roster):
-    """A buyer entity or a supplier, from draft to active (or rejected)."""
+class Account(Aggregate, forms.AccountForm, InvitationBook):
+    """A buyer entity or a supplier, from draft to active (or rejected), with its roster and
+    the invitations that lead into it (``InvitationBook`` extends ``Roster``)."""
 
     kind: Literal["entity", "supplier"]
     status: str = DRAFT

@@ -118,6 +118,44 @@ class Roster(BaseModel):
         if action == "cancel":
             self._keep_an_administrator(user_id, None)
         membership.apply(action, by, at, roles, reason)
+        return [self._decided(membership, user, action, by, at, reason)]
+
+    def admit(
+        self, user: PersonRef, roles: list[str], by: str, at: datetime
+    ) -> tuple[m.Membership, list[Event]]:
+        """Let a user in with ``roles`` on an administrator's earlier word (an invitation
+        ``by`` them): a pending access request of theirs is accepted, as that administrator
+        would accept it (``AccessDecided``); otherwise a membership starts accepted, and no
+        request was made that a decision would answer. Already a member: 409."""
+        user_id = str(user.user_id)
+        existing = self.member(user_id)
+        if existing is not None and existing.status == m.ACCEPTED:
+            raise already(m.ACCEPTED)
+        if existing is not None and existing.status == m.PENDING:
+            existing.apply("accept", by, at, roles, "")
+            return existing, [self._decided(existing, user, "accept", by, at, "")]
+        membership = m.Membership(
+            membership_id=str(uuid.uuid4()),
+            user_id=user_id,
+            status=m.ACCEPTED,
+            roles=sorted(set(roles)),
+            requested_at=at,
+            status_changed_at=at,
+            accepted_at=at,
+            decided_by=by,
+        )
+        self.members = [*self.members, membership]
+        return membership, []
+
+    def _decided(
+        self,
+        membership: m.Membership,
+        user: PersonRef,
+        action: str,
+        by: str,
+        at: datetime,
+        reason: str,
+    ) -> Event:
         payload = AccessDecidedPayload(
             membership_id=membership.membership_id,
             account_id=self.id,
@@ -130,7 +168,7 @@ class Roster(BaseModel):
             decided_by=by,
             decided_at=at,
         )
-        return [new_event(AccessDecided, PRODUCER, payload)]
+        return new_event(AccessDecided, PRODUCER, payload)
 
     def set_roles(self, user_id: str, roles: list[str], by: str, at: datetime) -> list[Event]:
         """An accepted member's roles; the account keeps an administrator."""

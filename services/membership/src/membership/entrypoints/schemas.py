@@ -181,3 +181,26 @@ class DirectoryPage(BaseModel):
     page_size: int
     total: int
     items: list[SupplierProfile]
+
+
+class InvitationCreate(Strict):
+    name: str = Field(min_length=1, max_length=200, description="The invitee's full name.")
+    email: EmailStr = Field(max_length=320, description="Where the invitation goes.")
+    roles: list[str] = Field(min_length=1, max_length=5)
+
+
+class InvitationOut(BaseModel):
+    invitation_id: str
+    name: str
+    email: str
+    roles: list[str]
+    invited_by: str
+    invited_at: datetime
+    sent_at: datetime
+    expires_at: datetime
+    sends: int
+    state: Literal["pending", "accepted", "revoked", "expired"]
+
+
+class InvitationAccept(Strict):
+    token: str = Field(min_length=1, max_length=200)

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from secop_runtime.aggregates import Store
+from secop_runtime.errors import Unavailable
+from secop_runtime.sealing import seal
 from secop_runtime.service import ServiceRuntime
 
 from membership.adapters import divipola
@@ -62,3 +64,15 @@ class Context:
         await expire_drafts(self, now)
         keep = timedelta(days=self.settings.document_reads_retention_days)
         await self.document_reads.prune(now - keep)
+
+    def sealed(self, secret: str) -> str:
+        """``secret`` sealed for notification, the only service that may read it (invitation
+        links travel on a topic others read)."""
+        key = self.settings.notification_seal_public_key
+        if not key:
+            raise Unavailable(
+                "invitations are not available: this service has no NOTIFICATION_SEAL_PUBLIC_KEY "
+                "to seal their links with",
+                retry_after_s=3600,
+            )
+        return seal(key, secret)

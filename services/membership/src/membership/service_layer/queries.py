@@ -16,8 +16,17 @@ from membership.service_layer.common import account_or_404, require_admin
 if TYPE_CHECKING:
     from membership.service_layer.context import Context
 
-#: What the form shows: the account's fields, not its roster or storage bookkeeping.
-NOT_IN_FORM = {"id", "version", "search_key", "members", "documents", "draft_slot"}
+#: What the form shows: the account's fields, not its roster, invitations (their token hashes)
+#: or storage bookkeeping.
+NOT_IN_FORM = {
+    "id",
+    "version",
+    "search_key",
+    "members",
+    "invitations",
+    "documents",
+    "draft_slot",
+}
 
 
 def public(account: Account) -> dict[str, Any]:
