@@ -49,6 +49,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "AccountChangeNotice",
         "AccessRequested",
         "AccessDecided",
+        "MemberInvited",
+        "InvitationRevoked",
         "EntitySubmitted",
         "AccountActivated",
         "AccountChangesRequested",

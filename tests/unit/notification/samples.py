@@ -14,6 +14,8 @@ from secop_contracts.membership import (
     AccountChangesRequested,
     AccountRejected,
     EntitySubmitted,
+    InvitationRevoked,
+    MemberInvited,
 )
 from secop_contracts.registration import (
     AccountChangeNotice,
@@ -119,6 +121,37 @@ def account_change(public_key: str, email: str, change: str) -> AccountChangeNot
     )
 
 
+def member_invited(
+    public_key: str,
+    email: str,
+    link_code: str = "invite-135",
+    *,
+    roles: tuple[str, ...] = ("administrator", "buyer"),
+    inviter: str = "Admin Uno",
+    resent: bool = False,
+) -> MemberInvited:
+    return MemberInvited(
+        producer="membership",
+        payload={
+            "invitation_id": uuid4(),
+            "account_id": uuid4(),
+            "account_name": "H&H ASOCIADOS",
+            "nit": "800111202",
+            "kind": "entity",
+            "name": "Carla Ruiz",
+            "email": email,
+            "roles": list(roles),
+            "invited_by": uuid4(),
+            "inviter_name": inviter,
+            "sealed_invitation_token": seal(public_key, link_code),
+            "resent": resent,
+            "invited_at": NOW,
+            "sent_at": NOW,
+            "expires_at": NOW + timedelta(days=7),
+        },
+    )
+
+
 def every_event(public_key: str, email: str) -> list[Event]:
     """Every consumed event type once, every email addressed to ``email``."""
     admin = person(email, "Admin <Uno>")
@@ -202,6 +235,20 @@ def every_event(public_key: str, email: str) -> list[Event]:
                 "decision": "accepted",
                 "decided_by": uuid4(),
                 "decided_at": NOW,
+            },
+        ),
+        member_invited(public_key, email),
+        InvitationRevoked(
+            producer="membership",
+            payload={
+                "invitation_id": uuid4(),
+                "account_id": uuid4(),
+                "account_name": "H&H ASOCIADOS",
+                "nit": "800111202",
+                "name": "Carla Ruiz",
+                "email": email,
+                "revoked_by": uuid4(),
+                "revoked_at": NOW,
             },
         ),
         EntitySubmitted(
@@ -306,6 +353,8 @@ def branch_events(public_key: str, email: str) -> list[Event]:
             )
             for matched in (["email"], ["email", "document_number"])
         ),
+        # sent again, by an administrator the view knew no name for, with one role
+        member_invited(public_key, email, "invite-246", roles=("buyer",), inviter="", resent=True),
         ConfirmationRequested(
             producer="registration",
             payload={

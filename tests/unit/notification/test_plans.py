@@ -56,3 +56,14 @@ def test_the_same_event_gives_the_same_delivery_ids() -> None:
     assert first[0].id == delivery_id(str(event.event_id), "ana@example.co", "account_confirmation")
     assert first[0].recipient == "ana@example.co"
     assert "document_number" not in first[0].context  # only what the email shows is kept
+
+
+def test_an_invitation_goes_to_the_invitee_by_the_name_the_administrator_wrote() -> None:
+    (spec,) = plan(samples.member_invited(PUBLIC, "Carla@Example.co"))
+    assert (spec.template, spec.address, spec.name) == (
+        "member_invited",
+        "Carla@Example.co",
+        "Carla Ruiz",
+    )
+    assert spec.context["roles"] == ["Usuario Administrador", "Usuario Comprador"]
+    assert spec.sealed_token and "invite-135" not in str(spec.context)

@@ -144,3 +144,31 @@ def test_the_case_opened_email_carries_the_cases_access_key() -> None:
     d, r = rendered_all()["case_opened"]
     assert "clave-del-caso-77" in r.text and "clave-del-caso-77" in r.html
     assert d.sealed_token and "clave-del-caso-77" not in d.sealed_token  # sealed until rendered
+
+
+def test_an_invitation_links_to_its_page_with_the_opened_token_and_says_what_to_do() -> None:
+    d, r = rendered_all()["member_invited"]
+    assert r.subject == "Invitación para unirse a H&H ASOCIADOS en SECOP II"
+    link = next(w for w in r.text.split() if w.startswith(BASE))
+    assert urlparse(link).path == "/AcceptInvitation"
+    assert parse_qs(urlparse(link).query) == {"token": ["invite-135"]}
+    assert "Admin Uno" in r.text and "Usuario Administrador, Usuario Comprador" in r.text
+    assert "mismo correo electrónico (ana@example.co)" in r.text and "regístrese" in r.text
+    assert "vence el martes 10 de marzo de 2026" in r.text and "una sola vez" in r.html
+    assert d.sealed_token and "invite-135" not in d.sealed_token  # sealed until rendered
+    assert d.recipient == "ana@example.co" and d.recipient_name == "Carla Ruiz"
+
+
+def test_an_invitation_sent_again_says_only_its_link_works() -> None:
+    event = samples.member_invited(PUBLIC, "ana@example.co", "again-1", resent=True)
+    (d,) = deliveries_for(event, datetime.now(UTC), 5)
+    r = renderer().render(d)
+    assert r.subject.startswith("Nuevo enlace de su invitación")
+    assert "solo funciona el enlace de este mensaje" in r.text
+    assert f"{BASE}/AcceptInvitation?token=again-1" in r.text
+
+
+def test_a_revoked_invitation_tells_the_invitee_its_link_no_longer_works() -> None:
+    _, r = rendered_all()["invitation_revoked"]
+    assert r.subject == "Su invitación a H&H ASOCIADOS en SECOP II fue retirada"
+    assert "ya no funciona" in r.text and BASE + "/AcceptInvitation" not in r.text

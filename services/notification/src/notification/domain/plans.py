@@ -20,6 +20,8 @@ from secop_contracts.membership import (
     AccountRejected,
     AccountSummary,
     EntitySubmitted,
+    InvitationRevoked,
+    MemberInvited,
 )
 from secop_contracts.registration import (
     AccountChangeNotice,
@@ -33,6 +35,12 @@ from secop_contracts.registration import (
 from secop_contracts.support import CaseMessageAdded, CaseOpened, CaseResolved, Requester
 
 DEFAULT_TIME_ZONE = "America/Bogota"
+#: The roles inside an account as the guides name them.
+ROLE_NAMES = {
+    "administrator": "Usuario Administrador",
+    "buyer": "Usuario Comprador",
+    "supplier": "Usuario Proveedor",
+}
 
 
 @dataclass(frozen=True)
@@ -160,6 +168,44 @@ def _access_decided(e: AccessDecided) -> list[EmailSpec]:
     return [EmailSpec("access_decided", p.user.email, p.user.full_name, p.user.time_zone, ctx)]
 
 
+def _member_invited(e: MemberInvited) -> list[EmailSpec]:
+    """The invitee may have no user yet: addressed by the name and email the administrator
+    wrote, in Bogotá's time; the link's token stays sealed until the email is rendered."""
+    p = e.payload
+    ctx = {
+        "full_name": p.name,
+        "email": p.email,
+        "account_name": p.account_name,
+        "nit": p.nit,
+        "inviter_name": p.inviter_name,
+        "roles": [ROLE_NAMES.get(r, r) for r in p.roles],
+        "resent": p.resent,
+        "expires_at": p.expires_at,
+    }
+    return [
+        EmailSpec(
+            "member_invited",
+            p.email,
+            p.name,
+            DEFAULT_TIME_ZONE,
+            ctx,
+            p.sealed_invitation_token,
+        )
+    ]
+
+
+def _invitation_revoked(e: InvitationRevoked) -> list[EmailSpec]:
+    """A short notice: the link the invitee holds no longer works."""
+    p = e.payload
+    ctx = {
+        "full_name": p.name,
+        "account_name": p.account_name,
+        "nit": p.nit,
+        "revoked_at": p.revoked_at,
+    }
+    return [EmailSpec("invitation_revoked", p.email, p.name, DEFAULT_TIME_ZONE, ctx)]
+
+
 def _account_audience(
     template: str, p: AccountSummary, ctx: dict[str, Any], extra: Iterable[PersonRef] = ()
 ) -> list[EmailSpec]:
@@ -265,6 +311,8 @@ PLANS: dict[type[Event], Callable[[Any], list[EmailSpec]]] = {
     AccountChangeNotice: _account_change,
     AccessRequested: _access_requested,
     AccessDecided: _access_decided,
+    MemberInvited: _member_invited,
+    InvitationRevoked: _invitation_revoked,
     EntitySubmitted: _entity_submitted,
     AccountActivated: _account_decision("account_activated"),
     AccountChangesRequested: _account_decision("account_changes_requested"),
@@ -289,6 +337,8 @@ TEMPLATES: tuple[str, ...] = (
     "username_changed",
     "access_requested",
     "access_decided",
+    "member_invited",
+    "invitation_revoked",
     "entity_submitted",
     "account_activated",
     "account_changes_requested",

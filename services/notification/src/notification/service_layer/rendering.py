@@ -109,6 +109,10 @@ def revert_link(base: str, token: str, ctx: dict[str, Any]) -> str:
     return f"{base}/RevertEmail?{urlencode({'token': token})}"
 
 
+def invitation_link(base: str, token: str, ctx: dict[str, Any]) -> str:
+    return f"{base}/AcceptInvitation?{urlencode({'token': token})}"
+
+
 #: Templates that show a sealed secret as text (the context name it takes). The plan may hold
 #: the name only as an empty slot: the renderer fills it, with "" when the event had no secret.
 SECRETS: dict[str, str] = {"case_opened": "access_key"}
@@ -128,6 +132,7 @@ LINKS: dict[str, Callable[[str, str, dict[str, Any]], str]] = {
     "password_reset": reset_link,
     "account_locked": reset_link,
     "password_after_revert": reset_link,
+    "member_invited": invitation_link,
 }
 
 
