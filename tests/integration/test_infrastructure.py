@@ -13,7 +13,8 @@ import pytest
 from pymongo import AsyncMongoClient, IndexModel
 from pymongo.errors import DuplicateKeyError
 from secop_devinfra.infra import Endpoints
-from secop_runtime.mongo import ensure_indexes, only_unique_indexes_serve
+from secop_runtime.mongo import ensure_indexes, lookup_index, only_unique_indexes_serve
+from secop_runtime.outbox import PENDING, PENDING_MARK
 
 from tests.support.mailbox import Mailbox
 
@@ -100,6 +101,41 @@ async def test_lookups_by_id_and_unique_keys_find_exactly_their_documents(
 
         if await only_unique_indexes_serve(collection):
             for query in ({"name": "Ñandú", "kind": 1}, {"_id": "id-1", "kind": 1}):
+                plan = await collection.database.command(
+                    "explain", {"find": "things", "filter": query}
+                )
+                assert plan["filterPushdown"] is True, plan
+    finally:
+        await client.close()
+
+
+async def test_a_look_up_index_narrows_by_its_first_field_and_refuses_nothing(
+    infra: Endpoints, uid: str
+) -> None:
+    """On FerretDB a look-up index is built unique with ``_id`` appended: many documents may
+    share a value or lack the field, every match is found, and the query is pushed down to the
+    index (it read the whole collection); the outbox's pending mark is found the same way."""
+    client: AsyncMongoClient = AsyncMongoClient(infra.mongodb_uri, tz_aware=True)
+    try:
+        collection = client[f"{uid}_lookup_index"]["things"]
+        await ensure_indexes(
+            collection,
+            lookup_index([("state", 1), ("at", 1)], "due"),
+            lookup_index(PENDING, "outbox_pending"),
+        )
+        await ensure_indexes(collection, lookup_index([("state", 1), ("at", 1)], "due"))  # again
+        await collection.insert_many(
+            [{"_id": f"t{i}", "state": "queued" if i % 3 else "sent", "at": i} for i in range(30)]
+            + [{"_id": "stateless"}, {"_id": "waits", "state": "sent", PENDING: PENDING_MARK}]
+        )
+        queued = [d["_id"] async for d in collection.find({"state": "queued"}).sort("at", 1)]
+        assert queued == [f"t{i}" for i in range(30) if i % 3]
+        assert await collection.count_documents({"state": "sent"}) == 11
+        assert [d["_id"] async for d in collection.find({PENDING: PENDING_MARK})] == ["waits"]
+        if await only_unique_indexes_serve(collection):
+            names = {d["name"] async for d in await collection.list_indexes()}
+            assert {"due_by_id", "outbox_pending_by_id"} <= names
+            for query in ({"state": "queued", "at": {"$lte": 9}}, {PENDING: PENDING_MARK}):
                 plan = await collection.database.command(
                     "explain", {"find": "things", "filter": query}
                 )
