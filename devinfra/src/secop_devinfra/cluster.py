@@ -66,7 +66,7 @@ class ServiceProcs:
                 "JWT_PRIVATE_KEY": self.keys.jwt_private_pem,
                 "NOTIFICATION_SEAL_PUBLIC_KEY": self.keys.seal_public,
             }
-        if name == "support":  # each case's access key travels sealed to its email
+        if name in ("support", "membership"):  # case keys and invitation links travel sealed
             env["NOTIFICATION_SEAL_PUBLIC_KEY"] = self.keys.seal_public
         if name == PROJECTOR:
             env["PSEUDONYM_KEY"] = self.keys.pseudonym_key
