@@ -192,12 +192,27 @@ class InvitationRevokedPayload(Payload):
     nit: str = personal_data()
     name: str = personal_data()
     email: str = personal_data()
-    revoked_by: UUID
+    revoked_by: UUID = Field(
+        description="The administrator who withdrew it; for `account_rejected`, the service "
+        "desk's agent who rejected the account."
+    )
     revoked_at: datetime
+    reason: Literal["revoked", "account_rejected"] = Field(
+        default="revoked",
+        description="`revoked`: an administrator withdrew it; `account_rejected`: the service "
+        "desk rejected the account, and every pending invitation of it closed with it.",
+    )
+    notify_invitee: bool = Field(
+        default=True,
+        description="False when the invitee is not emailed about it: the account's (or the "
+        "address's) daily budget of invitation emails was spent. The invitation is revoked "
+        "all the same.",
+    )
 
 
 class InvitationRevoked(Event):
-    """An administrator withdrew a pending invitation: its link no longer works."""
+    """A pending invitation was withdrawn (by an administrator, or with its account when the
+    service desk rejected it): its link no longer works."""
 
     KEY_FIELD: ClassVar[str] = "account_id"
     payload: InvitationRevokedPayload
