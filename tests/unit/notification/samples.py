@@ -129,13 +129,14 @@ def member_invited(
     roles: tuple[str, ...] = ("administrator", "buyer"),
     inviter: str = "Admin Uno",
     resent: bool = False,
+    account_name: str = "H&H ASOCIADOS",
 ) -> MemberInvited:
     return MemberInvited(
         producer="membership",
         payload={
             "invitation_id": uuid4(),
             "account_id": uuid4(),
-            "account_name": "H&H ASOCIADOS",
+            "account_name": account_name,
             "nit": "800111202",
             "kind": "entity",
             "name": "Carla Ruiz",
@@ -148,6 +149,23 @@ def member_invited(
             "invited_at": NOW,
             "sent_at": NOW,
             "expires_at": NOW + timedelta(days=7),
+        },
+    )
+
+
+def invitation_revoked(email: str, **extra: object) -> InvitationRevoked:
+    return InvitationRevoked(
+        producer="membership",
+        payload={
+            "invitation_id": uuid4(),
+            "account_id": uuid4(),
+            "account_name": "H&H ASOCIADOS",
+            "nit": "800111202",
+            "name": "Carla Ruiz",
+            "email": email,
+            "revoked_by": uuid4(),
+            "revoked_at": NOW,
+            **extra,
         },
     )
 
@@ -238,19 +256,7 @@ def every_event(public_key: str, email: str) -> list[Event]:
             },
         ),
         member_invited(public_key, email),
-        InvitationRevoked(
-            producer="membership",
-            payload={
-                "invitation_id": uuid4(),
-                "account_id": uuid4(),
-                "account_name": "H&H ASOCIADOS",
-                "nit": "800111202",
-                "name": "Carla Ruiz",
-                "email": email,
-                "revoked_by": uuid4(),
-                "revoked_at": NOW,
-            },
-        ),
+        invitation_revoked(email),
         EntitySubmitted(
             producer="membership",
             payload={
@@ -355,6 +361,8 @@ def branch_events(public_key: str, email: str) -> list[Event]:
         ),
         # sent again, by an administrator the view knew no name for, with one role
         member_invited(public_key, email, "invite-246", roles=("buyer",), inviter="", resent=True),
+        # closed with its account, which the service desk rejected
+        invitation_revoked(email, reason="account_rejected"),
         ConfirmationRequested(
             producer="registration",
             payload={

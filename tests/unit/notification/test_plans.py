@@ -67,3 +67,15 @@ def test_an_invitation_goes_to_the_invitee_by_the_name_the_administrator_wrote()
     )
     assert spec.context["roles"] == ["Usuario Administrador", "Usuario Comprador"]
     assert spec.sealed_token and "invite-135" not in str(spec.context)
+
+
+def test_a_revocation_membership_says_not_to_tell_the_invitee_sends_nothing() -> None:
+    """Past the account's (or the address's) daily invitation emails a revocation still
+    revokes, and nobody is emailed about it."""
+    assert plan(samples.invitation_revoked("carla@example.co", notify_invitee=False)) == []
+    (told,) = plan(samples.invitation_revoked("carla@example.co"))
+    assert (told.template, told.address, told.context["reason"]) == (
+        "invitation_revoked",
+        "carla@example.co",
+        "revoked",
+    )

@@ -148,7 +148,8 @@ def test_the_case_opened_email_carries_the_cases_access_key() -> None:
 
 def test_an_invitation_links_to_its_page_with_the_opened_token_and_says_what_to_do() -> None:
     d, r = rendered_all()["member_invited"]
-    assert r.subject == "Invitación para unirse a H&H ASOCIADOS en SECOP II"
+    assert r.subject == "Invitación para unirse a una cuenta en SECOP II"
+    assert "H&amp;H ASOCIADOS</strong> (NIT 800111202)" in r.html  # in the body, escaped
     link = next(w for w in r.text.split() if w.startswith(BASE))
     assert urlparse(link).path == "/AcceptInvitation"
     assert parse_qs(urlparse(link).query) == {"token": ["invite-135"]}
@@ -163,12 +164,40 @@ def test_an_invitation_sent_again_says_only_its_link_works() -> None:
     event = samples.member_invited(PUBLIC, "ana@example.co", "again-1", resent=True)
     (d,) = deliveries_for(event, datetime.now(UTC), 5)
     r = renderer().render(d)
-    assert r.subject.startswith("Nuevo enlace de su invitación")
+    assert r.subject == "Nuevo enlace de su invitación para unirse a una cuenta en SECOP II"
     assert "solo funciona el enlace de este mensaje" in r.text
     assert f"{BASE}/AcceptInvitation?token=again-1" in r.text
 
 
 def test_a_revoked_invitation_tells_the_invitee_its_link_no_longer_works() -> None:
     _, r = rendered_all()["invitation_revoked"]
-    assert r.subject == "Su invitación a H&H ASOCIADOS en SECOP II fue retirada"
+    assert r.subject == "Su invitación para unirse a una cuenta en SECOP II fue retirada"
     assert "ya no funciona" in r.text and BASE + "/AcceptInvitation" not in r.text
+    assert "Usuario Administrador de H&H ASOCIADOS (NIT 800111202) retiró" in r.text
+
+
+def test_no_subject_of_an_invitation_email_carries_what_an_account_chose() -> None:
+    """An account's name is chosen by whoever registers it: a subject is what a phishing
+    email leads with, so invitation subjects are fixed texts."""
+    hostile = "PAGUE HOY SU MULTA SECOP EN WWW PAGOS SECOP CO"
+    for event in (
+        samples.member_invited(PUBLIC, "ana@example.co", account_name=hostile),
+        samples.member_invited(PUBLIC, "ana@example.co", resent=True, account_name=hostile),
+        samples.invitation_revoked("ana@example.co", account_name=hostile),
+        samples.invitation_revoked(
+            "ana@example.co", reason="account_rejected", account_name=hostile
+        ),
+    ):
+        (d,) = deliveries_for(event, datetime.now(UTC), 5)
+        r = renderer().render(d)
+        assert "SECOP II" in r.subject and "MULTA" not in r.subject
+        assert hostile in r.text  # the account is named in the body only
+
+
+def test_an_invitation_closed_with_its_rejected_account_says_it_is_no_longer_valid() -> None:
+    event = samples.invitation_revoked("ana@example.co", reason="account_rejected")
+    (d,) = deliveries_for(event, datetime.now(UTC), 5)
+    r = renderer().render(d)
+    assert r.subject == "Su invitación para unirse a una cuenta en SECOP II ya no es válida"
+    assert "ya no es válida" in r.text and "ya no funciona" in r.html
+    assert "retiró" not in r.text and "Usuario Administrador" not in r.text

@@ -195,13 +195,18 @@ def _member_invited(e: MemberInvited) -> list[EmailSpec]:
 
 
 def _invitation_revoked(e: InvitationRevoked) -> list[EmailSpec]:
-    """A short notice: the link the invitee holds no longer works."""
+    """A short notice: the link the invitee holds no longer works (withdrawn by an
+    administrator, or void with its rejected account). None when membership says the invitee
+    is not to be told (the account's or the address's invitation emails were spent)."""
     p = e.payload
+    if not p.notify_invitee:
+        return []
     ctx = {
         "full_name": p.name,
         "account_name": p.account_name,
         "nit": p.nit,
         "revoked_at": p.revoked_at,
+        "reason": p.reason,
     }
     return [EmailSpec("invitation_revoked", p.email, p.name, DEFAULT_TIME_ZONE, ctx)]
 
