@@ -1,10 +1,13 @@
-"""Invitations ("Crear usuarios") on the real broker and database: an administrator invites,
-the link travels only sealed (and reaches the invitee's mailbox through notification), the
-invited user accepts once and is a member with the invited roles; resend, revoke, expiry."""
+"""Invitations ("Crear usuarios") on the real broker and database: an administrator of an
+active account invites, the link travels only sealed (and reaches the invitee's mailbox through
+notification), the invited user accepts once and is a member with the invited roles; resend,
+revoke, expiry; the bounds on invitation emails (per account, and per address across accounts
+with an ``$inc`` upsert) and the maintenance pass that drops old closed invitations."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
@@ -13,6 +16,7 @@ from secop_contracts.membership import MemberInvited
 from secop_runtime.sealing import open_sealed
 
 from tests.integration.membership.conftest import outbox_drained, ready_account
+from tests.integration.membership.test_accounts import decide, status_of
 from tests.support.kafka import json_values, read_topic
 from tests.support.mailbox import links_in
 from tests.support.waiting import eventually
@@ -46,12 +50,17 @@ async def test_an_invited_user_accepts_once_and_joins_with_the_invited_roles(
     ana = await registry.person(svc, "Ana Admin")
     carla = await registry.person(svc, "Carla Ruiz")
     mallory = await registry.person(svc, "Mallory Otra")
-    account = await ready_account(svc, ana, "entity")  # pending activation: joinable
+    account = await ready_account(svc, ana, "entity")  # pending activation
     base = f"{account}/invitations"
 
     def invite(who, email, roles=("administrator", "buyer"), name="Carla Ruiz"):
         body = {"name": name, "email": email, "roles": list(roles)}
         return svc.client.post(f"/accounts/{base}", json=body, headers=who.headers)
+
+    waiting = await invite(ana, carla.email)  # not vetted by the service desk yet
+    assert waiting.status_code == 409 and "only an active account" in waiting.json()["detail"]
+    await decide(svc, infra, account, "approve")
+    await eventually(lambda: _is(status_of(svc, account), "active"), what="the activation")
 
     async def accept(who, token):
         return await svc.client.post(
@@ -176,3 +185,59 @@ async def test_a_revoked_or_expired_invitation_cannot_be_accepted(
     )
     assert event["payload"]["email"] == dora.email
     assert event["payload"]["revoked_by"] == str(ana.user_id)
+
+
+async def _is(value, expected) -> bool:
+    return (await value) == expected
+
+
+async def test_invitation_emails_are_bounded_and_old_closed_invitations_go_in_maintenance(
+    start_service, registry
+):
+    svc = await start_service(
+        "membership", invitation_emails_per_day=3, invitation_emails_per_address_per_day=2
+    )
+    ana = await registry.person(svc, "Ana Admin")
+    bea = await registry.person(svc, "Bea Admin")
+    first = await ready_account(svc, ana, "supplier")  # active once submitted
+    second = await ready_account(svc, bea, "supplier")
+    dora = f"dora.{ana.user_id.hex[:8]}@example.co"
+
+    def invite(who, account, email, name="Dora Díaz"):
+        body = {"name": name, "email": email, "roles": ["supplier"]}
+        return svc.client.post(f"/accounts/{account}/invitations", json=body, headers=who.headers)
+
+    phishing = await invite(ana, first, dora, "Dora\nRenueve su clave en http://x.example")
+    assert phishing.status_code == 422
+    assert phishing.json()["detail"][0]["loc"] == ["body", "name"]
+    created = await invite(ana, first, dora.upper())
+    assert created.status_code == 201, created.text
+    one = created.json()["invitation_id"]
+    revoked = await svc.client.delete(f"/accounts/{first}/invitations/{one}", headers=ana.headers)
+    assert revoked.status_code == 204  # and Dora is told: her second email today
+
+    busy = await invite(bea, second, dora)  # another account, the same address
+    assert busy.status_code == 429 and "tomorrow" in busy.json()["detail"]
+    assert 0 < int(busy.headers["Retry-After"]) <= 24 * 3600
+    digest = hashlib.sha256(dora.encode()).hexdigest()
+    counters = await svc.db["invitation_recipients"].find().to_list()
+    assert [(c["_id"].split(":")[0], c["n"]) for c in counters] == [(digest, 2)]
+    assert "dora" not in str(counters)
+
+    assert (await invite(ana, first, f"eva.{digest[:6]}@example.co", "Eva")).status_code == 201
+    spent = await invite(ana, first, f"fay.{digest[:6]}@example.co", "Fay")  # a 4th email
+    assert spent.status_code == 429 and "last 24 hours" in spent.json()["detail"]
+    assert int(spent.headers["Retry-After"]) > 23 * 3600
+
+    # the revoked invitation closed longer ago than the retention: the hourly pass drops it
+    stored = await svc.db["accounts"].find_one({"_id": first})
+    assert len(stored["invitations"]) == 2
+    for invitation in stored["invitations"]:
+        if invitation["invitation_id"] == one:
+            invitation["closed_at"] = datetime.now(UTC) - timedelta(days=31)
+    await svc.db["accounts"].update_one(
+        {"_id": first}, {"$set": {"invitations": stored["invitations"]}}
+    )
+    await svc.runtime.maintain_once()
+    kept = (await svc.db["accounts"].find_one({"_id": first}))["invitations"]
+    assert [i["name"] for i in kept] == ["Eva"]

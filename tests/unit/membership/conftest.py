@@ -13,6 +13,7 @@ from membership.adapters.fakes import (
     FakeAccountQueries,
     FakeDocumentReads,
     FakeFiles,
+    FakeInvitationRecipients,
     FakeNitClaims,
     FakeUsers,
     memory_accounts,
@@ -62,6 +63,7 @@ def fake_context(**settings: Any) -> Context:
         users=FakeUsers(),
         document_reads=FakeDocumentReads(),
         municipalities=Municipalities(),
+        recipients=FakeInvitationRecipients(),
     )
 
 

@@ -13,13 +13,15 @@ from membership.domain.invitation_book import new_invitation
 from membership.domain.invitations import (
     ACCEPTED,
     EXPIRED,
+    VOID,
     InvitationExpired,
     InvitationRefused,
+    InvitationRules,
     email_key,
     issue_token,
     token_names,
 )
-from membership.service_layer import accounts, invitations, memberships, queries
+from membership.service_layer import accounts, invitations, lifecycle, memberships, queries
 from secop_contracts.membership import (
     AccessDecided,
     InvitationAccepted,
@@ -30,6 +32,7 @@ from secop_runtime.errors import Conflict, Invalid, NotFound, Refused, Throttled
 from secop_runtime.sealing import generate_keypair, open_sealed
 
 from tests.unit.membership.conftest import People, fake_context, supplier_form
+from tests.unit.membership.test_account_use_cases import desk
 from tests.unit.membership.test_roster_use_cases import accepted_member, joinable_entity
 
 pytestmark = pytest.mark.unit
@@ -40,6 +43,13 @@ PRIVATE, PUBLIC = generate_keypair()
 @pytest.fixture
 def ctx():
     return fake_context(notification_seal_public_key=PUBLIC)
+
+
+async def active_entity(ctx, admin) -> str:
+    """An entity the service desk has activated: only an active account invites."""
+    entity = await joinable_entity(ctx, admin)
+    await lifecycle.apply_activation_decision(ctx, desk(entity, "approve"))
+    return entity
 
 
 def email_of(ctx, principal) -> str:
@@ -61,7 +71,7 @@ async def invite(ctx, admin, account, name="Carla Ruiz", email="carla@example.co
 
 async def test_an_administrator_invites_and_the_link_travels_only_sealed(ctx, person):
     ana = person("Ana Admin")
-    entity = await joinable_entity(ctx, ana)
+    entity = await active_entity(ctx, ana)
 
     created, token = await invite(ctx, ana, entity, roles=["buyer", "administrator"])
 
@@ -83,14 +93,14 @@ async def test_an_administrator_invites_and_the_link_travels_only_sealed(ctx, pe
 
 async def test_only_the_accounts_administrators_invite_list_resend_and_revoke(ctx, person):
     ana, beto, caro = person("Ana"), person("Beto"), person("Caro")
-    entity = await joinable_entity(ctx, ana)
+    entity = await active_entity(ctx, ana)
     await accepted_member(ctx, ana, entity, beto, ["buyer"])
     created, _ = await invite(ctx, ana, entity)
     one = created["invitation_id"]
 
     for who in (beto, caro):  # a buyer of the account, a stranger
         with pytest.raises(Refused):
-            await invitations.invite(ctx, who, entity, "X", "x@example.co", ["buyer"])
+            await invitations.invite(ctx, who, entity, "Xavier", "x@example.co", ["buyer"])
         with pytest.raises(Refused):
             await invitations.pending(ctx, who, entity)
         with pytest.raises(Refused):
@@ -98,19 +108,19 @@ async def test_only_the_accounts_administrators_invite_list_resend_and_revoke(ct
         with pytest.raises(Refused):
             await invitations.revoke(ctx, who, entity, one)
     with pytest.raises(Invalid):
-        await invitations.invite(ctx, ana, entity, "X", "x@example.co", ["supplier"])
+        await invitations.invite(ctx, ana, entity, "Xavier", "x@example.co", ["supplier"])
     with pytest.raises(NotFound):
         await invitations.resend(ctx, ana, entity, str(uuid.uuid4()))
     with pytest.raises(NotFound):
         await invitations.revoke(ctx, ana, entity, str(uuid.uuid4()))
     draft = await accounts.create_account(ctx, ana, supplier_form("900700800"))
-    with pytest.raises(Conflict, match="takes no new members"):
-        await invitations.invite(ctx, ana, draft.id, "X", "x@example.co", ["supplier"])
+    with pytest.raises(Conflict, match="only an active account invites"):
+        await invitations.invite(ctx, ana, draft.id, "Xavier", "x@example.co", ["supplier"])
 
 
 async def test_an_address_of_a_member_or_of_a_live_invitation_is_refused(ctx, person):
     ana, beto, dora = person("Ana"), person("Beto"), person("Dora")
-    entity = await joinable_entity(ctx, ana)
+    entity = await active_entity(ctx, ana)
     await accepted_member(ctx, ana, entity, beto, ["buyer"])
     await memberships.request_access(ctx, dora, entity)
 
@@ -132,7 +142,7 @@ async def test_an_address_of_a_member_or_of_a_live_invitation_is_refused(ctx, pe
 
 async def test_two_administrators_inviting_one_address_at_once_leave_one_invitation(ctx, person):
     ana, beto = person("Ana"), person("Beto")
-    entity = await joinable_entity(ctx, ana)
+    entity = await active_entity(ctx, ana)
     await accepted_member(ctx, ana, entity, beto, ["administrator"])
 
     racing = await asyncio.gather(
@@ -150,7 +160,7 @@ async def test_two_administrators_inviting_one_address_at_once_leave_one_invitat
 async def test_a_resend_makes_a_new_link_and_the_older_one_stops_working(ctx, person, monkeypatch):
     ana = person("Ana")
     carla = person("Carla Ruiz")
-    entity = await joinable_entity(ctx, ana)
+    entity = await active_entity(ctx, ana)
     created, old = await invite(ctx, ana, entity, email=email_of(ctx, carla))
     one = created["invitation_id"]
     with pytest.raises(Throttled) as soon:
@@ -173,7 +183,7 @@ async def test_a_resend_makes_a_new_link_and_the_older_one_stops_working(ctx, pe
 
 async def test_a_revoked_invitation_cannot_be_accepted_nor_revoked_again(ctx, person):
     ana, carla = person("Ana"), person("Carla")
-    entity = await joinable_entity(ctx, ana)
+    entity = await active_entity(ctx, ana)
     created, token = await invite(ctx, ana, entity, email=email_of(ctx, carla))
 
     await invitations.revoke(ctx, ana, entity, created["invitation_id"])
@@ -193,7 +203,7 @@ async def test_a_revoked_invitation_cannot_be_accepted_nor_revoked_again(ctx, pe
 
 async def test_an_expired_invitation_answers_gone_until_it_is_sent_again(ctx, person, monkeypatch):
     ana, carla = person("Ana"), person("Carla")
-    entity = await joinable_entity(ctx, ana)
+    entity = await active_entity(ctx, ana)
     created, token = await invite(ctx, ana, entity, email=email_of(ctx, carla))
     later = datetime.now(UTC) + timedelta(days=7, seconds=1)
     monkeypatch.setattr(invitations, "now", lambda: later)
@@ -210,7 +220,7 @@ async def test_an_expired_invitation_answers_gone_until_it_is_sent_again(ctx, pe
 
 async def test_only_the_invited_address_accepts(ctx, person):
     ana, carla, mallory = person("Ana"), person("Carla"), person("Mallory")
-    entity = await joinable_entity(ctx, ana)
+    entity = await active_entity(ctx, ana)
     _, token = await invite(ctx, ana, entity, email=email_of(ctx, carla).upper())
 
     with pytest.raises(Refused, match="sent to another address"):
@@ -225,7 +235,7 @@ async def test_only_the_invited_address_accepts(ctx, person):
 
 async def test_accepting_makes_a_member_with_the_invited_roles_once(ctx, person):
     ana, carla = person("Ana Admin"), person("Carla Ruiz")
-    entity = await joinable_entity(ctx, ana)
+    entity = await active_entity(ctx, ana)
     created, token = await invite(
         ctx, ana, entity, email=email_of(ctx, carla), roles=["administrator", "buyer"]
     )
@@ -261,7 +271,7 @@ async def test_accepting_makes_a_member_with_the_invited_roles_once(ctx, person)
 
 async def test_a_member_already_gets_409_and_a_waiting_request_is_decided(ctx, person):
     ana, beto, dora = person("Ana"), person("Beto"), person("Dora")
-    entity = await joinable_entity(ctx, ana)
+    entity = await active_entity(ctx, ana)
     _, for_beto = await invite(ctx, ana, entity, "Beto", email_of(ctx, beto))
     _, for_dora = await invite(ctx, ana, entity, "Dora", email_of(ctx, dora), ["administrator"])
     await accepted_member(ctx, ana, entity, beto, ["buyer"])  # joined by request meanwhile
@@ -270,6 +280,10 @@ async def test_a_member_already_gets_409_and_a_waiting_request_is_decided(ctx, p
     with pytest.raises(Conflict, match="already a member") as member:
         await invitations.accept(ctx, beto, for_beto)
     assert member.value.extra == {"status": "accepted"}
+    # the invitation is closed with that answer: no longer listed as pending
+    assert [i["name"] for i in await invitations.pending(ctx, ana, entity)] == ["Dora"]
+    with pytest.raises(InvitationRefused, match="no longer valid"):
+        await invitations.accept(ctx, beto, for_beto)
     joined = await invitations.accept(ctx, dora, for_dora)
 
     assert joined["roles"] == ["administrator"]
@@ -282,33 +296,45 @@ async def test_a_member_already_gets_409_and_a_waiting_request_is_decided(ctx, p
     assert str(decided[-1].decided_by) == str(ana.user_id)
 
 
-async def test_an_invitation_from_an_administrator_since_removed_is_not_honoured(ctx, person):
+async def test_an_invitation_from_an_administrator_since_removed_is_void_and_says_only_that(
+    ctx, person
+):
     ana, beto, carla = person("Ana"), person("Beto"), person("Carla")
-    entity = await joinable_entity(ctx, ana)
+    entity = await active_entity(ctx, ana)
     await accepted_member(ctx, ana, entity, beto, ["administrator", "buyer"])
-    _, token = await invite(ctx, beto, entity, email=email_of(ctx, carla))
+    created, token = await invite(ctx, beto, entity, email=email_of(ctx, carla))
     await memberships.decide(ctx, ana, entity, str(beto.user_id), "cancel")
 
-    with pytest.raises(Conflict, match="no longer administers"):
-        await invitations.accept(ctx, carla, token)
+    for _ in range(2):  # the first answer and any later one say the same, and nothing more
+        with pytest.raises(InvitationRefused) as void:
+            await invitations.accept(ctx, carla, token)
+        assert void.value.status == 400 and void.value.extra == {"reason": "no_longer_valid"}
+        assert void.value.message == (
+            "this invitation is no longer valid: ask the account's administrators for a new one"
+        )
+        assert "administer" not in void.value.message.replace("administrators", "")
+    assert await invitations.pending(ctx, ana, entity) == []  # closed, not listed as pending
+    (stored,) = ctx.accounts.documents[entity]["invitations"]
+    assert (stored["invitation_id"], stored["state"]) == (created["invitation_id"], VOID)
+    assert await queries.my_memberships(ctx, carla) == []
 
 
 async def test_pending_invitations_are_bounded_per_account():
     ctx = fake_context(notification_seal_public_key=PUBLIC, max_pending_invitations=2)
     ana = People(ctx)("Ana")
-    entity = await joinable_entity(ctx, ana)
+    entity = await active_entity(ctx, ana)
     for n in range(2):
-        await invitations.invite(ctx, ana, entity, "X", f"x{n}@example.co", ["buyer"])
+        await invitations.invite(ctx, ana, entity, "Xavier", f"x{n}@example.co", ["buyer"])
     with pytest.raises(Conflict, match="2 pending invitations"):
-        await invitations.invite(ctx, ana, entity, "X", "x9@example.co", ["buyer"])
+        await invitations.invite(ctx, ana, entity, "Xavier", "x9@example.co", ["buyer"])
 
 
 async def test_without_notifications_key_invitations_are_unavailable():
     ctx = fake_context()
     ana = People(ctx)("Ana")
-    entity = await joinable_entity(ctx, ana)
+    entity = await active_entity(ctx, ana)
     with pytest.raises(Unavailable, match="NOTIFICATION_SEAL_PUBLIC_KEY") as unavailable:
-        await invitations.invite(ctx, ana, entity, "X", "x@example.co", ["buyer"])
+        await invitations.invite(ctx, ana, entity, "Xavier", "x@example.co", ["buyer"])
     assert unavailable.value.status == 503 and "Retry-After" in (unavailable.value.headers or {})
     assert sent(ctx) == [] and ctx.accounts.documents[entity]["invitations"] == []
 
@@ -330,14 +356,15 @@ def test_settling_records_expiry_and_forgets_what_closed_a_month_ago():
     form = {"legal_name": "ALCALDIA DE BELLO", "nit": "800100200"}
     account = Account.start("acc", "entity", form, "founder", at)
     account.invitations = [
-        new_invitation(str(n), "X", f"x{n}@e.co", f"x{n}@e.co", ["buyer"], "founder", "h", at, d)
+        new_invitation(str(n), "Xia", f"x{n}@e.co", f"x{n}@e.co", ["buyer"], "founder", "h", at, d)
         for n, d in enumerate((timedelta(days=1), timedelta(days=40)))
     ]
-    account.settle(at + timedelta(days=2))
+    rules = InvitationRules()
+    account.settle(at + timedelta(days=2), rules)
     assert [i.state_at(at + timedelta(days=2)) for i in account.invitations] == [
         EXPIRED,
         "pending",
     ]
     assert account.invitations[0].closed_at == at + timedelta(days=1)
-    account.settle(at + timedelta(days=31, seconds=1))
+    account.settle(at + timedelta(days=31, seconds=1), rules)
     assert [i.invitation_id for i in account.invitations] == ["1"]

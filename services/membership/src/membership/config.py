@@ -52,6 +52,37 @@ class Settings(ServiceSettings):
         description="Pending invitations one account may hold at once (beyond: 409): each "
         "one emails an address the administrator typed.",
     )
+    invitation_max_sends: int = Field(
+        default=5,
+        ge=1,
+        description="Emails one invitation may cause, its first included: the next resend is "
+        "409 (create a new invitation instead).",
+    )
+    invitation_emails_per_day: int = Field(
+        default=50,
+        ge=1,
+        description="Invitation emails (invites, resends, revocation notices) one account may "
+        "send in any 24 hours: beyond, invites and resends are 429 with Retry-After, and a "
+        "revocation still revokes but tells the invitee nothing.",
+    )
+    invitation_emails_per_address_per_day: int = Field(
+        default=5,
+        ge=1,
+        description="Invitation emails one address may receive per day (UTC) from all "
+        "accounts together: beyond, invites and resends to it are 429.",
+    )
+    invitations_closed_retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="How long an accepted, revoked, expired or void invitation stays in its "
+        "account (then its link answers 'unknown'); the hourly maintenance pass drops older ones.",
+    )
+    max_closed_invitations: int = Field(
+        default=200,
+        ge=1,
+        description="Closed invitations one account keeps at most, the oldest dropped first: "
+        "with MAX_PENDING_INVITATIONS, what bounds the account document.",
+    )
 
     @field_validator("notification_seal_public_key")
     @classmethod

@@ -107,3 +107,23 @@ class AccountQueries:
         query = {"status": DRAFT, "updated_at": {"$lt": before}}
         cursor = self._col.find(query, _HIDDEN).sort("updated_at", 1).limit(limit)
         return [self._store.load(d) for d in await cursor.to_list()]
+
+    async def with_old_invitations(self, cutoff: datetime, limit: int = 500) -> list[str]:
+        """Accounts holding an invitation that closed, or (pending) expired, before
+        ``cutoff``: each of them is one the retention drops.
+
+        Run by the hourly maintenance pass. On FerretDB 1.24 no index serves a range on a
+        path into an array, so this reads and decodes every account document (the whole
+        collection, ``_id`` alone projected back): at 100,000 accounts a pass costs about what
+        ``bench_scale``'s slowest full scans do, once an hour, off the request paths. On
+        MongoDB it is a collection scan too (no index on ``invitations.*``: one would slow
+        every write of every account to serve an hourly pass).
+        """
+        query = {
+            "$or": [
+                {"invitations.closed_at": {"$lt": cutoff}},
+                {"invitations.expires_at": {"$lt": cutoff}},
+            ]
+        }
+        docs = await self._col.find(query, {"_id": 1}).limit(limit).to_list()
+        return [str(d["_id"]) for d in docs]

@@ -11,15 +11,17 @@ import itertools
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, BinaryIO
 from uuid import UUID
 
 from secop_runtime.aggregates import MemoryStore
 
 from membership.adapters.accounts import ACCOUNT_RETRIES
+from membership.adapters.invitation_recipients import day_id
 from membership.adapters.nit_claims import NitTaken
 from membership.domain.accounts import ACTIVE, DRAFT, REJECTED, Account
+from membership.domain.invitations import Invitation
 
 
 def memory_accounts(store: type[MemoryStore[Account]] = MemoryStore) -> MemoryStore[Account]:
@@ -74,6 +76,12 @@ class FakeAccountQueries:
     async def stale_drafts(self, before: datetime, limit: int = 200) -> list[Account]:
         found = [a for a in self._all() if a.status == DRAFT and a.updated_at < before]
         return sorted(found, key=lambda a: a.updated_at)[:limit]
+
+    async def with_old_invitations(self, cutoff: datetime, limit: int = 500) -> list[str]:
+        def old(i: Invitation) -> bool:
+            return (i.closed_at is not None and i.closed_at < cutoff) or i.expires_at < cutoff
+
+        return [a.id for a in self._all() if any(old(i) for i in a.invitations)][:limit]
 
 
 class FakeNitClaims:
@@ -171,3 +179,25 @@ class FakeDocumentReads:
             reverse=True,
         )
         return mine[(page - 1) * size : page * size], len(mine)
+
+
+class FakeInvitationRecipients:
+    """Invitation emails per address and UTC day, in a dictionary keyed as the real ``_id``."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    async def take(self, email_key: str, at: datetime, limit: int) -> bool:
+        key = day_id(email_key, at)
+        if self.counts.get(key, 0) >= limit:
+            return False
+        self.counts[key] = self.counts.get(key, 0) + 1
+        return True
+
+    async def give_back(self, email_key: str, at: datetime) -> None:
+        key = day_id(email_key, at)
+        self.counts[key] = self.counts.get(key, 0) - 1
+
+    async def prune(self, now: datetime) -> None:
+        today = now.astimezone(UTC).date().isoformat()
+        self.counts = {k: n for k, n in self.counts.items() if k.rsplit(":", 1)[1] >= today}

@@ -9,7 +9,8 @@ writers, with no turn or lock:
 - the roster (``members``) keeps at least one administrator even when two administrators
   cancel each other at once, takes one live membership per user, and one decision per request;
 - an invitation (``invitations``) is one per address, never to a member, accepted once, and
-  only its newest link works;
+  only its newest link works; the account's daily budget of invitation emails
+  (``invitation_emails``) is spent in the same write as the email it pays for;
 - a draft's ``draft_slot`` (``{user}:{n}``, unique while it is a draft) bounds the drafts a user
   holds: the unique index refuses a slot taken twice, and submission frees it in the same write.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import Any, Literal
+from uuid import UUID
 
 from pydantic import Field
 from secop_contracts import Event
@@ -111,6 +113,11 @@ class Account(Aggregate, forms.AccountForm, InvitationBook):
     @property
     def joinable(self) -> bool:
         return self.status in JOINABLE
+
+    @property
+    def may_invite(self) -> bool:
+        """Only an active account invites: an entity is vetted by the service desk first."""
+        return self.status == ACTIVE
 
     # -- the form and its documents ---------------------------------------------------------
     def check_editable(self) -> None:
@@ -204,9 +211,11 @@ class Account(Aggregate, forms.AccountForm, InvitationBook):
         decided_at: datetime,
         at: datetime,
         administrators: list[PersonRef],
+        agent_id: UUID,
     ) -> list[Event]:
         """Apply the desk's decision to an entity waiting for it; anything else (a redelivery,
-        a late contrary decision) changes nothing."""
+        a late contrary decision) changes nothing. A rejection closes the account's pending
+        invitations (``InvitationRevoked``, reason ``account_rejected``, by the desk's agent)."""
         if self.status != PENDING_ACTIVATION:
             return []
         status, event_type = DESK_DECISIONS[decision]
@@ -220,7 +229,8 @@ class Account(Aggregate, forms.AccountForm, InvitationBook):
             case_number=case_number,
             decided_at=decided_at,
         )
-        return [new_event(event_type, PRODUCER, payload)]
+        closed = self.close_pending_invitations(agent_id, at) if status == REJECTED else []
+        return [new_event(event_type, PRODUCER, payload), *closed]
 
     def enable_mixed_profile(
         self, case_number: str | None, changed_at: datetime, at: datetime

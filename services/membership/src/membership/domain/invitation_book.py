@@ -1,17 +1,24 @@
 """The account's invitations as rules of the account: invite, send again, revoke, accept.
 
 The roster's rules apply as they are (only its administrators act; roles from the same allowed
-set; a user holds one live membership), and these add their own: one live invitation per
-address, none to an address a live member of the account holds, a bounded number pending, a
-resend at most once per interval, and an acceptance only by the invited address, once.
+set; a user holds one live membership), and these add their own: only an active account
+invites; one live invitation per address, none to an address a live member of the account
+holds; a bounded number pending and kept, a budget of emails per day, a resend at most once
+per interval and a bounded number of times; and an acceptance only by the invited address,
+once, while the administrator who sent it still administers the account.
+
+An accepted invitation begins a membership either with ``InvitationAccepted`` alone (no access
+request was pending) or with ``AccessDecided`` (accepted) as well, when it decides the
+invitee's pending request: readers of membership facts must read both (see
+``domain.invitations``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from uuid import UUID
 
-from pydantic import Field
 from secop_contracts import Event
 from secop_contracts.common import PersonRef
 from secop_contracts.membership import (
@@ -22,21 +29,28 @@ from secop_contracts.membership import (
     MemberInvited,
     MemberInvitedPayload,
 )
-from secop_runtime.errors import Conflict, NotFound, Refused, Throttled
+from secop_runtime.errors import Conflict, DomainError, Refused, Throttled
 from secop_runtime.events import new_event
 
 from membership.domain import memberships as m
+from membership.domain.invitation_records import InvitationRecords
 from membership.domain.invitations import (
     ACCEPTED,
-    CLOSED_KEPT,
+    ACCOUNT_REJECTED,
+    ALREADY_MEMBER,
     EXPIRED,
+    INVITER_LEFT,
     PENDING,
     REVOKED,
+    VOID,
     Invitation,
+    InvitationRules,
+    LinkProblem,
+    invitee_name,
     problem_of,
     refused,
 )
-from membership.domain.roster import PRODUCER, Roster
+from membership.domain.roster import PRODUCER, already
 
 WRONG_ADDRESS = (
     "this invitation was sent to another address: sign in with the user registered with the "
@@ -55,9 +69,10 @@ def new_invitation(
     at: datetime,
     ttl: timedelta,
 ) -> Invitation:
+    """A pending invitation; the name must be a name (``invitee_name``: else 422)."""
     return Invitation(
         invitation_id=invitation_id,
-        name=name,
+        name=invitee_name(name),
         email=email,
         email_key=email_key,
         roles=sorted(set(roles)),
@@ -69,16 +84,13 @@ def new_invitation(
     )
 
 
-class InvitationBook(Roster):
+#: What accepting an invitation gives: the events, and a refusal to answer once they are
+#: stored (an invitation that can no longer be accepted is closed, and the invitee told so).
+Acceptance = tuple[list[Event], DomainError | None]
+
+
+class InvitationBook(InvitationRecords):
     """The roster, and the invitations that lead into it."""
-
-    invitations: list[Invitation] = Field(default_factory=list)
-
-    def invitation(self, invitation_id: str) -> Invitation | None:
-        return next((i for i in self.invitations if i.invitation_id == invitation_id), None)
-
-    def pending_invitations(self, now: datetime) -> list[Invitation]:
-        return [i for i in self.invitations if i.state_at(now) == PENDING]
 
     def invite(
         self,
@@ -86,17 +98,18 @@ class InvitationBook(Roster):
         sealed_token: str,
         inviter_name: str,
         emails: Mapping[str, str],
-        max_pending: int,
+        rules: InvitationRules,
     ) -> list[Event]:
         """A new invitation (its link's token travels only as ``sealed_token``). ``emails``:
         the email key of each user of the roster, as the user view knows them."""
         at = invitation.invited_at
         self.require_administrator(invitation.invited_by)
         self.check_roles(invitation.roles)
-        self._check_invitable()
-        self.settle(at)
-        self._check_address(invitation.email_key, emails, at)
-        self._check_room(at, max_pending)
+        self.check_may_invite()
+        self.settle(at, rules)
+        self.check_address(invitation.email_key, emails, at)
+        self.check_room(at, rules.max_pending)
+        self.spend_email(at, rules)
         self.invitations = [*self.invitations, invitation]
         return [self._invited(invitation, sealed_token, inviter_name, resent=False)]
 
@@ -109,83 +122,115 @@ class InvitationBook(Roster):
         inviter_name: str,
         emails: Mapping[str, str],
         at: datetime,
-        ttl: timedelta,
-        min_interval: timedelta,
-        max_pending: int,
+        rules: InvitationRules,
     ) -> list[Event]:
         """A new link (the older one stops working) and a new expiry, for a pending or expired
-        invitation; ``by`` becomes the administrator it comes from."""
+        invitation sent fewer than ``max_sends`` times; ``by`` becomes the administrator it
+        comes from."""
         self.require_administrator(by)
-        self.settle(at)
-        invitation = self._find(invitation_id)
+        self.settle(at, rules)
+        invitation = self.find_invitation(invitation_id)
         if invitation.state not in (PENDING, EXPIRED):
             raise Conflict(
                 f"the invitation is {invitation.state}: only a pending or expired one is sent "
                 "again",
                 state=invitation.state,
             )
-        wait = invitation.sent_at + min_interval - at
+        if invitation.sends >= rules.max_sends:
+            # Not 429: waiting would not help, this invitation will not be sent again.
+            raise Conflict(
+                f"this invitation has been sent {invitation.sends} times, the limit: create a "
+                "new invitation after revoking this one (an expired one needs no revoking)",
+                sends=invitation.sends,
+            )
+        wait = invitation.sent_at + rules.resend_interval - at
         if wait > timedelta(0):
             raise Throttled(
                 "this invitation was sent a moment ago: wait before sending it again",
                 wait.total_seconds(),
             )
-        self._check_invitable()
-        self._check_roles_still_allowed(invitation.roles)
-        self._check_address(invitation.email_key, emails, at, but=invitation_id)
+        self.check_may_invite()
+        self.check_roles_still_allowed(invitation.roles)
+        self.check_address(invitation.email_key, emails, at, but=invitation_id)
         if invitation.state == EXPIRED:
-            self._check_room(at, max_pending)
+            self.check_room(at, rules.max_pending)
+        self.spend_email(at, rules)
         invitation.token_hash, invitation.invited_by = token_hash, by
-        invitation.sent_at, invitation.expires_at = at, at + ttl
+        invitation.sent_at, invitation.expires_at = at, at + rules.ttl
         invitation.sends += 1
         invitation.state, invitation.closed_at, invitation.closed_by = PENDING, None, None
+        invitation.closed_reason = None
         return [self._invited(invitation, sealed_token, inviter_name, resent=True)]
 
-    def revoke(self, invitation_id: str, by: str, at: datetime) -> list[Event]:
-        """Withdraw a pending invitation: its link stops working."""
+    def revoke(
+        self,
+        invitation_id: str,
+        by: str,
+        at: datetime,
+        rules: InvitationRules,
+        *,
+        may_notify: bool = True,
+    ) -> list[Event]:
+        """Withdraw a pending invitation: its link stops working. Never refused for the
+        budget (withdrawing must always be possible): past it, or when ``may_notify`` is
+        false (the address's own daily budget is spent), the invitee is not emailed."""
         self.require_administrator(by)
-        self.settle(at)
-        invitation = self._find(invitation_id)
+        self.settle(at, rules)
+        invitation = self.find_invitation(invitation_id)
         if invitation.state != PENDING:
             raise Conflict(
                 f"the invitation is {invitation.state}: only a pending one is revoked",
                 state=invitation.state,
             )
         invitation.close(REVOKED, by, at)
-        payload = InvitationRevokedPayload(
-            invitation_id=invitation.invitation_id,
-            account_id=self.id,
-            account_name=self.legal_name,
-            nit=self.nit,
-            name=invitation.name,
-            email=invitation.email,
-            revoked_by=by,
-            revoked_at=at,
-        )
-        return [new_event(InvitationRevoked, PRODUCER, payload)]
+        notify = may_notify and self.may_email(at, rules)
+        if notify:
+            self.spend_email(at, rules)
+        self.settle(at, rules)  # the closed ones kept stay within the most
+        return [self._revoked(invitation, UUID(by), at, "revoked", notify=notify)]
+
+    def close_pending_invitations(self, agent_id: UUID, at: datetime) -> list[Event]:
+        """The service desk rejected the account: every pending invitation goes void, and
+        each invitee is told (these notices are not the administrators' to spend)."""
+        events = []
+        for invitation in self.pending_invitations(at):
+            invitation.close(VOID, None, at, ACCOUNT_REJECTED)
+            events.append(self._revoked(invitation, agent_id, at, "account_rejected"))
+        return events
 
     def accept_invitation(
-        self, invitation_id: str, token: str, user: PersonRef, user_email_key: str, at: datetime
-    ) -> list[Event]:
+        self,
+        invitation_id: str,
+        token: str,
+        user: PersonRef,
+        user_email_key: str,
+        at: datetime,
+        rules: InvitationRules,
+    ) -> Acceptance:
         """The invitee, signed in as ``user``, follows the current link of a live invitation
-        sent to their address: they become an accepted member with the invited roles."""
+        sent to their address: they become an accepted member with the invited roles.
+
+        If the administrator who sent it no longer administers the account, or the invitee
+        is a member already, the invitation goes void (no longer pending) and the refusal
+        comes back to be answered once that is stored."""
         invitation = self.invitation(invitation_id)
         if problem := problem_of(invitation, token, at):
             raise refused(problem)
         assert invitation is not None  # no problem: found
         if user_email_key != invitation.email_key:
             raise Refused(WRONG_ADDRESS)
-        self._check_invitable()
+        self.check_joinable()
+        self.settle(at, rules)
         if not self.administers(invitation.invited_by):
-            raise Conflict(
-                "the administrator who sent this invitation no longer administers the "
-                "account: ask its administrators for a new one"
-            )
-        self._check_roles_still_allowed(invitation.roles)
-        self.settle(at)
+            # Generic on purpose: the invitee need not learn who administers the account.
+            return self._void(invitation, INVITER_LEFT, at, rules, refused(LinkProblem.VOID))
+        if self.accepted(str(user.user_id)) is not None:
+            return self._void(invitation, ALREADY_MEMBER, at, rules, already(m.ACCEPTED))
+        self.check_roles_still_allowed(invitation.roles)
         membership, decided = self.admit(user, invitation.roles, invitation.invited_by, at)
         invitation.close(ACCEPTED, str(user.user_id), at)
         invitation.membership_id = membership.membership_id
+        self.settle(at, rules)
         payload = InvitationAcceptedPayload(
             invitation_id=invitation.invitation_id,
             account_id=self.id,
@@ -197,66 +242,36 @@ class InvitationBook(Roster):
             invited_by=invitation.invited_by,
             accepted_at=at,
         )
-        return [*decided, new_event(InvitationAccepted, PRODUCER, payload)]
+        return [*decided, new_event(InvitationAccepted, PRODUCER, payload)], None
 
-    def settle(self, now: datetime) -> None:
-        """Record what time has decided (pending past expiry: expired) and forget what closed
-        long ago; the next write of the account stores it."""
-        kept = []
-        for invitation in self.invitations:
-            if invitation.state == PENDING and now >= invitation.expires_at:
-                invitation.close(EXPIRED, None, invitation.expires_at)
-            if invitation.closed_at is None or now - invitation.closed_at < CLOSED_KEPT:
-                kept.append(invitation)
-        if len(kept) != len(self.invitations):
-            self.invitations = kept
+    def _void(
+        self,
+        invitation: Invitation,
+        reason: str,
+        at: datetime,
+        rules: InvitationRules,
+        refusal: DomainError,
+    ) -> Acceptance:
+        invitation.close(VOID, None, at, reason)
+        self.settle(at, rules)
+        return [], refusal
 
-    # -- the rules ----------------------------------------------------------------------------
-    def _find(self, invitation_id: str) -> Invitation:
-        invitation = self.invitation(invitation_id)
-        if invitation is None:
-            raise NotFound(f"no invitation {invitation_id} in this account")
-        return invitation
-
-    def _check_invitable(self) -> None:
-        if not self.joinable:
-            raise Conflict(f"the account is {self.status}: it takes no new members")
-        if self.is_natural_person:
-            raise Conflict("a natural-person supplier is a one-user account")
-
-    def _check_roles_still_allowed(self, roles: list[str]) -> None:
-        """Roles valid when invited may not be any more (a mixed profile withdrawn)."""
-        if message := m.roles_error(roles, self.kind, self.mixed_profile):
-            raise Conflict(f"the invited roles no longer apply: {message}")
-
-    def _check_address(
-        self, key: str, emails: Mapping[str, str], at: datetime, but: str | None = None
-    ) -> None:
-        """No live member holds the address, and no other live invitation goes to it. Only
-        this account's roster is looked at: nothing says whether the address has a user."""
-        for user_id, user_key in emails.items():
-            found = self.member(user_id) if user_key == key else None
-            if found is not None and found.status == m.ACCEPTED:
-                raise Conflict("this address belongs to a member of the account", status="accepted")
-            if found is not None and found.status == m.PENDING:
-                raise Conflict(
-                    "this address belongs to a user waiting for access to the account: accept "
-                    "their access request instead",
-                    status="pending",
-                )
-        for other in self.pending_invitations(at):
-            if other.email_key == key and other.invitation_id != but:
-                raise Conflict(
-                    "an invitation to this address is pending: send it again instead",
-                    invitation_id=other.invitation_id,
-                )
-
-    def _check_room(self, at: datetime, max_pending: int) -> None:
-        if len(self.pending_invitations(at)) >= max_pending:
-            raise Conflict(
-                f"the account has {max_pending} pending invitations: revoke some or wait for "
-                "them to be accepted or to expire"
-            )
+    def _revoked(
+        self, invitation: Invitation, by: UUID, at: datetime, reason: str, *, notify: bool = True
+    ) -> Event:
+        payload = InvitationRevokedPayload(
+            invitation_id=invitation.invitation_id,
+            account_id=self.id,
+            account_name=self.legal_name,
+            nit=self.nit,
+            name=invitation.name,
+            email=invitation.email,
+            revoked_by=by,
+            revoked_at=at,
+            reason=reason,
+            notify_invitee=notify,
+        )
+        return new_event(InvitationRevoked, PRODUCER, payload)
 
     def _invited(
         self, invitation: Invitation, sealed_token: str, inviter_name: str, *, resent: bool

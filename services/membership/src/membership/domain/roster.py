@@ -3,6 +3,13 @@ with which roles. Part of the account aggregate (``domain.accounts``), so each d
 taken on the account's current roster and saved only if nobody changed it meanwhile: two
 administrators cancelling each other at once cannot both succeed, nor can two decisions on one
 request, nor two live requests of one user.
+
+A membership begins accepted in one of two ways, and a reader of membership facts must read
+both: ``AccessDecided`` with ``decision: "accepted"`` (an administrator accepted an access
+request, or an invitation decided the invitee's pending request: ``admit``), or
+``InvitationAccepted`` alone (an invitee with no pending request: ``admit`` starts the
+membership accepted and emits no ``AccessDecided``, since no request was made that a decision
+would answer). Both carry the membership id and its roles.
 """
 
 from __future__ import annotations

@@ -32,10 +32,19 @@ SEALING = {503: {"description": "this instance cannot seal links (no notificatio
         **SEALING,
         409: {
             "description": "the address belongs to a live member of the account, an invitation "
-            "to it is pending (`invitation_id` names it: send that one again), the account "
-            "takes no members, or too many invitations are pending"
+            "to it is pending (`invitation_id` names it: send that one again), the account is "
+            "not active (an entity invites once the service desk has activated it; a "
+            "natural-person supplier never), or too many invitations are pending"
         },
-        422: {"description": "a role the account does not have, or an invalid address"},
+        422: {
+            "description": "a role the account does not have, an invalid address, or a name "
+            "that is not only letters, spaces and . ' - (2 to 120 characters)"
+        },
+        429: {
+            "description": "the account sent `INVITATION_EMAILS_PER_DAY` invitation emails in "
+            "the last 24 hours, or the address received `INVITATION_EMAILS_PER_ADDRESS_PER_DAY` "
+            "today from all accounts: see Retry-After"
+        },
     },
 )
 async def invite(
@@ -63,15 +72,23 @@ async def list_invitations(
     responses={
         **ADMIN,
         **SEALING,
-        409: {"description": "accepted or revoked, or the address now belongs to a member"},
-        429: {"description": "sent a moment ago: see Retry-After"},
+        409: {
+            "description": "accepted, revoked or void; the address now belongs to a member; "
+            "the account is no longer active; or already sent `INVITATION_MAX_SENDS` times "
+            "(create a new invitation after revoking this one)"
+        },
+        429: {
+            "description": "sent a moment ago, or the account's or the address's daily "
+            "invitation emails are spent: see Retry-After"
+        },
     },
 )
 async def resend(
     account_id: str, invitation_id: str, principal: CurrentUser, ctx: Ctx
 ) -> InvitationOut:
     """A pending or expired invitation gets a new link and a new expiry; the older link stops
-    working. At most once per `INVITATION_RESEND_INTERVAL_S`."""
+    working. At most once per `INVITATION_RESEND_INTERVAL_S`, and `INVITATION_MAX_SENDS` times
+    in all (its first sending included)."""
     sent = await invitations.resend(ctx, principal, account_id, invitation_id)
     return InvitationOut(**sent)
 
@@ -83,7 +100,9 @@ async def resend(
     responses={**ADMIN, 409: {"description": "not pending (accepted, revoked or expired)"}},
 )
 async def revoke(account_id: str, invitation_id: str, principal: CurrentUser, ctx: Ctx) -> Response:
-    """Its link stops working; the invitee is told."""
+    """Its link stops working; the invitee is told, unless the account's daily invitation
+    emails (`INVITATION_EMAILS_PER_DAY`) or the address's are spent: revoking is never
+    refused for that."""
     await invitations.revoke(ctx, principal, account_id, invitation_id)
     return Response(status_code=204)
 
@@ -92,10 +111,17 @@ async def revoke(account_id: str, invitation_id: str, principal: CurrentUser, ct
     "/invitations/accept",
     summary="Accept an invitation (signed in with the invited address)",
     responses={
-        400: {"description": "unknown link (or superseded by a newer one), used, or revoked"},
+        400: {
+            "description": "`reason`: `unknown` link (or superseded by a newer one), `used`, "
+            "`revoked`, or `no_longer_valid` (the invitation was closed: ask the account's "
+            "administrators for a new one)"
+        },
         401: ADMIN[401],
         403: {"description": "the invitation was sent to another address, or user unknown"},
-        409: {"description": "already a member, or the account takes no members now"},
+        409: {
+            "description": "already a member (the invitation is closed with it), the account "
+            "takes no members now, or the invited roles no longer apply"
+        },
         410: {"description": "the invitation expired"},
     },
 )

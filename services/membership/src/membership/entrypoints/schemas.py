@@ -184,7 +184,12 @@ class DirectoryPage(BaseModel):
 
 
 class InvitationCreate(Strict):
-    name: str = Field(min_length=1, max_length=200, description="The invitee's full name.")
+    name: str = Field(
+        min_length=2,
+        max_length=120,
+        description="The invitee's full name, as the email addresses them: letters of any "
+        "script (accents included), spaces and . ' - only; no digits, addresses or links.",
+    )
     email: EmailStr = Field(max_length=320, description="Where the invitation goes.")
     roles: list[str] = Field(min_length=1, max_length=5)
 
@@ -199,7 +204,7 @@ class InvitationOut(BaseModel):
     sent_at: datetime
     expires_at: datetime
     sends: int
-    state: Literal["pending", "accepted", "revoked", "expired"]
+    state: Literal["pending", "accepted", "revoked", "expired", "void"]
 
 
 class InvitationAccept(Strict):

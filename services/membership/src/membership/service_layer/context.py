@@ -18,6 +18,7 @@ from membership.adapters import divipola
 from membership.adapters.accounts import AccountQueries, account_store, create_indexes
 from membership.adapters.document_reads import DocumentReads
 from membership.adapters.files import FileStore
+from membership.adapters.invitation_recipients import InvitationRecipients
 from membership.adapters.legacy import fold_legacy_accounts
 from membership.adapters.nit_claims import NitClaims
 from membership.adapters.users import UserDirectory
@@ -26,6 +27,7 @@ from membership.domain.accounts import Account
 from membership.domain.location import Municipalities
 from membership.service_layer import ports
 from membership.service_layer.accounts import expire_drafts
+from membership.service_layer.invitations import forget_old_invitations
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Context:
     users: ports.Users
     document_reads: ports.DocumentReads
     municipalities: Municipalities
+    recipients: ports.InvitationRecipients
 
     @classmethod
     async def build(cls, runtime: ServiceRuntime, settings: Settings) -> Context:
@@ -46,6 +49,7 @@ class Context:
         await create_indexes(accounts)
         await UserDirectory.ensure_indexes(db)
         await DocumentReads.ensure_indexes(db)
+        await InvitationRecipients.ensure_indexes(db)
         await fold_legacy_accounts(db, accounts)
         return cls(
             settings=settings,
@@ -57,13 +61,19 @@ class Context:
             document_reads=DocumentReads(db),
             # A wrong DIVIPOLA file stops the service at start instead of failing requests.
             municipalities=divipola.load(settings.divipola_file),
+            recipients=InvitationRecipients(db),
         )
 
     async def maintain(self, now: datetime) -> None:
-        """Drafts nobody touched expire (releasing their NIT); old document reads go."""
+        """Drafts nobody touched expire (releasing their NIT); old document reads go; so do
+        invitations closed longer ago than their retention (this reads every account on
+        FerretDB: see ``AccountQueries.with_old_invitations``), and the per-address counts of
+        invitation emails of days gone by."""
         await expire_drafts(self, now)
         keep = timedelta(days=self.settings.document_reads_retention_days)
         await self.document_reads.prune(now - keep)
+        await forget_old_invitations(self, now)
+        await self.recipients.prune(now)
 
     def sealed(self, secret: str) -> str:
         """``secret`` sealed for notification, the only service that may read it (invitation

@@ -45,7 +45,7 @@ async def apply_activation_decision(ctx: Context, event: AccountActivationDecide
     async def follow(account: Account) -> list[Event]:
         administrators = await person_refs(ctx, account.administrators)
         events = account.follow_desk(
-            p.decision, p.message, p.case_number, p.decided_at, now(), administrators
+            p.decision, p.message, p.case_number, p.decided_at, now(), administrators, p.agent_id
         )
         if not events:
             log.info("activation decision ignored", extra={"account_id": account_id})
