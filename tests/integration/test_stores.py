@@ -21,6 +21,7 @@ from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 from secop_devinfra.infra import Endpoints
+from secop_runtime import outbox
 from secop_runtime.aggregates import AggregateStore, Stale
 from secop_runtime.leases import Leases
 from secop_runtime.mongo import is_duplicate
@@ -249,6 +250,46 @@ async def test_under_load_hinted_events_go_in_batches_spaced_by_the_linger(
     assert published[str(first.event_id)] - hinted_at < 0.4  # no linger after a quiet spell
     assert updates[0] == 1 and len(updates) <= 3  # the six later ones in one or two batches
     assert await db["linger"].count_documents({PENDING: PENDING_MARK}) == 0
+
+
+async def test_events_flagged_the_earlier_way_are_still_published(
+    db: AsyncDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Earlier versions flagged pending documents with ``True``, which no look-up index
+    narrows: the relay still finds them, also one written after a pass that found none (an
+    instance of the previous version, during a rolling upgrade)."""
+    monkeypatch.setattr(outbox, "LEGACY_SCAN_EVERY_S", 0.0)
+    published: list[str] = []
+
+    async def publish(item: dict[str, Any]) -> None:
+        published.append(item["event_id"])
+
+    relay = OutboxRelay(db, ["legacy"], publish, owner="test")
+    assert await relay.drain() == 0
+    event = an_event(40)
+    await db["legacy"].insert_one({"_id": "old", OUTBOX: [outbox.stored(event)], PENDING: True})
+    assert await relay.drain() == 1
+    assert published == [str(event.event_id)]
+    doc = await db["legacy"].find_one({"_id": "old"})
+    assert doc is not None and doc[OUTBOX] == [] and PENDING not in doc
+
+
+async def test_a_large_batch_is_removed_in_chunks_the_database_can_serve(
+    db: AsyncDatabase,
+) -> None:
+    """FerretDB holds a connection per statement of an update command until it ends (100 at
+    most): 150 hinted documents removed in one command deadlocked the whole database."""
+    store = AggregateStore(db["many"], Counter)
+    for i in range(150):
+        await store.add(Counter(id=f"m{i}", name=f"m{i}"), an_event(100 + i))
+
+    async def publish(_: dict[str, Any]) -> None:
+        return None
+
+    relay = OutboxRelay(db, ["many"], publish, owner="test")
+    relay.hint([("many", f"m{i}", None) for i in range(150)])
+    assert await asyncio.wait_for(relay._drain_hinted(), timeout=120) == 150
+    assert await db["many"].count_documents({PENDING: PENDING_MARK}) == 0
 
 
 async def test_an_aggregate_with_unpublished_events_is_not_removed(db: AsyncDatabase) -> None:

@@ -31,6 +31,13 @@ OUTBOX = "_outbox"
 PENDING = "_outbox_pending"
 #: What ``PENDING`` holds while events wait (earlier versions wrote ``True``: still honoured).
 PENDING_MARK = "waiting"
+#: Statements per bulk removal. FerretDB 1.24 holds one of its (at most 100) SQLite connections
+#: per statement of an update command until the whole command ends: a bulk of 100 or more
+#: exhausts the pool and deadlocks the database (seen after a broker outage let hundreds of
+#: hinted documents pile up).
+REMOVAL_CHUNK = 32
+#: How often the relay still looks for documents flagged ``True`` once none is left.
+LEGACY_SCAN_EVERY_S = 600.0
 #: A filter for documents with no events waiting (``remove`` and retention passes use it).
 NOTHING_PENDING: dict[str, Any] = {PENDING: {"$nin": [True, PENDING_MARK]}}
 #: When the latest events were added: the periodic scan leaves fresh ones to their writer's hint.
@@ -114,9 +121,11 @@ class OutboxRelay:
         self._hinted: dict[tuple[str, Any], dict[str, Any] | None] = {}
         self._interval = scan_interval_s
         self._next_scan = 0.0
-        #: Collections that may still hold documents flagged the earlier way (``True``, which
-        #: no index narrows): looked for until a pass finds none.
-        self._legacy = set(self._collections)
+        #: When to look again, per collection, for documents flagged the earlier way (``True``,
+        #: which no index narrows, so each look reads the whole collection on FerretDB): at
+        #: every scan while some are found, then every ``LEGACY_SCAN_EVERY_S`` (an instance of
+        #: the previous version may still write them during a rolling upgrade).
+        self._legacy_due: dict[str, float] = dict.fromkeys(self._collections, 0.0)
         self._linger = batch_linger_s
         self._last_batch = float("-inf")
         self._worker = PollingWorker("outbox-relay", self._step, poll_interval_s)
@@ -208,10 +217,11 @@ class OutboxRelay:
         }
         col = self._db[name]
         candidates = await col.find({PENDING: PENDING_MARK, **settled}).limit(self._batch).to_list()
-        if name in self._legacy and len(candidates) < self._batch:
+        now = asyncio.get_running_loop().time()
+        if now >= self._legacy_due[name] and len(candidates) < self._batch:
             legacy = await col.find({PENDING: True, **settled}).limit(self._batch).to_list()
             if not legacy:
-                self._legacy.discard(name)
+                self._legacy_due[name] = now + LEGACY_SCAN_EVERY_S
             candidates += legacy[: self._batch - len(candidates)]
         claimed: list[dict[str, Any]] = []
         for doc in candidates:
@@ -275,6 +285,11 @@ class OutboxRelay:
         of every document (a no-op where it is gone already) and leaves the flag up for the
         rest. Each update is atomic on its document, so a writer's append is never lost.
         """
+        for start in range(0, len(docs), REMOVAL_CHUNK):
+            await OutboxRelay._remove_chunk(collection, name, docs[start : start + REMOVAL_CHUNK])
+
+    @staticmethod
+    async def _remove_chunk(collection: Any, name: str, docs: list[dict[str, Any]]) -> None:
         if name == STANDALONE_COLLECTION:
             await collection.bulk_write([DeleteOne({"_id": d["_id"]}) for d in docs], ordered=False)
             return
