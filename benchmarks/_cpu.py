@@ -76,11 +76,6 @@ def service_counters(bench: Bench) -> dict[str, dict[str, float]]:
     return found
 
 
-def db_commands(bench: Bench) -> dict[str, float]:
-    """Database commands each running service has sent so far."""
-    return {name: c["db"] for name, c in service_counters(bench).items()}
-
-
 @dataclass
 class Meter:
     """Started before the measured phase, read after it: per-operation figures.

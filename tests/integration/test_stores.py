@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -28,6 +28,7 @@ from secop_runtime.mongo import is_duplicate
 from secop_runtime.outbox import OUTBOX, PENDING, PENDING_MARK, OutboxRelay
 
 from tests.support.store_contract import Counter, MakeStore, StoreContract, an_event
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 WRITERS = int(os.environ.get("SECOP_STORE_WRITERS", "16"))
@@ -148,11 +149,13 @@ async def test_the_relay_removes_only_what_it_published(db: AsyncDatabase) -> No
     assert doc["_v"] == 2  # type: ignore[index]
 
 
-async def until(condition: Callable[[], bool], timeout: float) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.01)
+def now_true(condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    """A plain condition as the check ``eventually`` polls."""
+
+    async def check() -> bool:
+        return condition()
+
+    return check
 
 
 class UpdateCounter(monitoring.CommandListener):
@@ -238,12 +241,12 @@ async def test_under_load_hinted_events_go_in_batches_spaced_by_the_linger(
         await store.add(Counter(id="l0", name="l0"), first)
         hinted_at = loop.time()
         relay.hint([("linger", "l0", None)])
-        await until(lambda: str(first.event_id) in published, 5)
+        await eventually(now_true(lambda: str(first.event_id) in published), 5)
         for i in range(1, 7):
             await store.add(Counter(id=f"l{i}", name=f"l{i}"), an_event(30 + i))
             relay.hint([("linger", f"l{i}", None)])
-        await until(lambda: len(published) == 7, 10)
-        await until(lambda: sum(updates) == 7, 5)
+        await eventually(now_true(lambda: len(published) == 7), 10)
+        await eventually(now_true(lambda: sum(updates) == 7), 5)
     finally:
         await relay.stop()
         await client.close()
