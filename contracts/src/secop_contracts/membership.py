@@ -7,7 +7,7 @@ consumer has to call membership back. Document metadata only: never file content
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import Field
@@ -16,6 +16,27 @@ from secop_contracts.common import PersonRef
 from secop_contracts.envelope import Event, Payload, personal_data, sealed
 
 AccountKind = Literal["entity", "supplier"]
+#: The notices of an account a member may choose to receive ("Suscripción a notificaciones").
+Notice = Literal[
+    "access_requests", "access_decisions", "activation", "document_changes", "case_updates"
+]
+NOTICES: tuple[str, ...] = (
+    "access_requests",
+    "access_decisions",
+    "activation",
+    "document_changes",
+    "case_updates",
+)
+
+
+def notice_recipients(notice: str) -> Any:
+    """A field listing the members who chose ``notice`` (resolved by membership when the event
+    is written, so that notification honours the choices without calling membership)."""
+    return Field(
+        default=None,
+        description=f"The account's members who receive `{notice}` notices, as they chose. "
+        "Absent from events written before subscriptions existed.",
+    )
 
 
 class DocumentRef(Payload):
@@ -41,6 +62,7 @@ class AccountSummary(Payload):
     municipality: str = ""
     notification_email: str = personal_data()
     administrators: list[PersonRef] = Field(default_factory=list)
+    notice_recipients: list[PersonRef] | None = notice_recipients("activation")
 
 
 class EntitySubmittedPayload(AccountSummary):
@@ -108,6 +130,12 @@ class AccessRequestedPayload(Payload):
     nit: str = personal_data()
     user: PersonRef
     administrators: list[PersonRef]
+    notice_recipients: list[PersonRef] | None = Field(
+        default=None,
+        description="The administrators who receive `access_requests` notices: those who chose "
+        "them, or every administrator when none did. Absent from events written before "
+        "subscriptions existed (then: `administrators`).",
+    )
     requested_at: datetime
 
 
@@ -129,6 +157,7 @@ class AccessDecidedPayload(Payload):
     reason: str = personal_data(default="")
     decided_by: UUID
     decided_at: datetime
+    notice_recipients: list[PersonRef] | None = notice_recipients("access_decisions")
 
 
 class AccessDecided(Event):
@@ -239,6 +268,56 @@ class InvitationAccepted(Event):
     payload: InvitationAcceptedPayload
 
 
+class LibraryDocumentChangedPayload(Payload):
+    """One change to a document of the account's library ("Biblioteca de documentos")."""
+
+    account_id: UUID
+    account_name: str = personal_data()
+    nit: str = personal_data()
+    kind: AccountKind
+    document_id: UUID = Field(description="The library document; its versions share it.")
+    title: str = personal_data(description="As the administrator named it.")
+    action: Literal["added", "replaced", "removed"]
+    version: int = Field(description="The version added (or, when removed, the last one).")
+    filename: str = personal_data(default="", description="As uploaded: often a person's name.")
+    content_type: str = ""
+    size: int = 0
+    sha256: str = ""
+    changed_by: UUID
+    changed_at: datetime
+    notice_recipients: list[PersonRef] | None = notice_recipients("document_changes")
+
+
+class LibraryDocumentChanged(Event):
+    """An administrator added, replaced (a new version) or removed a library document."""
+
+    KEY_FIELD: ClassVar[str] = "account_id"
+    payload: LibraryDocumentChangedPayload
+
+
+class AccountCaseUpdatedPayload(Payload):
+    """A support case about the account moved, as its members may follow it: the case's
+    number and state only, never its messages (they are the requester's and the desk's)."""
+
+    account_id: UUID
+    account_name: str = personal_data()
+    nit: str = personal_data()
+    case_number: str
+    change: Literal["opened", "answered", "resolved", "reopened"]
+    status: Literal["open", "resolved"]
+    request_type: str = ""
+    changed_at: datetime
+    notice_recipients: list[PersonRef] | None = notice_recipients("case_updates")
+
+
+class AccountCaseUpdated(Event):
+    """A support case about the account (opened by one of its members, or by its entity's
+    submission) was opened, answered by the desk, resolved or reopened."""
+
+    KEY_FIELD: ClassVar[str] = "account_id"
+    payload: AccountCaseUpdatedPayload
+
+
 EVENTS: tuple[type[Event], ...] = (
     EntitySubmitted,
     AccountActivated,
@@ -251,4 +330,6 @@ EVENTS: tuple[type[Event], ...] = (
     MemberInvited,
     InvitationRevoked,
     InvitationAccepted,
+    LibraryDocumentChanged,
+    AccountCaseUpdated,
 )

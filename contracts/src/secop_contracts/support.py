@@ -57,6 +57,9 @@ class CaseMessageAddedPayload(Payload):
     body: str = personal_data()
     requester: Requester
     added_at: datetime
+    account_id: UUID | None = Field(
+        default=None, description="The account the case is about, if any."
+    )
 
 
 class CaseMessageAdded(Event):
@@ -86,6 +89,9 @@ class CaseResolvedPayload(Payload):
     requester: Requester
     resolved_by: UUID
     resolved_at: datetime
+    account_id: UUID | None = Field(
+        default=None, description="The account the case is about, if any."
+    )
 
 
 class CaseResolved(Event):
@@ -100,6 +106,9 @@ class CaseReopenedPayload(Payload):
     reason: str = personal_data(default="")
     reopened_by: UUID
     reopened_at: datetime
+    account_id: UUID | None = Field(
+        default=None, description="The account the case is about, if any."
+    )
 
 
 class CaseReopened(Event):

@@ -151,8 +151,11 @@ class Account(Aggregate, forms.AccountForm, InvitationBook):
         return previous
 
     # -- the lifecycle ----------------------------------------------------------------------
-    def summary(self, administrators: list[PersonRef]) -> dict[str, Any]:
-        """``AccountSummary`` fields: who notification and support must address."""
+    def summary(
+        self, administrators: list[PersonRef], recipients: list[PersonRef] | None = None
+    ) -> dict[str, Any]:
+        """``AccountSummary`` fields: who notification and support must address (``recipients``:
+        the members who receive the account's activation notices)."""
         return {
             "account_id": self.id,
             "kind": self.kind,
@@ -164,10 +167,15 @@ class Account(Aggregate, forms.AccountForm, InvitationBook):
             "municipality": self.municipality or "",
             "notification_email": self.notification_email or "",
             "administrators": administrators,
+            "notice_recipients": recipients,
         }
 
     def submit(
-        self, at: datetime, administrators: list[PersonRef], submitter: PersonRef
+        self,
+        at: datetime,
+        administrators: list[PersonRef],
+        submitter: PersonRef,
+        recipients: list[PersonRef] | None = None,
     ) -> list[Event]:
         """ "Finalizar": a complete supplier becomes active, a complete entity waits for the
         service desk; anything missing is listed at once."""
@@ -178,7 +186,7 @@ class Account(Aggregate, forms.AccountForm, InvitationBook):
         resubmission = self.status == CHANGES_REQUESTED
         self.submitted_at, self.updated_at, self.draft_slot = at, at, None
         self.submissions += 1
-        summary = self.summary(administrators)
+        summary = self.summary(administrators, recipients)
         if self.kind == "supplier":
             self.status, self.activated_at = ACTIVE, at
             payload = AccountDecisionPayload(**summary, decided_at=at)
@@ -212,6 +220,7 @@ class Account(Aggregate, forms.AccountForm, InvitationBook):
         at: datetime,
         administrators: list[PersonRef],
         agent_id: UUID,
+        recipients: list[PersonRef] | None = None,
     ) -> list[Event]:
         """Apply the desk's decision to an entity waiting for it; anything else (a redelivery,
         a late contrary decision) changes nothing. A rejection closes the account's pending
@@ -224,7 +233,7 @@ class Account(Aggregate, forms.AccountForm, InvitationBook):
         if status == ACTIVE:
             self.activated_at = at
         payload = AccountDecisionPayload(
-            **self.summary(administrators),
+            **self.summary(administrators, recipients),
             message=message,
             case_number=case_number,
             decided_at=decided_at,

@@ -62,6 +62,8 @@ class Membership(BaseModel):
     decided_by: str | None = None
     reason: str | None = None
     founder: bool = False
+    #: The account's notices this member chose (``domain.notices``); None: their role's defaults.
+    notices: list[str] | None = None
 
     @property
     def live(self) -> bool:

@@ -33,6 +33,7 @@ from secop_runtime.errors import Conflict, Invalid, NotFound, Refused
 from secop_runtime.events import new_event
 
 from membership.domain import memberships as m
+from membership.domain import notices
 
 PRODUCER = "membership"
 
@@ -73,10 +74,27 @@ class Roster(BaseModel):
     def administrators(self) -> list[str]:
         return m.administrators(self.members)
 
+    def receivers(self, notice: str) -> list[str]:
+        """Who among the members receives ``notice`` (``domain.notices``)."""
+        return notices.receivers(self.members, notice)
+
+    def choose_notices(self, user_id: str, chosen: list[str]) -> list[str]:
+        """An accepted member's choice of the account's notices; returns it as kept."""
+        membership = self.accepted(user_id)
+        if membership is None:
+            raise Refused("only the account's members choose its notices")
+        membership.notices = notices.check_choice(self.members, membership, chosen)
+        return membership.notices
+
     def request_access(
-        self, user: PersonRef, administrators: list[PersonRef], at: datetime
+        self,
+        user: PersonRef,
+        administrators: list[PersonRef],
+        at: datetime,
+        recipients: list[PersonRef] | None = None,
     ) -> list[Event]:
-        """A user asks to join an existing (not draft) account; its administrators are told."""
+        """A user asks to join an existing (not draft) account; the administrators who receive
+        access requests (``recipients``) are told."""
         if not self.joinable:
             raise Conflict(f"the account is {self.status}: it takes no access requests")
         if self.is_natural_person:
@@ -99,6 +117,7 @@ class Roster(BaseModel):
             nit=self.nit,
             user=user,
             administrators=administrators,
+            notice_recipients=recipients,
             requested_at=at,
         )
         return [new_event(AccessRequested, PRODUCER, payload)]
@@ -112,8 +131,10 @@ class Roster(BaseModel):
         *,
         roles: list[str] | None = None,
         reason: str = "",
+        recipients: list[PersonRef] | None = None,
     ) -> list[Event]:
-        """accept (with roles), reject (with a reason), cancel, or revert a rejection."""
+        """accept (with roles), reject (with a reason), cancel, or revert a rejection; the
+        members who follow decisions (``recipients``) hear of it, except its decider."""
         self.require_administrator(by)
         user_id = str(user.user_id)
         if action == "accept":
@@ -125,7 +146,7 @@ class Roster(BaseModel):
         if action == "cancel":
             self._keep_an_administrator(user_id, None)
         membership.apply(action, by, at, roles, reason)
-        return [self._decided(membership, user, action, by, at, reason)]
+        return [self._decided(membership, user, action, by, at, reason, recipients)]
 
     def admit(
         self, user: PersonRef, roles: list[str], by: str, at: datetime
@@ -162,7 +183,11 @@ class Roster(BaseModel):
         by: str,
         at: datetime,
         reason: str,
+        recipients: list[PersonRef] | None = None,
     ) -> Event:
+        if recipients is not None:
+            told = {by, str(user.user_id)}
+            recipients = [r for r in recipients if str(r.user_id) not in told]
         payload = AccessDecidedPayload(
             membership_id=membership.membership_id,
             account_id=self.id,
@@ -174,6 +199,7 @@ class Roster(BaseModel):
             reason=reason,
             decided_by=by,
             decided_at=at,
+            notice_recipients=recipients,
         )
         return new_event(AccessDecided, PRODUCER, payload)
 

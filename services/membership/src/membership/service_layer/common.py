@@ -59,6 +59,11 @@ async def require_known(ctx: Context, principal: Principal) -> dict[str, Any]:
     return user
 
 
+async def audience(ctx: Context, account: Account, notice: str) -> list[PersonRef]:
+    """The members who receive ``notice`` of this account (``domain.notices``), addressed."""
+    return await person_refs(ctx, account.receivers(notice))
+
+
 async def person_refs(ctx: Context, user_ids: Iterable[str]) -> list[PersonRef]:
     """Users as events address them (email from the user view), those the view knows."""
     ids = list(user_ids)

@@ -17,7 +17,7 @@ from secop_runtime.errors import NotFound
 
 from membership.adapters.users import person_ref
 from membership.domain.accounts import REJECTED, Account
-from membership.service_layer.common import missing, now, person_refs, require_admin
+from membership.service_layer.common import audience, missing, now, person_refs, require_admin
 
 if TYPE_CHECKING:
     from membership.service_layer.context import Context
@@ -32,7 +32,8 @@ async def submit_account(ctx: Context, principal: Principal, account_id: str) ->
 
     async def submit(account: Account) -> list[Event]:
         administrators = await person_refs(ctx, account.administrators)
-        return account.submit(now(), administrators, submitter)
+        recipients = await audience(ctx, account, "activation")
+        return account.submit(now(), administrators, submitter, recipients)
 
     return await ctx.accounts.change(account_id, submit, missing(account_id))
 
@@ -44,8 +45,16 @@ async def apply_activation_decision(ctx: Context, event: AccountActivationDecide
 
     async def follow(account: Account) -> list[Event]:
         administrators = await person_refs(ctx, account.administrators)
+        recipients = await audience(ctx, account, "activation")
         events = account.follow_desk(
-            p.decision, p.message, p.case_number, p.decided_at, now(), administrators, p.agent_id
+            p.decision,
+            p.message,
+            p.case_number,
+            p.decided_at,
+            now(),
+            administrators,
+            p.agent_id,
+            recipients,
         )
         if not events:
             log.info("activation decision ignored", extra={"account_id": account_id})

@@ -16,7 +16,14 @@ from secop_runtime.errors import NotFound
 from membership.adapters.users import person_ref
 from membership.domain.accounts import Account
 from membership.domain.memberships import Membership
-from membership.service_layer.common import missing, now, person_refs, require_admin, require_known
+from membership.service_layer.common import (
+    audience,
+    missing,
+    now,
+    person_refs,
+    require_admin,
+    require_known,
+)
 
 if TYPE_CHECKING:
     from membership.service_layer.context import Context
@@ -28,7 +35,8 @@ async def request_access(ctx: Context, principal: Principal, account_id: str) ->
 
     async def ask(account: Account) -> list[Event]:
         administrators = await person_refs(ctx, account.administrators)
-        return account.request_access(user, administrators, now())
+        recipients = await audience(ctx, account, "access_requests")
+        return account.request_access(user, administrators, now(), recipients)
 
     account = await ctx.accounts.change(account_id, ask, missing(account_id))
     membership = account.member(str(principal.user_id))
@@ -54,8 +62,11 @@ async def decide(
         raise NotFound(f"user {user_id} has no membership in this account") from None
     by = str(principal.user_id)
 
-    def apply(account: Account) -> list[Event]:
-        return account.decide(user, action, by, now(), roles=roles, reason=reason)
+    async def apply(account: Account) -> list[Event]:
+        recipients = await audience(ctx, account, "access_decisions")
+        return account.decide(
+            user, action, by, now(), roles=roles, reason=reason, recipients=recipients
+        )
 
     account = await ctx.accounts.change(account_id, apply, missing(account_id))
     return account, _of(account, user_id)
