@@ -20,6 +20,7 @@ from membership.adapters.fakes import (
 )
 from membership.config import Settings
 from membership.domain.accounts import Account
+from membership.domain.cases import AccountCase
 from membership.domain.location import Municipalities
 from membership.service_layer.context import Context
 from secop_runtime.aggregates import MemoryStore
@@ -64,6 +65,7 @@ def fake_context(**settings: Any) -> Context:
         document_reads=FakeDocumentReads(),
         municipalities=Municipalities(),
         recipients=FakeInvitationRecipients(),
+        cases=MemoryStore(AccountCase),
     )
 
 

@@ -10,12 +10,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from secop_contracts.registration import UserConfirmed, UserProfileUpdated, UserRegistered
-from secop_contracts.support import AccountActivationDecided, MixedProfileDecided
+from secop_contracts.support import (
+    AccountActivationDecided,
+    CaseMessageAdded,
+    CaseOpened,
+    CaseReopened,
+    CaseResolved,
+    MixedProfileDecided,
+)
 from secop_runtime.auth import track_revocations
 from secop_runtime.service import Late, ServiceRuntime
 
 from membership.adapters.users import UserDirectory
-from membership.service_layer import lifecycle
+from membership.service_layer import desk, lifecycle
 from membership.service_layer.context import Context
 
 
@@ -60,6 +67,9 @@ def register(runtime: ServiceRuntime, context: Late[Context]) -> None:
     async def on_mixed_profile_decided(event: MixedProfileDecided) -> None:
         await lifecycle.apply_mixed_profile(context(), event)
 
+    async def on_case_event(event: desk.CaseEvent) -> None:
+        await desk.follow_case(context(), event)
+
     # A user fact's _id is its event's id: a redelivery inserts nothing, no processed mark is
     # needed, and a batch of them is one insert (the view merges facts by time, not arrival).
     for events, description in (
@@ -77,5 +87,11 @@ def register(runtime: ServiceRuntime, context: Late[Context]) -> None:
     )
     runtime.subscribe(
         [MixedProfileDecided], on_mixed_profile_decided, "Enable an entity's mixed profile."
+    )
+    runtime.subscribe(
+        [CaseOpened, CaseMessageAdded, CaseResolved, CaseReopened],
+        on_case_event,
+        "Follow support cases about an account for its desk, and tell the members who chose "
+        "case updates (AccountCaseUpdated).",
     )
     track_revocations(runtime)

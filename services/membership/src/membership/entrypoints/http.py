@@ -11,7 +11,7 @@ from secop_runtime.auth import CurrentUser, MaybeUser
 from secop_runtime.errors import Invalid
 from starlette.datastructures import UploadFile as StarletteUpload
 
-from membership.entrypoints import invitations, members
+from membership.entrypoints import desk, invitations, members
 from membership.entrypoints.deps import Ctx
 from membership.entrypoints.schemas import (
     AccountCreate,
@@ -233,3 +233,4 @@ router = APIRouter()
 router.include_router(accounts_router)
 router.include_router(members.router)
 router.include_router(invitations.router)
+router.include_router(desk.router)

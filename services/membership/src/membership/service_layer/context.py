@@ -16,6 +16,7 @@ from secop_runtime.service import ServiceRuntime
 
 from membership.adapters import divipola
 from membership.adapters.accounts import AccountQueries, account_store, create_indexes
+from membership.adapters.cases import case_store
 from membership.adapters.document_reads import DocumentReads
 from membership.adapters.files import FileStore
 from membership.adapters.invitation_recipients import InvitationRecipients
@@ -24,6 +25,7 @@ from membership.adapters.nit_claims import NitClaims
 from membership.adapters.users import UserDirectory
 from membership.config import Settings
 from membership.domain.accounts import Account
+from membership.domain.cases import AccountCase
 from membership.domain.location import Municipalities
 from membership.service_layer import ports
 from membership.service_layer.accounts import expire_drafts
@@ -41,6 +43,7 @@ class Context:
     document_reads: ports.DocumentReads
     municipalities: Municipalities
     recipients: ports.InvitationRecipients
+    cases: Store[AccountCase]
 
     @classmethod
     async def build(cls, runtime: ServiceRuntime, settings: Settings) -> Context:
@@ -51,6 +54,8 @@ class Context:
         await DocumentReads.ensure_indexes(db)
         await InvitationRecipients.ensure_indexes(db)
         await fold_legacy_accounts(db, accounts)
+        cases = case_store(db)
+        await cases.create_indexes()
         return cls(
             settings=settings,
             accounts=accounts,
@@ -62,6 +67,7 @@ class Context:
             # A wrong DIVIPOLA file stops the service at start instead of failing requests.
             municipalities=divipola.load(settings.divipola_file),
             recipients=InvitationRecipients(db),
+            cases=cases,
         )
 
     async def maintain(self, now: datetime) -> None:

@@ -1,0 +1,118 @@
+"""Support cases about an account, as its members follow them on the desk ("Escritorio").
+
+Membership follows support's case events (never calling support). A case counts as the
+account's when it was opened by the account's entity submission, or by one of its accepted
+members (the requester's address, which the desk verified, is a member's): anyone may open a
+case naming any account, and a stranger must not write on another account's desk nor mail its
+members.
+
+Support's events come on one topic per type, so a case's resolution may arrive before its
+opening: each event applies only if it is newer than the case's last status change
+(``status_at``), and a case heard of before its opening waits, unqualified and silent, until
+``CaseOpened`` says whether it is the account's.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from secop_contracts import Event
+from secop_contracts.common import PersonRef
+from secop_contracts.membership import AccountCaseUpdated, AccountCaseUpdatedPayload
+from secop_runtime.aggregates import Aggregate
+from secop_runtime.events import new_event
+
+from membership.domain.roster import PRODUCER
+
+Change = Literal["opened", "answered", "resolved", "reopened"]
+#: What a resolution or a reopening leaves the case as (an answer leaves its status alone).
+STATUS_AFTER: dict[str, Literal["open", "resolved"]] = {"resolved": "resolved", "reopened": "open"}
+
+
+class AccountCase(Aggregate):
+    """One support case about an account (``id``: the case number)."""
+
+    account_id: str
+    #: True: the account's (shown and mailed); False: a stranger's; None: not opened yet here.
+    qualified: bool | None = None
+    request_type: str = ""
+    origin: str = ""
+    status: Literal["open", "resolved"] = "open"
+    status_at: datetime
+    opened_at: datetime | None = None
+    updated_at: datetime
+    answered_at: datetime | None = None
+    last_change: Change = "opened"
+
+    @classmethod
+    def heard_of(cls, case_number: str, account_id: str, at: datetime) -> AccountCase:
+        return cls(id=case_number, account_id=account_id, status_at=at, updated_at=at)
+
+    def open(
+        self,
+        qualified: bool,
+        request_type: str,
+        origin: str,
+        opened_at: datetime,
+        account: tuple[str, str],
+        recipients: list[PersonRef],
+    ) -> list[Event]:
+        """``CaseOpened``: whether the case is the account's is decided once; its members are
+        told if it is (and the case is still open: a resolution may have come first)."""
+        if self.qualified is not None:
+            return []
+        self.qualified, self.request_type, self.origin = qualified, request_type, origin
+        self.opened_at = opened_at
+        if opened_at >= self.status_at:
+            self.status, self.status_at, self.last_change = "open", opened_at, "opened"
+        self.updated_at = max(self.updated_at, opened_at)
+        if not qualified:
+            return []
+        return [self._told("opened", opened_at, account, recipients)]
+
+    def follow(
+        self, change: Change, at: datetime, account: tuple[str, str], recipients: list[PersonRef]
+    ) -> list[Event]:
+        """The desk's answer (once per answer), or a resolution or a reopening applied if
+        newer than the last status change."""
+        if change == "answered":
+            if self.answered_at is not None and at <= self.answered_at:
+                return []  # this answer again, or an older one
+            self.answered_at = at
+        elif at < self.status_at or (at == self.status_at and change == self.last_change):
+            return []  # older news, or this very event again
+        else:
+            self.status, self.status_at = STATUS_AFTER[change], at
+        self.last_change = change
+        self.updated_at = max(self.updated_at, at)
+        if not self.qualified:
+            return []
+        return [self._told(change, at, account, recipients)]
+
+    def _told(
+        self, change: Change, at: datetime, account: tuple[str, str], recipients: list[PersonRef]
+    ) -> Event:
+        name, nit = account
+        payload = AccountCaseUpdatedPayload(
+            account_id=self.account_id,
+            account_name=name,
+            nit=nit,
+            case_number=self.id,
+            change=change,
+            status=self.status,
+            request_type=self.request_type,
+            changed_at=at,
+            notice_recipients=recipients,
+        )
+        return new_event(AccountCaseUpdated, PRODUCER, payload)
+
+    def shown(self) -> dict[str, object]:
+        return {
+            "case_number": self.id,
+            "request_type": self.request_type,
+            "status": self.status,
+            "last_change": self.last_change,
+            "opened_at": self.opened_at,
+            "updated_at": self.updated_at,
+        }
