@@ -99,18 +99,19 @@ def ferretdb_binary() -> Path:
     go = _need("go", GO_HINT)
     target.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"}
-    # The recipe folder may be read-only (installed package): build from a copy.
-    work = local_dir() / "build" / "ferretdb"
+    # The recipe folder may be read-only (installed package): build from a copy. Two test
+    # sessions starting at once on a fresh machine may both build: each in its own folder and
+    # file, the last one's replacing the first's whole (``os.replace`` is atomic).
+    work = local_dir() / "build" / f"ferretdb-{os.getpid()}"
+    partial = Path(f"{target}.{os.getpid()}.partial")
     _rmtree_writable(work)
     shutil.copytree(recipe, work)
-    _patch_ferretdb(go, work, env, json.loads((recipe / "patches.json").read_text()))
-    _run(
-        [go, "build", "-trimpath", "-o", str(target) + ".partial", "."],
-        work,
-        "building FerretDB",
-        env,
-    )
-    Path(str(target) + ".partial").rename(target)
+    try:
+        _patch_ferretdb(go, work, env, json.loads((recipe / "patches.json").read_text()))
+        _run([go, "build", "-trimpath", "-o", str(partial), "."], work, "building FerretDB", env)
+        os.replace(partial, target)
+    finally:
+        _rmtree_writable(work)
     return target
 
 
