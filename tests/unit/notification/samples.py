@@ -11,10 +11,12 @@ from secop_contracts.membership import (
     AccessDecided,
     AccessRequested,
     AccountActivated,
+    AccountCaseUpdated,
     AccountChangesRequested,
     AccountRejected,
     EntitySubmitted,
     InvitationRevoked,
+    LibraryDocumentChanged,
     MemberInvited,
 )
 from secop_contracts.registration import (
@@ -170,6 +172,74 @@ def invitation_revoked(email: str, **extra: object) -> InvitationRevoked:
     )
 
 
+def access_decided(
+    user: PersonRef,
+    recipients: list[PersonRef] | None = None,
+    decision: str = "accepted",
+    reason: str = "",
+) -> AccessDecided:
+    """A decision on ``user``'s access; ``recipients``: the members who follow decisions."""
+    return AccessDecided(
+        producer="membership",
+        payload={
+            "membership_id": uuid4(),
+            "account_id": uuid4(),
+            "account_name": "H&H ASOCIADOS",
+            "nit": "800111202",
+            "user": user,
+            "decision": decision,
+            "reason": reason,
+            "decided_by": uuid4(),
+            "decided_at": NOW,
+            "notice_recipients": recipients,
+        },
+    )
+
+
+def library_document_changed(
+    recipients: list[PersonRef] | None, **extra: object
+) -> LibraryDocumentChanged:
+    return LibraryDocumentChanged(
+        producer="membership",
+        payload={
+            "account_id": uuid4(),
+            "account_name": "H&H ASOCIADOS",
+            "nit": "800111202",
+            "kind": "supplier",
+            "document_id": uuid4(),
+            "title": "Certificado de <existencia>",
+            "action": "added",
+            "version": 1,
+            "filename": "camara_comercio.pdf",
+            "content_type": "application/pdf",
+            "size": 2048,
+            "sha256": "0" * 64,
+            "changed_by": uuid4(),
+            "changed_at": NOW,
+            "notice_recipients": recipients,
+            **extra,
+        },
+    )
+
+
+def account_case_updated(recipients: list[PersonRef] | None, **extra: object) -> AccountCaseUpdated:
+    return AccountCaseUpdated(
+        producer="membership",
+        payload={
+            "account_id": uuid4(),
+            "account_name": "H&H ASOCIADOS",
+            "nit": "800111202",
+            "case_number": "CCE-2026-000123",
+            "change": "opened",
+            "status": "open",
+            "request_type": "solicitud",
+            "changed_at": NOW,
+            "notice_recipients": recipients,
+            **extra,
+        },
+    )
+
+
 def every_event(public_key: str, email: str) -> list[Event]:
     """Every consumed event type once, every email addressed to ``email``."""
     admin = person(email, "Admin <Uno>")
@@ -255,8 +325,12 @@ def every_event(public_key: str, email: str) -> list[Event]:
                 "decided_at": NOW,
             },
         ),
+        # Another user's decision, told to ``email`` as a member who follows decisions.
+        access_decided(person(f"decidido.{email}", "Pedro Gómez"), [admin]),
         member_invited(public_key, email),
         invitation_revoked(email),
+        library_document_changed([admin]),
+        account_case_updated([admin]),
         EntitySubmitted(
             producer="membership",
             payload={
@@ -350,6 +424,24 @@ def branch_events(public_key: str, email: str) -> list[Event]:
                 ("rejected", "No trabaja en la entidad."),
                 ("cancelled", ""),
                 ("reverted", ""),
+            )
+        ),
+        *(
+            access_decided(person(f"decidido.{email}", "Pedro Gómez"), [admin], decision, reason)
+            for decision, reason in (
+                ("rejected", "No trabaja en la entidad."),
+                ("cancelled", ""),
+                ("reverted", ""),
+            )
+        ),
+        library_document_changed([admin], action="replaced", version=2),
+        library_document_changed([admin], action="removed", version=3, filename=""),
+        *(
+            account_case_updated([admin], change=change, status=status, request_type="")
+            for change, status in (
+                ("answered", "open"),
+                ("resolved", "resolved"),
+                ("reopened", "open"),
             )
         ),
         *(

@@ -201,3 +201,54 @@ def test_an_invitation_closed_with_its_rejected_account_says_it_is_no_longer_val
     assert r.subject == "Su invitación para unirse a una cuenta en SECOP II ya no es válida"
     assert "ya no es válida" in r.text and "ya no funciona" in r.html
     assert "retiró" not in r.text and "Usuario Administrador" not in r.text
+
+
+NOTICES = ("member_access_decided", "library_document_changed", "account_case_updated")
+
+
+def test_every_account_notice_says_why_it_is_received_and_where_to_change_that() -> None:
+    rendered = rendered_all()
+    for name in NOTICES:
+        _, r = rendered[name]
+        for part in (r.text, r.html):
+            assert "Recibe este aviso porque eligió" in part, name
+            assert "suscripción a notificaciones de la cuenta H&" in part, name
+            assert "Suscripción a notificaciones" in part, name
+        assert "Admin &lt;Uno&gt;" in r.html and "Admin <Uno>" in r.text  # addressed by name
+        assert "H&H" not in r.subject and "Pedro" not in r.subject  # subjects are fixed texts
+
+
+def test_members_told_of_a_decision_see_who_and_when_but_not_the_users_address() -> None:
+    user = samples.person("pedro.gomez@example.co", "Pedro Gómez")
+    follower = samples.person("marta@example.co", "Marta", "Europe/Madrid")
+    event = samples.access_decided(user, [follower], "rejected", "No trabaja en la entidad.")
+    _, d = deliveries_for(event, datetime.now(UTC), 5)
+    r = renderer().render(d)
+    assert r.subject == "Se rechazó una solicitud de acceso a su cuenta de SECOP II"
+    assert "Estimado(a) Marta:" in r.text and "rechazó" in r.text and "Pedro Gómez" in r.text
+    assert "Motivo indicado: No trabaja en la entidad." in r.text
+    assert "martes 3 de marzo de 2026, 8:05 p. m. (UTC+01:00)" in r.text  # Marta's zone
+    assert "pedro.gomez@example.co" not in r.text + r.html
+
+
+def test_a_library_notice_names_the_document_its_version_and_file_escaped_in_html() -> None:
+    _, r = rendered_all()["library_document_changed"]
+    assert r.subject == "Nuevo documento en la biblioteca de su cuenta de SECOP II"
+    assert "Documento: Certificado de <existencia>" in r.text
+    assert "Certificado de &lt;existencia&gt;" in r.html and "<existencia>" not in r.html
+    assert "Versión: 1" in r.text and "Archivo: camara_comercio.pdf" in r.text
+    removed = samples.library_document_changed(
+        [samples.person("ana@example.co")], action="removed", version=3, filename=""
+    )
+    (d,) = deliveries_for(removed, datetime.now(UTC), 5)
+    gone = renderer().render(d)
+    assert gone.subject == "Se retiró un documento de la biblioteca de su cuenta de SECOP II"
+    assert "Última versión: 3" in gone.text and "Archivo" not in gone.text
+
+
+def test_a_case_notice_gives_the_cases_number_and_state_and_nothing_of_its_messages() -> None:
+    _, r = rendered_all()["account_case_updated"]
+    assert r.subject == "Caso CCE-2026-000123 de su cuenta en SECOP II: creado"
+    assert "Número de caso: CCE-2026-000123" in r.text and "Estado: abierto" in r.text
+    assert "Tipo de solicitud: solicitud" in r.text
+    assert "Los mensajes del caso no se incluyen" in r.text

@@ -99,3 +99,27 @@ class RivalResolves(FakeCases):
             self.raced = True
             await handling.resolve(self.desk.ctx, self.number, "primero", AGENT)
         return case
+
+
+async def test_replies_resolutions_and_reopenings_name_the_account_the_case_is_about(
+    desk: Desk,
+) -> None:
+    """Membership tells the account's members who follow its cases from these events."""
+    account_id = uuid.uuid4()
+    number, _ = await desk.open(account_id=str(account_id))
+    await handling.agent_writes(desk.ctx, number, AGENT, "Estamos revisando.")
+    await handling.resolve(desk.ctx, number, "Listo.", AGENT)
+    await handling.reopen(desk.ctx, number, "Sigue fallando", AGENT)
+    for kind in (CaseMessageAdded, CaseResolved, CaseReopened):
+        [event] = desk.events(kind)
+        assert event.payload.account_id == account_id, kind.__name__
+
+
+async def test_a_case_about_no_account_names_none_in_its_events(desk: Desk) -> None:
+    number, _ = await desk.open()
+    await handling.agent_writes(desk.ctx, number, AGENT, "Estamos revisando.")
+    await handling.resolve(desk.ctx, number, "Listo.", AGENT)
+    await handling.reopen(desk.ctx, number, "Sigue fallando", AGENT)
+    events = [*desk.events(CaseMessageAdded), *desk.events(CaseResolved)]
+    events += desk.events(CaseReopened)
+    assert len(events) == 3 and all(e.payload.account_id is None for e in events)

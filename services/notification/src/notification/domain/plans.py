@@ -2,6 +2,12 @@
 
 Each plan keeps only what its template shows (no document numbers or phones are stored), and a
 sealed token stays sealed: it is opened only when the email is rendered.
+
+An account's notices go to the members who chose them ("Suscripción a notificaciones"):
+membership names them in the event (``notice_recipients``), so nothing here calls it back. An
+event written before subscriptions existed names none (``None``): access requests and activation
+then go to the administrators, as before, and the newer notices to nobody; an empty list means
+nobody chose the notice.
 """
 
 from __future__ import annotations
@@ -16,11 +22,13 @@ from secop_contracts.membership import (
     AccessDecided,
     AccessRequested,
     AccountActivated,
+    AccountCaseUpdated,
     AccountChangesRequested,
     AccountRejected,
     AccountSummary,
     EntitySubmitted,
     InvitationRevoked,
+    LibraryDocumentChanged,
     MemberInvited,
 )
 from secop_contracts.registration import (
@@ -151,7 +159,7 @@ def _access_requested(e: AccessRequested) -> list[EmailSpec]:
     }
     return [
         EmailSpec("access_requested", a.email, a.full_name, a.time_zone, {**ctx, "full_name": ""})
-        for a in p.administrators
+        for a in _chosen(p.notice_recipients, p.administrators)
     ]
 
 
@@ -165,7 +173,19 @@ def _access_decided(e: AccessDecided) -> list[EmailSpec]:
         "reason": p.reason,
         "decided_at": p.decided_at,
     }
-    return [EmailSpec("access_decided", p.user.email, p.user.full_name, p.user.time_zone, ctx)]
+    own = EmailSpec("access_decided", p.user.email, p.user.full_name, p.user.time_zone, ctx)
+    # Members who follow decisions: who and what, never the user's address; the reason (the
+    # administrator's words to the user) only for a rejection, where it explains the decision.
+    notice = {
+        "member_name": p.user.full_name,
+        "account_name": p.account_name,
+        "nit": p.nit,
+        "decision": p.decision,
+        "reason": p.reason if p.decision == "rejected" else "",
+        "decided_at": p.decided_at,
+    }
+    # ``_unique`` keeps the user's own email first should they also be named a follower.
+    return _unique([own, *_to_each("member_access_decided", p.notice_recipients or [], notice)])
 
 
 def _member_invited(e: MemberInvited) -> list[EmailSpec]:
@@ -214,7 +234,8 @@ def _invitation_revoked(e: InvitationRevoked) -> list[EmailSpec]:
 def _account_audience(
     template: str, p: AccountSummary, ctx: dict[str, Any], extra: Iterable[PersonRef] = ()
 ) -> list[EmailSpec]:
-    """The account's notification address and each administrator, once per address."""
+    """The account's notification address and each member who chose the account's activation
+    notices (the administrators for an event from before subscriptions), once per address."""
     base = {
         "account_name": p.legal_name,
         "nit": p.nit,
@@ -223,17 +244,26 @@ def _account_audience(
         **ctx,
     }
     specs = [EmailSpec(template, p.notification_email, p.legal_name, DEFAULT_TIME_ZONE, base)]
-    for person in [*extra, *p.administrators]:
-        specs.append(
+    people = [*extra, *_chosen(p.notice_recipients, p.administrators)]
+    return _unique([*specs, *_to_each(template, people, base)])
+
+
+def _chosen(recipients: list[PersonRef] | None, before: list[PersonRef]) -> list[PersonRef]:
+    """The members who chose a notice; ``before`` for an event written before subscriptions
+    existed (``None``). An empty list is a choice too: nobody."""
+    return before if recipients is None else recipients
+
+
+def _to_each(template: str, people: Iterable[PersonRef], ctx: dict[str, Any]) -> list[EmailSpec]:
+    """One email per person, addressed by their own name, with dates in their own zone."""
+    return _unique(
+        [
             EmailSpec(
-                template,
-                person.email,
-                person.full_name,
-                person.time_zone,
-                {**base, "full_name": person.full_name},
+                template, x.email, x.full_name, x.time_zone, {**ctx, "full_name": x.full_name}
             )
-        )
-    return _unique(specs)
+            for x in people
+        ]
+    )
 
 
 def _entity_submitted(e: EntitySubmitted) -> list[EmailSpec]:
@@ -257,6 +287,35 @@ def _account_decision(template: str) -> Callable[[Any], list[EmailSpec]]:
         return _account_audience(template, p, ctx)
 
     return plan
+
+
+def _library_document_changed(e: LibraryDocumentChanged) -> list[EmailSpec]:
+    p = e.payload
+    ctx = {
+        "account_name": p.account_name,
+        "nit": p.nit,
+        "title": p.title,
+        "action": p.action,
+        "version": p.version,
+        "filename": p.filename,
+        "changed_at": p.changed_at,
+    }
+    return _to_each("library_document_changed", p.notice_recipients or [], ctx)
+
+
+def _account_case_updated(e: AccountCaseUpdated) -> list[EmailSpec]:
+    """The case's number and state only: its messages are the requester's and the desk's."""
+    p = e.payload
+    ctx = {
+        "account_name": p.account_name,
+        "nit": p.nit,
+        "case_number": p.case_number,
+        "change": p.change,
+        "status": p.status,
+        "request_type": p.request_type,
+        "changed_at": p.changed_at,
+    }
+    return _to_each("account_case_updated", p.notice_recipients or [], ctx)
 
 
 def _requester(template: str, r: Requester, ctx: dict[str, Any]) -> list[EmailSpec]:
@@ -322,6 +381,8 @@ PLANS: dict[type[Event], Callable[[Any], list[EmailSpec]]] = {
     AccountActivated: _account_decision("account_activated"),
     AccountChangesRequested: _account_decision("account_changes_requested"),
     AccountRejected: _account_decision("account_rejected"),
+    LibraryDocumentChanged: _library_document_changed,
+    AccountCaseUpdated: _account_case_updated,
     CaseOpened: _case_opened,
     CaseMessageAdded: _case_message,
     CaseResolved: _case_resolved,
@@ -342,12 +403,15 @@ TEMPLATES: tuple[str, ...] = (
     "username_changed",
     "access_requested",
     "access_decided",
+    "member_access_decided",
     "member_invited",
     "invitation_revoked",
     "entity_submitted",
     "account_activated",
     "account_changes_requested",
     "account_rejected",
+    "library_document_changed",
+    "account_case_updated",
     "case_opened",
     "case_message",
     "case_resolved",

@@ -3,7 +3,8 @@
 Each action is one ``cases.change``: load the case, let the domain decide (it changes the case,
 appends its history entry, or refuses), and save that with the action's events in one
 conditional write. Two agents acting at once both load version n; one saves, the other decides
-again on the newer state (e.g. "already resolved", 409).
+again on the newer state (e.g. "already resolved", 409). The events name the account the case
+is about (if any), so that membership can tell the account's members who follow its cases.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ async def _add_message(
             body=body,
             requester=case.requester,
             added_at=entry.at,
+            account_id=case.account_id,
         )
         return [ctx.event(CaseMessageAdded, payload)]
 
@@ -126,6 +128,7 @@ async def resolve(ctx: Context, number: str, resolution: str, actor: Actor) -> C
             requester=case.requester,
             resolved_by=UUID(str(actor.id)),
             resolved_at=entry.at,
+            account_id=case.account_id,
         )
         return [ctx.event(CaseResolved, payload)]
 
@@ -137,7 +140,11 @@ async def reopen(ctx: Context, number: str, reason: str, actor: Actor) -> Case:
         now = ctx.now()
         case.reopen(reason, actor, now, ctx.due(case.subject, now))
         payload = CaseReopenedPayload(
-            case_number=number, reason=reason, reopened_by=UUID(str(actor.id)), reopened_at=now
+            case_number=number,
+            reason=reason,
+            reopened_by=UUID(str(actor.id)),
+            reopened_at=now,
+            account_id=case.account_id,
         )
         return [ctx.event(CaseReopened, payload)]
 
