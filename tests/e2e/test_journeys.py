@@ -77,6 +77,24 @@ async def register_entity(admin: Person) -> tuple[str, dict[str, Any]]:
     return account_id, form
 
 
+async def approve(agent: Person, account_id: str) -> None:
+    """The service desk finds the entity's activation case in its queue and approves it."""
+
+    async def activation_case() -> Any:
+        queue = await agent.call("support", "GET", "/cases", params={"status": "open"})
+        assert queue.status_code == 200, queue.text
+        return next((c for c in queue.json()["items"] if c.get("account_id") == account_id), None)
+
+    case = await eventually(activation_case)
+    decided = await agent.call(
+        "support",
+        "POST",
+        f"/cases/{case['case_number']}/activation",
+        json={"decision": "approve", "message": "Documentos validados"},
+    )
+    assert decided.status_code == 200, decided.text
+
+
 @pytest.fixture
 async def agent(cluster: ServiceProcs, e2e_mailbox: Mailbox) -> Person:
     person = await Person(cluster, e2e_mailbox).become_user()
@@ -92,19 +110,7 @@ async def test_a_buyer_entity_is_registered_and_activated_by_the_service_desk(
     account_id, form = await register_entity(admin)
     await admin.emails("Recibimos el registro")
 
-    async def activation_case() -> Any:
-        queue = await agent.call("support", "GET", "/cases", params={"status": "open"})
-        assert queue.status_code == 200, queue.text
-        return next((c for c in queue.json()["items"] if c.get("account_id") == account_id), None)
-
-    case = await eventually(activation_case)
-    decided = await agent.call(
-        "support",
-        "POST",
-        f"/cases/{case['case_number']}/activation",
-        json={"decision": "approve", "message": "Documentos validados"},
-    )
-    assert decided.status_code == 200, decided.text
+    await approve(agent, account_id)
     [activated] = await e2e_mailbox.wait_for(
         form["notification_email"], subject="está activa", timeout=60
     )
@@ -144,6 +150,59 @@ async def test_a_buyer_user_joins_an_entity_through_every_administrator_decision
     await user.emails("fue cancelado")
     again = await admin.call("membership", "POST", f"{member}/accept", json={"roles": ["buyer"]})
     assert again.status_code == 409  # cancelled is final
+
+
+async def test_an_administrator_invites_a_buyer_who_joins_with_the_invited_roles(
+    cluster: ServiceProcs, e2e_mailbox: Mailbox, agent: Person
+) -> None:
+    admin = await Person(cluster, e2e_mailbox).become_user()
+    account_id, _ = await register_entity(admin)
+    await approve(agent, account_id)  # only an active account invites
+
+    async def active() -> bool:
+        desk = await admin.call("membership", "GET", f"/accounts/{account_id}/desk")
+        return desk.json()["account"]["status"] == "active"
+
+    await eventually(active)
+    invitee = Person(cluster, e2e_mailbox)  # has no user yet
+    invitations = f"/accounts/{account_id}/invitations"
+    invited = await admin.call(
+        "membership",
+        "POST",
+        invitations,
+        json={"name": "Beatriz Compradora", "email": invitee.email, "roles": ["buyer"]},
+    )
+    assert invited.status_code == 201, invited.text
+    desk = (await admin.call("membership", "GET", f"/accounts/{account_id}/desk")).json()
+    assert [i["email"] for i in desk["pending_invitations"]] == [invitee.email]
+
+    [mail] = await invitee.emails("Invitación para unirse")
+    assert "Usuario Comprador" in mail["Text"]
+    [link] = [u for u in links_in(mail) if "AcceptInvitation" in u]
+    await invitee.become_user()  # signs up with the invited address, confirms, logs in
+    accepted = await invitee.call(
+        "membership", "POST", "/invitations/accept", json={"token": token_from(link, "token")}
+    )
+    assert accepted.status_code == 200, accepted.text
+    again = await invitee.call(
+        "membership", "POST", "/invitations/accept", json={"token": token_from(link, "token")}
+    )
+    assert again.status_code == 400 and again.json()["reason"] == "used", again.text
+
+    mine = await invitee.call("membership", "GET", "/users/me/memberships")
+    [membership] = [m for m in mine.json() if m["account_id"] == account_id]
+    assert (membership["status"], membership["roles"]) == ("accepted", ["buyer"])
+    desk = (await admin.call("membership", "GET", f"/accounts/{account_id}/desk")).json()
+    assert desk["pending_invitations"] == []
+    members = await admin.call("membership", "GET", f"/accounts/{account_id}/members")
+    assert invitee.email in [m["email"] for m in members.json() if m["status"] == "accepted"]
+    # the new buyer chooses to follow the account's case updates, and sees its desk
+    chosen = await invitee.call(
+        "membership", "PUT", f"/accounts/{account_id}/notices", json={"notices": ["case_updates"]}
+    )
+    assert chosen.status_code == 200 and chosen.json()["notices"] == ["case_updates"], chosen.text
+    buyer_desk = await invitee.call("membership", "GET", f"/accounts/{account_id}/desk")
+    assert buyer_desk.status_code == 200 and buyer_desk.json()["administrator"] is False
 
 
 async def test_a_natural_person_supplier_is_active_at_once_and_found_in_the_directory(
