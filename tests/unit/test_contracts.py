@@ -225,7 +225,7 @@ CLEAR_STRINGS = {
     "payload.requester.municipality", "payload.requester.time_zone", "payload.roles[]",
     "payload.session_id", "payload.source_event_type", "payload.subject", "payload.template",
     "payload.time_zone", "payload.administrators[].time_zone", "payload.submitted_by.time_zone",
-    "payload.user.time_zone",
+    "payload.user.time_zone", "payload.content_type", "payload.sha256",
 }  # fmt: skip
 
 
