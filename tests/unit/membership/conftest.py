@@ -17,6 +17,7 @@ from membership.adapters.fakes import (
     FakeNitClaims,
     FakeUsers,
     memory_accounts,
+    memory_library,
 )
 from membership.config import Settings
 from membership.domain.accounts import Account
@@ -66,6 +67,7 @@ def fake_context(**settings: Any) -> Context:
         municipalities=Municipalities(),
         recipients=FakeInvitationRecipients(),
         cases=MemoryStore(AccountCase),
+        library=memory_library(),
     )
 
 

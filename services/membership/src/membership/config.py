@@ -83,6 +83,19 @@ class Settings(ServiceSettings):
         description="Closed invitations one account keeps at most, the oldest dropped first: "
         "with MAX_PENDING_INVITATIONS, what bounds the account document.",
     )
+    library_max_documents: int = Field(
+        default=100,
+        ge=1,
+        le=1000,
+        description="Live documents one account's library may hold (beyond: 409); removed "
+        "ones do not count.",
+    )
+    library_versions_kept: int = Field(
+        default=10,
+        ge=1,
+        description="Versions kept per library document: a new version beyond drops the "
+        "oldest one, its content and its metadata.",
+    )
 
     @field_validator("notification_seal_public_key")
     @classmethod

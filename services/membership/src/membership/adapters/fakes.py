@@ -22,11 +22,17 @@ from membership.adapters.invitation_recipients import day_id
 from membership.adapters.nit_claims import NitTaken
 from membership.domain.accounts import ACTIVE, DRAFT, REJECTED, Account
 from membership.domain.invitations import Invitation
+from membership.domain.library import LibraryDocument
 
 
 def memory_accounts(store: type[MemoryStore[Account]] = MemoryStore) -> MemoryStore[Account]:
     """Accounts in memory, with the draft slot unique as the real store's index makes it."""
     return store(Account, unique=("draft_slot",), retries=ACCOUNT_RETRIES)
+
+
+def memory_library() -> MemoryStore[LibraryDocument]:
+    """Library documents in memory, a live document's slot unique as the real index makes it."""
+    return MemoryStore(LibraryDocument, unique=("slot",))
 
 
 class FakeAccountQueries:

@@ -131,6 +131,17 @@ PERSONAL_DOCUMENTS = frozenset({"identity_document"})
 SUPPORT_AGENT = "support_agent"
 #: Entity statuses in which the desk reviews the documents.
 REVIEWED = frozenset({"pending_activation", "changes_requested"})
+#: Reads of the account's library (``domain.library``) name ``library:<document id>``.
+LIBRARY = "library"
+
+
+def library_doc(document_id: str | None = None) -> str:
+    """The ``doc_type`` a read of a library document (or of the library's list) goes by."""
+    return f"{LIBRARY}:{document_id}" if document_id else LIBRARY
+
+
+def in_library(doc_type: str) -> bool:
+    return doc_type == LIBRARY or doc_type.startswith(f"{LIBRARY}:")
 
 
 def outside_reader(
@@ -140,10 +151,11 @@ def outside_reader(
     they may not).
 
     ``buyer``: the reader is a member of an active buyer entity, whom the supplier directory
-    serves: an active supplier's documents, except a natural person's ID. ``agent``: a service
-    desk agent validating an entity that waits for activation (or for changes)."""
+    serves: an active supplier's documents, except a natural person's ID, and its library.
+    ``agent``: a service desk agent validating an entity that waits for activation (or for
+    changes): its registration documents only, not its library (no part of the review)."""
     if buyer and kind == "supplier" and status == "active":
         return None if doc_type in PERSONAL_DOCUMENTS else "buyer"
-    if agent and kind == "entity" and status in REVIEWED:
+    if agent and kind == "entity" and status in REVIEWED and not in_library(doc_type):
         return "agent"
     return None

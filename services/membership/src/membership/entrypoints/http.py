@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -11,7 +10,7 @@ from secop_runtime.auth import CurrentUser, MaybeUser
 from secop_runtime.errors import Invalid
 from starlette.datastructures import UploadFile as StarletteUpload
 
-from membership.entrypoints import desk, invitations, members
+from membership.entrypoints import desk, invitations, library, members
 from membership.entrypoints.deps import Ctx
 from membership.entrypoints.schemas import (
     AccountCreate,
@@ -213,20 +212,9 @@ async def download(
     """For the account's members; an active supplier's (not a natural person's ID) for members
     of active buyer entities; an entity's under review for desk agents. Reads from outside the
     account are recorded (`GET /accounts/{id}/document-reads`)."""
-    document = await documents.open_document(ctx, principal, account_id, doc_type)
-    name = document.filename
-    ascii_name = name.encode("ascii", "ignore").decode().replace('"', "") or "document"
-    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
-    return StreamingResponse(
-        ctx.files.stream(document.document_id),
-        media_type=document.content_type or "application/octet-stream",
-        headers={
-            "Content-Disposition": disposition,
-            "Content-Length": str(document.size),
-            "X-Content-Type-Options": "nosniff",
-            "X-Document-SHA256": document.sha256,
-        },
-    )
+    d = await documents.open_document(ctx, principal, account_id, doc_type)
+    content = ctx.files.stream(d.document_id)
+    return library.attachment(content, d.filename, d.content_type, d.size, d.sha256)
 
 
 router = APIRouter()
@@ -234,3 +222,4 @@ router.include_router(accounts_router)
 router.include_router(members.router)
 router.include_router(invitations.router)
 router.include_router(desk.router)
+router.include_router(library.router)

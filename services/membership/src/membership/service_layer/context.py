@@ -21,11 +21,13 @@ from membership.adapters.document_reads import DocumentReads
 from membership.adapters.files import FileStore
 from membership.adapters.invitation_recipients import InvitationRecipients
 from membership.adapters.legacy import fold_legacy_accounts
+from membership.adapters.library import create_library_indexes, library_store
 from membership.adapters.nit_claims import NitClaims
 from membership.adapters.users import UserDirectory
 from membership.config import Settings
 from membership.domain.accounts import Account
 from membership.domain.cases import AccountCase
+from membership.domain.library import LibraryDocument
 from membership.domain.location import Municipalities
 from membership.service_layer import ports
 from membership.service_layer.accounts import expire_drafts
@@ -44,6 +46,7 @@ class Context:
     municipalities: Municipalities
     recipients: ports.InvitationRecipients
     cases: Store[AccountCase]
+    library: Store[LibraryDocument]
 
     @classmethod
     async def build(cls, runtime: ServiceRuntime, settings: Settings) -> Context:
@@ -56,6 +59,8 @@ class Context:
         await fold_legacy_accounts(db, accounts)
         cases = case_store(db)
         await cases.create_indexes()
+        library = library_store(db)
+        await create_library_indexes(library)
         return cls(
             settings=settings,
             accounts=accounts,
@@ -68,6 +73,7 @@ class Context:
             municipalities=divipola.load(settings.divipola_file),
             recipients=InvitationRecipients(db),
             cases=cases,
+            library=library,
         )
 
     async def maintain(self, now: datetime) -> None:

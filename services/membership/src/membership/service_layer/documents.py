@@ -47,23 +47,10 @@ async def upload_document(
     size: int,
 ) -> dict[str, Any]:
     await may_upload(ctx, principal, account_id, doc_type)
-    limit = ctx.settings.document_max_bytes
-    head = _acceptable(filename, source, size, limit)
-    file_id, stored_size, sha256 = await ctx.files.upload(
-        filename, source, {"account_id": account_id, "doc_type": doc_type}
+    document = await store_file(
+        ctx, principal, filename, source, size, {"account_id": account_id, "doc_type": doc_type}
     )
-    if stored_size > limit:  # the declared size lied
-        await ctx.files.delete_file(file_id)
-        raise TooLarge(f"the file is larger than {limit} bytes")
-    document = docs.StoredDocument(
-        document_id=file_id,
-        filename=filename,
-        content_type=filetype.guess_mime(head) or "application/octet-stream",
-        size=stored_size,
-        sha256=sha256,
-        uploaded_at=now(),
-        uploaded_by=str(principal.user_id),
-    )
+    file_id = document.document_id
     replaced: list[docs.StoredDocument | None] = [None]
 
     def attach(account: Account) -> list[Event]:
@@ -78,6 +65,34 @@ async def upload_document(
     if replaced[0] is not None and replaced[0].document_id != file_id:
         await ctx.files.delete_file(replaced[0].document_id)
     return {"doc_type": doc_type, **document.model_dump()}
+
+
+async def store_file(
+    ctx: Context,
+    principal: Principal,
+    filename: str,
+    source: BinaryIO,
+    size: int,
+    metadata: dict[str, Any],
+) -> docs.StoredDocument:
+    """Store a file the document rules accept (declared and actual size, type, content); the
+    account's registration documents and its library (``service_layer.library``) share them.
+    Nothing points at it yet: the caller does, or deletes it."""
+    limit = ctx.settings.document_max_bytes
+    head = _acceptable(filename, source, size, limit)
+    file_id, stored_size, sha256 = await ctx.files.upload(filename, source, metadata)
+    if stored_size > limit:  # the declared size lied
+        await ctx.files.delete_file(file_id)
+        raise TooLarge(f"the file is larger than {limit} bytes")
+    return docs.StoredDocument(
+        document_id=file_id,
+        filename=filename,
+        content_type=filetype.guess_mime(head) or "application/octet-stream",
+        size=stored_size,
+        sha256=sha256,
+        uploaded_at=now(),
+        uploaded_by=str(principal.user_id),
+    )
 
 
 def _acceptable(filename: str, source: BinaryIO, size: int, limit: int) -> bytes:
