@@ -9,8 +9,9 @@ from secop_runtime.service import create_app as build
 
 from membership.adapters.accounts import ACCOUNTS
 from membership.adapters.legacy import MEMBERSHIPS
+from membership.adapters.library import LIBRARY
 from membership.config import Settings
-from membership.entrypoints import events, http
+from membership.entrypoints import events, http, library
 from membership.service_layer.context import Context
 
 DESCRIPTION = (
@@ -26,7 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         publishes=list(EVENTS),
         # Memberships had their own documents before issue 18: their last events still go out.
-        outbox_collections=[ACCOUNTS, MEMBERSHIPS],
+        outbox_collections=[ACCOUNTS, MEMBERSHIPS, LIBRARY],
         verify_tokens=True,
     )
     context: Late[Context] = Late("membership")
@@ -37,9 +38,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="SECOP membership",
         description=DESCRIPTION,
         routers=[http.router],
-        # Only the document upload takes a large body; every other route the small cap.
+        # Only the document uploads take a large body; every other route the small cap.
         large_bodies={
-            ("PUT", r"/accounts/[^/]+/documents/[^/]+"): settings.document_max_bytes
-            + MULTIPART_OVERHEAD
+            route: settings.document_max_bytes + MULTIPART_OVERHEAD
+            for route in (("PUT", r"/accounts/[^/]+/documents/[^/]+"), *library.UPLOAD_ROUTES)
         },
     )
