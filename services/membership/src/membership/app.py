@@ -8,6 +8,7 @@ from secop_runtime.service import Late, ServiceRuntime
 from secop_runtime.service import create_app as build
 
 from membership.adapters.accounts import ACCOUNTS
+from membership.adapters.cases import ACCOUNT_CASES
 from membership.adapters.legacy import MEMBERSHIPS
 from membership.adapters.library import LIBRARY
 from membership.config import Settings
@@ -27,7 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         publishes=list(EVENTS),
         # Memberships had their own documents before issue 18: their last events still go out.
-        outbox_collections=[ACCOUNTS, MEMBERSHIPS, LIBRARY],
+        outbox_collections=[ACCOUNTS, MEMBERSHIPS, LIBRARY, ACCOUNT_CASES],
         verify_tokens=True,
     )
     context: Late[Context] = Late("membership")
