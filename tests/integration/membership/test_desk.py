@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from membership.adapters.cases import CaseArchive
 from secop_contracts import Event
 from secop_contracts.support import CaseMessageAdded, CaseOpened, CaseResolved
 
@@ -140,3 +141,9 @@ async def test_members_follow_their_accounts_cases_on_the_desk_and_by_email(
     # Ana did not choose case updates; nobody is mailed about the stranger's case
     to_ana = await mailbox.messages_to(ana.email)
     assert not any("de su cuenta" in m["Subject"] for m in to_ana)
+
+    # the maintenance pass forgets both once past their retention (the real query on FerretDB)
+    archive = CaseArchive(svc.db)
+    assert await archive.prune(at) == 0
+    assert await archive.prune(at + timedelta(days=1)) == 2
+    assert await svc.db["account_cases"].count_documents({"_id": {"$in": [ours, theirs]}}) == 0

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from membership.adapters.fakes import (
     FakeAccountQueries,
+    FakeCaseArchive,
     FakeDocumentReads,
     FakeFiles,
     FakeInvitationRecipients,
@@ -56,6 +57,7 @@ class RacingQueries(FakeAccountQueries):
 
 def fake_context(**settings: Any) -> Context:
     accounts = memory_accounts(RacingStore)
+    cases = MemoryStore(AccountCase)
     return Context(
         settings=Settings(**settings),
         accounts=accounts,
@@ -66,7 +68,8 @@ def fake_context(**settings: Any) -> Context:
         document_reads=FakeDocumentReads(),
         municipalities=Municipalities(),
         recipients=FakeInvitationRecipients(),
-        cases=MemoryStore(AccountCase),
+        cases=cases,
+        case_archive=FakeCaseArchive(cases),
         library=memory_library(),
     )
 

@@ -251,3 +251,17 @@ async def test_the_desk_shows_administrators_what_waits_for_them(ctx, person):
         await desk.desk(ctx, carla, entity)  # pending is not a member yet
     with pytest.raises(Refused):
         await desk.choose_notices(ctx, carla, entity, [])
+
+
+async def test_maintenance_forgets_resolved_and_strangers_cases_after_their_retention(ctx, person):
+    ana, mallory = person("Ana Admin"), person("Mallory Extraña")
+    entity = await joinable_entity(ctx, ana)
+    await desk.follow_case(ctx, opened(entity, email_of(ctx, ana)))
+    await desk.follow_case(ctx, resolved(entity, T0 + timedelta(hours=2)))
+    await desk.follow_case(ctx, opened(entity, email_of(ctx, ana), number="CCE-2026-000002"))
+    await desk.follow_case(ctx, opened(entity, email_of(ctx, mallory), number="CCE-2026-000003"))
+    keep = timedelta(days=ctx.settings.account_cases_retention_days)
+    await ctx.maintain(T0 + keep)  # not yet
+    assert len(ctx.cases.documents) == 3
+    await ctx.maintain(T0 + keep + timedelta(hours=3))
+    assert sorted(ctx.cases.documents) == ["CCE-2026-000002"]  # open and the account's: kept

@@ -30,6 +30,12 @@ class Settings(ServiceSettings):
     document_reads_retention_days: int = Field(
         default=365, ge=1, description="How long outside reads of documents stay listed."
     )
+    account_cases_retention_days: int = Field(
+        default=365,
+        ge=1,
+        description="How long a resolved support case stays in membership's view of an "
+        "account's cases (the desk lists open ones only).",
+    )
     max_drafts_per_user: int = Field(
         default=3, ge=1, description="Drafts one user may hold at once (beyond: 409)."
     )

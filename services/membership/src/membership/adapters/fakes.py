@@ -21,6 +21,7 @@ from membership.adapters.accounts import ACCOUNT_RETRIES
 from membership.adapters.invitation_recipients import day_id
 from membership.adapters.nit_claims import NitTaken
 from membership.domain.accounts import ACTIVE, DRAFT, REJECTED, Account
+from membership.domain.cases import AccountCase
 from membership.domain.invitations import Invitation
 from membership.domain.library import LibraryDocument
 
@@ -207,3 +208,21 @@ class FakeInvitationRecipients:
     async def prune(self, now: datetime) -> None:
         today = now.astimezone(UTC).date().isoformat()
         self.counts = {k: n for k, n in self.counts.items() if k.rsplit(":", 1)[1] >= today}
+
+
+class FakeCaseArchive:
+    """``CaseArchive`` over the memory store of cases."""
+
+    def __init__(self, store: MemoryStore[AccountCase]) -> None:
+        self._store = store
+
+    async def prune(self, before: datetime) -> int:
+        gone = [
+            key
+            for key, doc in self._store.documents.items()
+            if doc["status_at"] < before
+            and (doc["status"] == "resolved" or doc.get("qualified") is not True)
+        ]
+        for key in gone:
+            del self._store.documents[key]
+        return len(gone)

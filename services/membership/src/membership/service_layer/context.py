@@ -16,7 +16,7 @@ from secop_runtime.service import ServiceRuntime
 
 from membership.adapters import divipola
 from membership.adapters.accounts import AccountQueries, account_store, create_indexes
-from membership.adapters.cases import case_store
+from membership.adapters.cases import CaseArchive, case_store
 from membership.adapters.document_reads import DocumentReads
 from membership.adapters.files import FileStore
 from membership.adapters.invitation_recipients import InvitationRecipients
@@ -46,6 +46,7 @@ class Context:
     municipalities: Municipalities
     recipients: ports.InvitationRecipients
     cases: Store[AccountCase]
+    case_archive: ports.CaseArchive
     library: Store[LibraryDocument]
 
     @classmethod
@@ -73,19 +74,24 @@ class Context:
             municipalities=divipola.load(settings.divipola_file),
             recipients=InvitationRecipients(db),
             cases=cases,
+            case_archive=CaseArchive(db),
             library=library,
         )
 
     async def maintain(self, now: datetime) -> None:
         """Drafts nobody touched expire (releasing their NIT); old document reads go; so do
         invitations closed longer ago than their retention (this reads every account on
-        FerretDB: see ``AccountQueries.with_old_invitations``), and the per-address counts of
-        invitation emails of days gone by."""
+        FerretDB: see ``AccountQueries.with_old_invitations``), the per-address counts of
+        invitation emails of days gone by, and support cases resolved (or never the account's)
+        longer ago than ``ACCOUNT_CASES_RETENTION_DAYS``."""
         await expire_drafts(self, now)
         keep = timedelta(days=self.settings.document_reads_retention_days)
         await self.document_reads.prune(now - keep)
         await forget_old_invitations(self, now)
         await self.recipients.prune(now)
+        await self.case_archive.prune(
+            now - timedelta(days=self.settings.account_cases_retention_days)
+        )
 
     def sealed(self, secret: str) -> str:
         """``secret`` sealed for notification, the only service that may read it (invitation
