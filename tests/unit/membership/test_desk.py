@@ -237,6 +237,20 @@ async def test_a_strangers_case_naming_the_account_is_neither_shown_nor_mailed(c
     assert (await desk.desk(ctx, ana, entity))["open_cases"] == []
 
 
+async def test_strangers_cases_naming_the_account_do_not_push_its_own_off_the_desk(ctx, person):
+    """Anyone may open cases naming any account (support's form needs no login): however many
+    a stranger opens, the account's own open case is still on its desk."""
+    ana, mallory = person("Ana Admin"), person("Mallory Extraña")
+    entity = await joinable_entity(ctx, ana)
+    for n in range(desk.DESK_CASES * 4):
+        number = f"CCE-2026-{n + 100:06d}"
+        await desk.follow_case(ctx, opened(entity, email_of(ctx, mallory), number=number))
+    own = opened(entity, email_of(ctx, ana), at=T0 + timedelta(hours=1))
+    await desk.follow_case(ctx, own)
+    view = await desk.desk(ctx, ana, entity)
+    assert [c["case_number"] for c in view["open_cases"]] == ["CCE-2026-000001"]
+
+
 async def test_the_desk_shows_administrators_what_waits_for_them(ctx, person):
     ana, beto, carla = person("Ana Admin"), person("Beto Buyer"), person("Carla Pide")
     entity = await joinable_entity(ctx, ana)

@@ -76,10 +76,13 @@ async def desk(ctx: Context, principal: Principal, account_id: str) -> dict[str,
     cases, and for administrators the pending access requests and invitations; newest first."""
     account = await account_or_404(ctx, account_id)
     user_id = _member_of(account, principal)
-    found = await ctx.cases.find(account_id=account_id, status="open", limit=DESK_CASES * 4)
-    open_cases = sorted(
-        (c for c in found if c.qualified), key=lambda c: c.opened_at or c.status_at, reverse=True
-    )[:DESK_CASES]
+    # Only the account's own cases are asked for: anyone may open cases naming any account,
+    # and strangers' cases read first would crowd the account's out of the limit.
+    found = await ctx.cases.find(
+        account_id=account_id, status="open", qualified=True, limit=DESK_CASES * 4
+    )
+    open_cases = sorted(found, key=lambda c: c.opened_at or c.status_at, reverse=True)
+    open_cases = open_cases[:DESK_CASES]
     summary: dict[str, Any] = {
         "account": {
             **queries.public(account),
