@@ -11,6 +11,7 @@ import io
 import pytest
 from membership.domain.documents import SUPPORT_AGENT, FileRefused
 from membership.domain.library import LibraryDocument
+from membership.entrypoints.library import attachment
 from membership.service_layer import desk, documents, library, lifecycle
 from secop_contracts.membership import LibraryDocumentChanged
 from secop_runtime.aggregates import MemoryStore
@@ -357,3 +358,17 @@ async def test_each_change_tells_the_members_who_chose_document_changes(ctx, per
     for event in (added, replaced, removed):
         assert [str(r.user_id) for r in event.payload.notice_recipients] == [str(beto.user_id)]
         assert event.key == supplier
+
+
+def test_a_download_header_carries_no_control_characters_of_the_uploaded_name():
+    """A multipart file name may hold control characters (all but CR and LF); the server
+    refuses such a header value, so the download of that file failed for every reader."""
+
+    async def nothing():
+        yield b""
+
+    name = "acta\x01\x1b[31m\tfinal\x7f.pdf"
+    response = attachment(nothing(), name, "application/pdf", 0, "0" * 64)
+    value = response.headers["content-disposition"]
+    assert not any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
+    assert 'filename="acta[31mfinal.pdf"' in value

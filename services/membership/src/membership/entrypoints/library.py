@@ -230,7 +230,10 @@ def attachment(
     content: AsyncIterator[bytes], filename: str, content_type: str, size: int, sha256: str
 ) -> StreamingResponse:
     """A stored file as a download: never rendered by the browser, its checksum in a header."""
-    ascii_name = filename.encode("ascii", "ignore").decode().replace('"', "") or "document"
+    # Control characters (a multipart name may hold any but CR and LF) make the server refuse
+    # the header, and the download fail for every reader.
+    ascii_only = filename.encode("ascii", "ignore").decode()
+    ascii_name = "".join(c for c in ascii_only if c.isprintable() and c != '"') or "document"
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
     return StreamingResponse(
         content,
