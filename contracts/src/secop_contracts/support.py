@@ -32,6 +32,11 @@ class CaseOpenedPayload(Payload):
     user_type: Literal["comprador", "proveedor", "ciudadano"]
     description: str = personal_data()
     account_id: UUID | None = None
+    opened_by_user: UUID | None = Field(
+        default=None,
+        description="The user who opened the case signed in (their token proved it); None when "
+        "opened without logging in, when only the typed email names the requester.",
+    )
     origin: Literal["web", "entity_submitted"] = "web"
     opened_at: datetime
     first_response_due: datetime

@@ -29,7 +29,9 @@ async def publish(infra, svc, event: Event) -> None:
     await produce_raw(infra.kafka_bootstrap, topic, event.to_json(), event.key.encode())
 
 
-def case_opened(number: str, account_id: str, email: str, at: datetime) -> CaseOpened:
+def case_opened(
+    number: str, account_id: str, email: str, at: datetime, by: uuid.UUID | None
+) -> CaseOpened:
     return CaseOpened(
         producer="support",
         payload={
@@ -41,6 +43,7 @@ def case_opened(number: str, account_id: str, email: str, at: datetime) -> CaseO
             "user_type": "proveedor",
             "description": "palabras privadas del caso",
             "account_id": account_id,
+            "opened_by_user": by,
             "opened_at": at,
             "first_response_due": at + timedelta(days=1),
         },
@@ -76,9 +79,11 @@ async def test_members_follow_their_accounts_cases_on_the_desk_and_by_email(
     assert outsider.status_code == 403
 
     at = datetime.now(UTC)
-    ours, theirs = f"CCE-T-{uuid.uuid4().hex[:8]}", f"CCE-T-{uuid.uuid4().hex[:8]}"
-    await publish(infra, svc, case_opened(theirs, account, mallory.email, at))  # a stranger's
-    await publish(infra, svc, case_opened(ours, account, beto.email, at))
+    ours, theirs, forged = (f"CCE-T-{uuid.uuid4().hex[:8]}" for _ in range(3))
+    # a stranger's, signed in, and one opened without logging in in Beto's name
+    await publish(infra, svc, case_opened(theirs, account, mallory.email, at, mallory.user_id))
+    await publish(infra, svc, case_opened(forged, account, beto.email, at, None))
+    await publish(infra, svc, case_opened(ours, account, beto.email, at, beto.user_id))
     answer = CaseMessageAdded(
         producer="support",
         payload={
@@ -145,5 +150,6 @@ async def test_members_follow_their_accounts_cases_on_the_desk_and_by_email(
     # the maintenance pass forgets both once past their retention (the real query on FerretDB)
     archive = CaseArchive(svc.db)
     assert await archive.prune(at) == 0
-    assert await archive.prune(at + timedelta(days=1)) == 2
-    assert await svc.db["account_cases"].count_documents({"_id": {"$in": [ours, theirs]}}) == 0
+    assert await archive.prune(at + timedelta(days=1)) == 3
+    gone = {"_id": {"$in": [ours, theirs, forged]}}
+    assert await svc.db["account_cases"].count_documents(gone) == 0

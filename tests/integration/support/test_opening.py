@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -11,6 +12,7 @@ from support.domain.business_hours import BOGOTA, bogota_year
 
 from tests.integration.support.conftest import case_body, case_key
 from tests.support.kafka import json_values, read_topic
+from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.integration
 
@@ -39,6 +41,24 @@ async def test_opening_a_case_returns_its_number_and_publishes_case_opened(
     assert event["payload"]["case_number"] == number
     assert event["payload"]["requester"]["email"] == f"ana.{uid}@example.co"
     assert event["payload"]["origin"] == "web"
+    assert event["payload"]["opened_by_user"] is None  # no login: only a typed email
+
+    # Signed in, the case names its opener from the token (membership trusts only that);
+    # a token that is not valid is refused, never taken as anonymous.
+    someone = uuid.uuid4()
+    signed = await client.post(
+        "/cases", json=case_body(uid), headers=bearer(dev_keys, user_id=someone, username="ana")
+    )
+    assert signed.status_code == 201, signed.text
+    forged = await client.post(
+        "/cases", json=case_body(uid), headers={"Authorization": "Bearer not-a-token"}
+    )
+    assert forged.status_code == 401
+    records = await read_topic(
+        support.settings.kafka_bootstrap_servers, support.settings.topic("CaseOpened"), at_least=2
+    )
+    by_number = {e["payload"]["case_number"]: e["payload"] for e in json_values(records)}
+    assert by_number[signed.json()["case_number"]]["opened_by_user"] == str(someone)
     assert event["payload"]["first_response_due"].startswith(opened["first_response_due"][:16])
 
     # The requester follows it with the emailed access key and their email; a wrong key or

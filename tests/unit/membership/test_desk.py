@@ -131,7 +131,7 @@ async def test_activation_notices_follow_the_choices(ctx, person):
     assert activated.payload.notification_email == "avisos@nandu.co"  # still told
 
 
-def opened(account_id, requester_email, *, at=T0, origin="web", number="CCE-2026-000001"):
+def opened(account_id, requester_email, *, at=T0, origin="web", number="CCE-2026-000001", by=None):
     requester = Requester(full_name="Quien Pide", email=requester_email)
     payload = {
         "case_number": number,
@@ -142,6 +142,7 @@ def opened(account_id, requester_email, *, at=T0, origin="web", number="CCE-2026
         "user_type": "comprador",
         "description": "texto del caso",
         "account_id": account_id,
+        "opened_by_user": by,
         "origin": origin,
         "opened_at": at,
         "first_response_due": at + timedelta(days=1),
@@ -193,7 +194,7 @@ async def test_a_members_case_is_on_the_desk_and_its_followers_hear_of_it(ctx, p
     await admitted(ctx, ana, entity, beto, ["buyer"])
     await desk.choose_notices(ctx, beto, entity, ["case_updates"])
 
-    first = opened(entity, email_of(ctx, beto).upper())
+    first = opened(entity, email_of(ctx, beto), by=beto.user_id)
     await desk.follow_case(ctx, first)
     await desk.follow_case(ctx, first)  # a redelivery tells nobody twice
     await desk.follow_case(ctx, answered(entity, T0 + timedelta(hours=1)))
@@ -230,7 +231,9 @@ async def test_a_strangers_case_naming_the_account_is_neither_shown_nor_mailed(c
     ana, mallory = person("Ana Admin"), person("Mallory Extraña")
     entity = await joinable_entity(ctx, ana)
     await desk.choose_notices(ctx, ana, entity, ["access_requests", "case_updates"])
-    await desk.follow_case(ctx, opened(entity, email_of(ctx, mallory)))
+    await desk.follow_case(ctx, opened(entity, email_of(ctx, mallory), by=mallory.user_id))
+    # a case opened without logging in, in a member's name: the typed email proves nothing
+    await desk.follow_case(ctx, opened(entity, email_of(ctx, ana), number="CCE-2026-000004"))
     await desk.follow_case(ctx, answered(entity, T0 + timedelta(hours=1)))
     await desk.follow_case(ctx, opened(str(uuid.uuid4()), "a@b.co", number="CCE-2026-000002"))
     assert case_events(ctx) == []
@@ -245,7 +248,7 @@ async def test_strangers_cases_naming_the_account_do_not_push_its_own_off_the_de
     for n in range(desk.DESK_CASES * 4):
         number = f"CCE-2026-{n + 100:06d}"
         await desk.follow_case(ctx, opened(entity, email_of(ctx, mallory), number=number))
-    own = opened(entity, email_of(ctx, ana), at=T0 + timedelta(hours=1))
+    own = opened(entity, email_of(ctx, ana), at=T0 + timedelta(hours=1), by=ana.user_id)
     await desk.follow_case(ctx, own)
     view = await desk.desk(ctx, ana, entity)
     assert [c["case_number"] for c in view["open_cases"]] == ["CCE-2026-000001"]
@@ -270,9 +273,11 @@ async def test_the_desk_shows_administrators_what_waits_for_them(ctx, person):
 async def test_maintenance_forgets_resolved_and_strangers_cases_after_their_retention(ctx, person):
     ana, mallory = person("Ana Admin"), person("Mallory Extraña")
     entity = await joinable_entity(ctx, ana)
-    await desk.follow_case(ctx, opened(entity, email_of(ctx, ana)))
+    await desk.follow_case(ctx, opened(entity, email_of(ctx, ana), by=ana.user_id))
     await desk.follow_case(ctx, resolved(entity, T0 + timedelta(hours=2)))
-    await desk.follow_case(ctx, opened(entity, email_of(ctx, ana), number="CCE-2026-000002"))
+    await desk.follow_case(
+        ctx, opened(entity, email_of(ctx, ana), number="CCE-2026-000002", by=ana.user_id)
+    )
     await desk.follow_case(ctx, opened(entity, email_of(ctx, mallory), number="CCE-2026-000003"))
     keep = timedelta(days=ctx.settings.account_cases_retention_days)
     await ctx.maintain(T0 + keep)  # not yet

@@ -2,9 +2,9 @@
 
 Membership follows support's case events (never calling support). A case counts as the
 account's when it was opened by the account's entity submission, or by one of its accepted
-members (the requester's address, which the desk verified, is a member's): anyone may open a
-case naming any account, and a stranger must not write on another account's desk nor mail its
-members.
+members signed in (support names the user whose token opened it: ``opened_by_user``). Anyone
+may open a case naming any account, without logging in, in anyone's name: a stranger must not
+write on another account's desk nor mail its members.
 
 Support's events come on one topic per type, so a case's resolution may arrive before its
 opening: each event applies only if it is newer than the case's last status change

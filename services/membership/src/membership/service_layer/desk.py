@@ -110,16 +110,14 @@ async def desk(ctx: Context, principal: Principal, account_id: str) -> dict[str,
 CaseEvent = CaseOpened | CaseMessageAdded | CaseResolved | CaseReopened
 
 
-async def _is_the_accounts(ctx: Context, account: Account, event: CaseOpened) -> bool:
-    """Opened by the entity's submission, or by an accepted member (the address the desk
-    verified is a member's)."""
+def _is_the_accounts(account: Account, event: CaseOpened) -> bool:
+    """Opened by the entity's submission, or by an accepted member signed in (support names
+    them from their token). A typed email proves nothing: anyone may open a case, without
+    logging in, in a member's name."""
     p = event.payload
     if p.origin == "entity_submitted":
         return True
-    wanted = p.requester.email.strip().lower()
-    accepted = [m.user_id for m in account.members if m.status == "accepted"]
-    views = await ctx.users.get_many(accepted)
-    return any((v.get("email") or "").strip().lower() == wanted for v in views.values())
+    return p.opened_by_user is not None and account.accepted(str(p.opened_by_user)) is not None
 
 
 async def follow_case(ctx: Context, event: CaseEvent) -> None:
@@ -137,7 +135,7 @@ async def follow_case(ctx: Context, event: CaseEvent) -> None:
     at: datetime
     if isinstance(event, CaseOpened):
         opened = event
-        qualified = await _is_the_accounts(ctx, account, opened)
+        qualified = _is_the_accounts(account, opened)
         at = opened.payload.opened_at
 
         async def decide(case: AccountCase) -> list[Event]:

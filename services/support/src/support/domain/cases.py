@@ -80,6 +80,8 @@ class Case(Aggregate):
     user_type: UserType
     description: str
     account_id: str | None = None
+    #: The user who opened it signed in (None: without logging in).
+    opened_by_user: str | None = None
     nit: str | None = None
     activation_linked: bool = False
     documents: list[dict[str, Any]] = Field(default_factory=list)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 from pydantic import EmailStr
 from secop_contracts.support import Requester
+from secop_runtime.auth import MaybeUser
 
 from support.entrypoints.deps import CaseNumber, Client, Ctx, MaybeAgent, actor_of
 from support.entrypoints.schemas import (
@@ -43,12 +44,17 @@ CaseKey = Annotated[
     response_model=CaseOpenedOut,
     summary="Open a support case (no login needed)",
     responses={
+        401: {"description": "a token was sent and it is not valid"},
         422: {"description": "A field is invalid or the subject is not in the catalogue"},
         429: {"description": "Too many cases from this IP or email; see Retry-After"},
     },
 )
-async def open_support_case(body: OpenCaseIn, ctx: Ctx, client: Client) -> CaseOpenedOut:
+async def open_support_case(
+    body: OpenCaseIn, ctx: Ctx, client: Client, principal: MaybeUser
+) -> CaseOpenedOut:
     """Open a case; the answer carries the number to follow it and the first-response due date.
+    With a token, the case names the signed-in user who opened it (``CaseOpened.opened_by_user``):
+    only then may the account it names count it as its own (membership's desk).
 
     The due date counts desk hours only (Monday to Friday 07:00-19:00, Saturday 08:00-12:00,
     Bogotá, no Colombian holidays) from the subject's SLA. Limited per client IP and per email.
@@ -63,6 +69,7 @@ async def open_support_case(body: OpenCaseIn, ctx: Ctx, client: Client) -> CaseO
         source_key=f"web:{uuid.uuid4()}",
         account_id=str(body.account_id) if body.account_id else None,
         nit=body.nit,
+        opened_by_user=str(principal.user_id) if principal else None,
     )
     case = await open_requested_case(ctx, new, client)
     return CaseOpenedOut(case_number=case.number, first_response_due=case.first_response_due)

@@ -40,6 +40,7 @@ class NewCase:
     source_key: str
     account_id: str | None = None
     nit: str | None = None
+    opened_by_user: str | None = None
     origin: Origin = "web"
     documents: list[dict[str, Any]] = field(default_factory=list)
     source_event_ids: list[str] = field(default_factory=list)
@@ -95,6 +96,7 @@ def _case(
         user_type=new.user_type,
         description=new.description,
         account_id=new.account_id,
+        opened_by_user=new.opened_by_user,
         nit=new.nit,
         activation_linked=new.activation_linked,
         documents=new.documents,
@@ -118,6 +120,7 @@ def _opened_event(ctx: Context, case: Case, sealed_key: str) -> CaseOpened:
             user_type=case.user_type,
             description=case.description,
             account_id=case.account_id,
+            opened_by_user=case.opened_by_user,
             origin=case.origin,
             opened_at=case.opened_at,
             first_response_due=case.first_response_due,
