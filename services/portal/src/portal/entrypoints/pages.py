@@ -1,0 +1,13 @@
+"""Every page of the portal, by area."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from portal.entrypoints import home
+
+#: Routes that take a document (the only large bodies), as ``RequestContextMiddleware`` patterns.
+UPLOAD_ROUTES: tuple[str, ...] = ()
+
+router = APIRouter()
+router.include_router(home.router)
