@@ -43,12 +43,15 @@ class ApiError(Exception):
         detail = body.get("detail") if isinstance(body, dict) else None
         self.body: dict[str, Any] = body if isinstance(body, dict) else {}
         self.fields: dict[str, str] = {}
+        #: pydantic's error type of each field (``missing``, ``string_too_short``...)
+        self.types: dict[str, str] = {}
         self.message = ""
         if isinstance(detail, list):
             for item in detail:
                 loc = [str(p) for p in item.get("loc", []) if p not in ("body", "query")]
                 name = ".".join(loc) or "_"
                 self.fields.setdefault(name, str(item.get("msg", "")))
+                self.types.setdefault(name, str(item.get("type", "")))
         elif isinstance(detail, str):
             self.message = detail
         self.retry_after = response.headers.get("retry-after")
