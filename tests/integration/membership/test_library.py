@@ -1,16 +1,25 @@
 """The account's document library on the real database and broker: contents in GridFS with
-their versions, refusals that leave what is stored untouched, removal that deletes every
-content, who outside the account reads (and is listed), and ``LibraryDocumentChanged`` on its
-topic."""
+their versions, refusals that leave what is stored untouched (file names, drafts, the byte
+budget), removal that deletes every content, the removed documents' paged audit list and their
+end, who outside the account reads and which versions (and is listed), and
+``LibraryDocumentChanged`` on its topic."""
 
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from membership.adapters.library import library_store
 from secop_contracts.membership import LibraryDocumentChanged
 
-from tests.integration.membership.conftest import PDF, ready_account
+from tests.integration.membership.conftest import (
+    PDF,
+    new_nit,
+    ready_account,
+    supplier_form,
+    upload,
+)
 from tests.integration.membership.test_accounts import decide, status_of
 from tests.support.kafka import json_values, read_topic
 from tests.support.tokens import bearer
@@ -47,6 +56,17 @@ def replace(svc, who, account_id, document_id, content, filename="brochure.pdf")
 async def stored(svc, document_id: str) -> int:
     """How many contents of the library document GridFS holds."""
     return await svc.db["documents.files"].count_documents({"metadata.library_id": document_id})
+
+
+async def stored_for(svc, account_id: str) -> int:
+    """How many library contents of the account GridFS holds."""
+    query = {"metadata.account_id": account_id, "metadata.library_id": {"$exists": True}}
+    return await svc.db["documents.files"].count_documents(query)
+
+
+def refused_field(response) -> str:
+    [problem] = response.json()["detail"]
+    return problem["loc"][-1]
 
 
 async def library_drained(svc) -> bool:
@@ -103,6 +123,9 @@ async def test_versions_are_kept_refusals_change_nothing_and_removal_deletes_eve
         "replace_fake": await replace(svc, ana, supplier, doc_id, b"\x89PNG\r\n\x1a\n" + b"0" * 64),
         "replace_member": await replace(svc, beto, supplier, doc_id, pdf(2)),
         "replace_unknown": await replace(svc, ana, supplier, supplier, pdf(2)),
+        "bidi_name": await add(svc, ana, supplier, filename="acta\u202efdp.exe.pdf"),
+        "long_name": await add(svc, ana, supplier, filename="x" * 252 + ".pdf"),
+        "replace_bidi_name": await replace(svc, ana, supplier, doc_id, pdf(2), "a\u200b.pdf"),
     }
     assert {k: r.status_code for k, r in refusals.items()} == {
         "fake_pdf": 415,
@@ -117,7 +140,13 @@ async def test_versions_are_kept_refusals_change_nothing_and_removal_deletes_eve
         "replace_fake": 415,
         "replace_member": 403,
         "replace_unknown": 404,
+        "bidi_name": 422,
+        "long_name": 422,
+        "replace_bidi_name": 422,
     }
+    for name in ("bidi_name", "long_name", "replace_bidi_name"):
+        assert refused_field(refusals[name]) == "file", refusals[name].text
+        assert "name" in refusals[name].text
     current = await svc.client.get(f"{path}/content", headers=beto.headers)  # a member reads
     assert current.status_code == 200 and current.content == BIG
     assert await stored(svc, doc_id) == 1
@@ -211,6 +240,21 @@ async def test_active_buyers_read_an_active_suppliers_library_and_the_read_is_li
     assert read.status_code == 200 and read.content == pdf(1)
     assert read.headers["x-document-sha256"] == hashlib.sha256(pdf(1)).hexdigest()
 
+    # A new version (personal data taken out): outside the account the old one is gone.
+    replaced = await replace(svc, sara, supplier, early, pdf(3), "sin-datos.pdf")
+    assert replaced.status_code == 201, replaced.text
+    versions = f"/accounts/{supplier}/library/{early}/versions"
+    assert (await svc.client.get(f"{versions}/1/content", headers=ena.headers)).status_code == 404
+    current = await svc.client.get(f"{versions}/2/content", headers=ena.headers)
+    assert current.status_code == 200 and current.content == pdf(3)
+    seen = (
+        await svc.client.get(f"/accounts/{supplier}/library/{early}", headers=ena.headers)
+    ).json()
+    assert [v["filename"] for v in seen["versions"]] == ["sin-datos.pdf"]
+    assert seen["versions_count"] == 1
+    old = await svc.client.get(f"{versions}/1/content", headers=sara.headers)  # a member
+    assert old.status_code == 200 and old.content == pdf(1)
+
     for who in (caro.headers, agent):  # a competitor, a desk agent
         assert (await svc.client.get(content, headers=who)).status_code == 403
         listing = await svc.client.get(f"/accounts/{supplier}/library", headers=who)
@@ -222,9 +266,85 @@ async def test_active_buyers_read_an_active_suppliers_library_and_the_read_is_li
 
     reads = await svc.client.get(f"/accounts/{supplier}/document-reads", headers=sara.headers)
     assert reads.status_code == 200, reads.text
-    [one] = reads.json()["items"]
-    assert one["doc_type"] == f"library:{early}" and one["reader_id"] == str(ena.user_id)
-    assert one["reader_name"] == "Ena E" and one["reader_as"] == "buyer"
+    items = reads.json()["items"]
+    assert len(items) == 2  # the current version, twice; the refused one is no read
+    for one in items:
+        assert one["doc_type"] == f"library:{early}" and one["reader_id"] == str(ena.user_id)
+        assert one["reader_name"] == "Ena E" and one["reader_as"] == "buyer"
+
+
+async def test_a_draft_has_no_library_and_a_library_holds_its_byte_budget(start_service, registry):
+    svc = await start_service("membership", library_max_bytes=2 * len(pdf(1)))
+    ana = await registry.person(svc, "Ana Admin")
+    created = await svc.client.post("/accounts", json=supplier_form(new_nit()), headers=ana.headers)
+    assert created.status_code == 201, created.text
+    draft = created.json()["account_id"]
+    refused = await add(svc, ana, draft)
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == "the library opens once the account is submitted"
+    assert await stored_for(svc, draft) == 0
+    assert (await svc.client.get(f"/accounts/{draft}/library", headers=ana.headers)).json() == []
+    # The registration documents' names are checked as the library's.
+    bad_name = await upload(svc, ana, draft, "rup", filename="rup\u202efdp.pdf")
+    assert bad_name.status_code == 422 and refused_field(bad_name) == "file"
+
+    supplier = await ready_account(svc, ana, "supplier")
+    for n in (1, 2):
+        assert (await add(svc, ana, supplier, pdf(n), title=f"Doc {n}")).status_code == 201
+    full = await add(svc, ana, supplier, pdf(3), title="Doc 3")
+    assert full.status_code == 409
+    budget = 2 * len(pdf(1))
+    assert f"budget of {budget} bytes, of which {budget} are used" in full.json()["detail"]
+    assert "remove documents" in full.json()["detail"]
+    assert await stored_for(svc, supplier) == 2
+
+
+async def test_removed_documents_are_listed_by_page_newest_first_and_go_after_their_retention(
+    start_service, registry
+):
+    svc = await start_service("membership")
+    ana, beto = [await registry.person(svc, n) for n in ("Ana Admin", "Beto M")]
+    supplier = await ready_account(svc, ana, "supplier")
+    base = f"/accounts/{supplier}/library"
+    ids = []
+    for n in range(4):
+        added = await add(svc, ana, supplier, pdf(n), title=f"Doc {n}")
+        assert added.status_code == 201, added.text
+        ids.append(added.json()["document_id"])
+    for doc_id in ids[:2]:
+        assert (await svc.client.delete(f"{base}/{doc_id}", headers=ana.headers)).status_code == 204
+    newest_first = [ids[1], ids[0], ids[3], ids[2]]
+
+    pages = []
+    for page in (1, 2):
+        listed = await svc.client.get(
+            base, params={"removed": "true", "page": page, "size": 3}, headers=ana.headers
+        )
+        assert listed.status_code == 200, listed.text
+        assert listed.headers["x-total-count"] == "4"
+        pages.append([d["document_id"] for d in listed.json()])
+    assert pages == [newest_first[:3], newest_first[3:]]
+    assert [
+        d["removed"]
+        for d in (
+            await svc.client.get(base, params={"removed": "true"}, headers=ana.headers)
+        ).json()
+    ] == [True, True, False, False]
+    too_big = await svc.client.get(
+        base, params={"removed": "true", "size": 101}, headers=ana.headers
+    )
+    assert too_big.status_code == 422
+    hidden = await svc.client.get(base, params={"removed": "true"}, headers=beto.headers)
+    assert hidden.status_code == 403
+
+    await eventually(lambda: library_drained(svc), what="the library's outbox")
+    await svc.runtime.maintain_once()  # removed just now: within LIBRARY_REMOVED_RETENTION_DAYS
+    assert await svc.db["library"].count_documents({"account_id": supplier}) == 4
+    # the maintenance pass's query on the real database, with a cutoff past their removal
+    later = datetime.now(UTC) + timedelta(days=1)
+    assert await library_store(svc.db).prune_removed(later) >= 2
+    left = await svc.client.get(base, params={"removed": "true"}, headers=ana.headers)
+    assert [d["document_id"] for d in left.json()] == [ids[3], ids[2]]
 
 
 async def _active(svc, account_id: str) -> bool:

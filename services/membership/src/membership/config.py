@@ -102,6 +102,20 @@ class Settings(ServiceSettings):
         description="Versions kept per library document: a new version beyond drops the "
         "oldest one, its content and its metadata.",
     )
+    library_max_bytes: int = Field(
+        default=1024 * 1024 * 1024,
+        ge=1,
+        description="Bytes one account's library may hold: the sizes of every kept version of "
+        "every live document added up (an add or a new version beyond: 409). A removed "
+        "document's versions do not count (their contents go at removal).",
+    )
+    library_removed_retention_days: int = Field(
+        default=365,
+        ge=1,
+        description="How long a removed library document (its history; its contents went at "
+        "removal) stays listed to the account's administrators; the hourly maintenance pass "
+        "deletes older ones.",
+    )
 
     @field_validator("notification_seal_public_key")
     @classmethod

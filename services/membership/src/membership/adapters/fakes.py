@@ -31,9 +31,34 @@ def memory_accounts(store: type[MemoryStore[Account]] = MemoryStore) -> MemorySt
     return store(Account, unique=("draft_slot",), retries=ACCOUNT_RETRIES)
 
 
-def memory_library() -> MemoryStore[LibraryDocument]:
+def memory_library() -> MemoryLibrary:
     """Library documents in memory, a live document's slot unique as the real index makes it."""
-    return MemoryStore(LibraryDocument, unique=("slot",))
+    return MemoryLibrary(LibraryDocument, unique=("slot",))
+
+
+class MemoryLibrary(MemoryStore[LibraryDocument]):
+    """``adapters.library.LibraryCollection`` in memory (whose events are published at once:
+    none is ever pending)."""
+
+    async def page(
+        self, account_id: str, page: int, size: int
+    ) -> tuple[list[LibraryDocument], int]:
+        mine = sorted(
+            (d for d in self.documents.values() if d["account_id"] == account_id),
+            key=lambda d: (d["updated_at"], d["_id"]),
+            reverse=True,
+        )
+        return [self.load(d) for d in mine[(page - 1) * size : page * size]], len(mine)
+
+    async def prune_removed(self, before: datetime) -> int:
+        gone = [
+            key
+            for key, doc in self.documents.items()
+            if doc.get("removed") and doc["removed_at"] < before
+        ]
+        for key in gone:
+            del self.documents[key]
+        return len(gone)
 
 
 class FakeAccountQueries:

@@ -9,14 +9,18 @@ decision and invitation writes. What spans documents is decided by the store, no
   one of the account's slots (``{account}:{n}``, unique among live documents), so two uploads at
   once cannot both take the last one; a removed document gives its slot back;
 - a document keeps at most ``LIBRARY_VERSIONS_KEPT`` versions: adding one beyond drops the
-  oldest (its metadata here, its content once the change is saved).
+  oldest (its metadata here, its content once the change is saved);
+- the kept versions of an account's live documents take at most ``LIBRARY_MAX_BYTES``
+  (``bytes_kept``), checked before a new version is stored and again once its size is known.
 
-A removed document stays, with its history, for the administrators' audit; its contents go.
+A removed document stays, with its history, for the administrators' audit
+(``LIBRARY_REMOVED_RETENTION_DAYS``); its contents go at removal.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from datetime import datetime
 
 from pydantic import BaseModel, Field
@@ -72,6 +76,11 @@ def free_slots(account_id: str, live: list[LibraryDocument], limit: int) -> list
     return free[: max(0, limit - len(live))]
 
 
+def bytes_kept(documents: Iterable[LibraryDocument]) -> int:
+    """What the documents' kept versions take in the file store."""
+    return sum(v.size for d in documents for v in d.versions)
+
+
 class LibraryDocument(Aggregate):
     """One document of an account's library and its kept versions, oldest first."""
 
@@ -112,6 +121,10 @@ class LibraryDocument(Aggregate):
             if kept.version == number:
                 return kept
         raise NotFound(f"the document has no version {number} (it keeps its latest ones only)")
+
+    def beyond(self, keep: int) -> list[LibraryVersion]:
+        """The versions that one more would drop (the oldest beyond ``keep``)."""
+        return self.versions[: max(0, len(self.versions) + 1 - keep)]
 
     def check_live(self) -> None:
         if self.removed:

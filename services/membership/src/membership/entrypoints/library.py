@@ -41,6 +41,14 @@ FILE_REFUSALS = {
     413: {"description": "over the size limit (`DOCUMENT_MAX_BYTES`)"},
     415: {"description": "blocked type, or content not matching the extension"},
 }
+NO_ROOM = (
+    "the account is a draft (the library opens once it is submitted) or was rejected, or the "
+    "new content would pass `LIBRARY_MAX_BYTES`"
+)
+BAD_NAME = (
+    "a file name that is empty, longer than 255 characters, or holds control or formatting "
+    "characters"
+)
 
 
 class LibraryVersionOut(BaseModel):
@@ -55,7 +63,8 @@ class LibraryVersionOut(BaseModel):
 
 
 class LibraryDocumentOut(BaseModel):
-    """A library document; who uploaded or removed it only for the account's members."""
+    """A library document; older versions and who uploaded or removed it only for the
+    account's members (`versions_count`: the versions the reader may see)."""
 
     document_id: str
     title: str
@@ -95,12 +104,26 @@ async def list_library(
     account_id: str,
     principal: CurrentUser,
     ctx: Ctx,
+    response: Response,
     removed: Annotated[
-        bool, Query(description="Administrators: the removed documents too, for audit")
+        bool,
+        Query(
+            description="Administrators: the removed documents too, for audit (kept "
+            "`LIBRARY_REMOVED_RETENTION_DAYS` after their removal), by page"
+        ),
     ] = False,
+    page: Annotated[int, Query(ge=1, le=10_000, description="With `removed` only")] = 1,
+    size: Annotated[int, Query(ge=1, le=100, description="With `removed` only")] = 20,
 ) -> list[LibraryDocumentOut]:
-    """The live documents with their current version, the most recently changed first."""
-    found, reader = await library.list_documents(ctx, principal, account_id, removed)
+    """The live documents with their current version, the most recently changed first (all
+    of them: at most `LIBRARY_MAX_DOCUMENTS`). With `removed=true` every document kept, the
+    removed ones too, one page of them, how many in all in `X-Total-Count`."""
+    if removed:
+        found, total = await library.audit_documents(ctx, principal, account_id, page, size)
+        response.headers["X-Total-Count"] = str(total)
+        reader = "member"
+    else:
+        found, reader = await library.list_documents(ctx, principal, account_id)
     return [LibraryDocumentOut(**d) for d in await library.describe(ctx, found, reader)]
 
 
@@ -110,11 +133,11 @@ async def list_library(
     summary="Add a document to the account's library",
     responses={
         **WRITE,
-        409: {"description": "the account was rejected, or its library is full"},
+        409: {"description": NO_ROOM + ", or its library holds `LIBRARY_MAX_DOCUMENTS`"},
         **FILE_REFUSALS,
         422: {
-            "description": "no multipart field 'file', or a title that is not 1-200 "
-            "characters without control characters"
+            "description": "no multipart field 'file', a title that is not 1-200 "
+            "characters without control characters, or " + BAD_NAME
         },
     },
     openapi_extra=_multipart(title=True),
@@ -122,7 +145,8 @@ async def list_library(
 async def add(
     account_id: str, principal: CurrentUser, ctx: Ctx, request: Request
 ) -> LibraryDocumentOut:
-    """Multipart `title` and `file`, by an administrator (`LIBRARY_MAX_DOCUMENTS` live at most).
+    """Multipart `title` and `file`, by an administrator of a submitted account
+    (`LIBRARY_MAX_DOCUMENTS` live at most, `LIBRARY_MAX_BYTES` in all their kept versions).
 
     Nothing of the body is read before the caller is known to administer the account and its
     library has room."""
@@ -144,9 +168,9 @@ async def add(
     summary="Upload a new version of a library document",
     responses={
         **WRITE,
-        409: {"description": "the account was rejected"},
+        409: {"description": NO_ROOM},
         **FILE_REFUSALS,
-        422: {"description": "no multipart field 'file'"},
+        422: {"description": "no multipart field 'file', or " + BAD_NAME},
     },
     openapi_extra=_multipart(title=False),
 )
@@ -186,8 +210,8 @@ async def remove(account_id: str, document_id: str, principal: CurrentUser, ctx:
 async def read(
     account_id: str, document_id: str, principal: CurrentUser, ctx: Ctx
 ) -> LibraryDocumentOut:
-    """Every kept version, newest first: when, size, checksum, and (to members) who. A removed
-    document: to administrators only."""
+    """Every kept version, newest first: when, size, checksum, and (to members) who; outside
+    the account the current version only. A removed document: to administrators only."""
     document, reader = await library.read_document(ctx, principal, account_id, document_id)
     [seen] = await library.describe(ctx, [document], reader, history=True)
     return LibraryDocumentOut(**seen)
@@ -212,7 +236,13 @@ async def download(
     "/accounts/{account_id}/library/{document_id}/versions/{version}/content",
     summary="Download a kept version of a library document",
     response_class=StreamingResponse,
-    responses={**READ, 404: {"description": READ[404]["description"] + ", or version"}},
+    responses={
+        **READ,
+        404: {
+            "description": READ[404]["description"] + ", or version (outside the account: any "
+            "but the current one)"
+        },
+    },
 )
 async def download_version(
     account_id: str,
@@ -221,7 +251,8 @@ async def download_version(
     principal: CurrentUser,
     ctx: Ctx,
 ) -> StreamingResponse:
-    """As the current version's download, for any version still kept."""
+    """As the current version's download, for any version still kept; outside the account
+    (members of an active buyer entity) for the current version only."""
     v = await library.open_version(ctx, principal, account_id, document_id, version)
     return attachment(ctx.files.stream(v.file_id), v.filename, v.content_type, v.size, v.sha256)
 

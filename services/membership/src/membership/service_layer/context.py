@@ -27,11 +27,11 @@ from membership.adapters.users import UserDirectory
 from membership.config import Settings
 from membership.domain.accounts import Account
 from membership.domain.cases import AccountCase
-from membership.domain.library import LibraryDocument
 from membership.domain.location import Municipalities
 from membership.service_layer import ports
 from membership.service_layer.accounts import expire_drafts
 from membership.service_layer.invitations import forget_old_invitations
+from membership.service_layer.library import LibraryStore
 
 
 @dataclass
@@ -47,7 +47,7 @@ class Context:
     recipients: ports.InvitationRecipients
     cases: Store[AccountCase]
     case_archive: ports.CaseArchive
-    library: Store[LibraryDocument]
+    library: LibraryStore
 
     @classmethod
     async def build(cls, runtime: ServiceRuntime, settings: Settings) -> Context:
@@ -82,8 +82,9 @@ class Context:
         """Drafts nobody touched expire (releasing their NIT); old document reads go; so do
         invitations closed longer ago than their retention (this reads every account on
         FerretDB: see ``AccountQueries.with_old_invitations``), the per-address counts of
-        invitation emails of days gone by, and support cases resolved (or never the account's)
-        longer ago than ``ACCOUNT_CASES_RETENTION_DAYS``."""
+        invitation emails of days gone by, support cases resolved (or never the account's)
+        longer ago than ``ACCOUNT_CASES_RETENTION_DAYS``, and library documents removed longer
+        ago than ``LIBRARY_REMOVED_RETENTION_DAYS``."""
         await expire_drafts(self, now)
         keep = timedelta(days=self.settings.document_reads_retention_days)
         await self.document_reads.prune(now - keep)
@@ -91,6 +92,9 @@ class Context:
         await self.recipients.prune(now)
         await self.case_archive.prune(
             now - timedelta(days=self.settings.account_cases_retention_days)
+        )
+        await self.library.prune_removed(
+            now - timedelta(days=self.settings.library_removed_retention_days)
         )
 
     def sealed(self, secret: str) -> str:

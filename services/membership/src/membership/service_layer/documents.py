@@ -3,17 +3,22 @@
 Everything that can refuse a file (who, account status, document type, extension, size,
 content) is checked before anything is stored; the new content is then stored completely, and
 only then does the account point at it (a change of the account, refused if it was submitted
-meanwhile) and the replaced content go away.
+meanwhile) and the replaced content go away. The new content goes again only when the change
+was refused for certain (``discarded_if_refused``).
 """
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import filetype
 from secop_contracts import Event
+from secop_runtime.aggregates import Duplicate
 from secop_runtime.auth import Principal
-from secop_runtime.errors import NotFound, Refused, TooLarge
+from secop_runtime.errors import DomainError, Invalid, NotFound, Refused, TooLarge
 
 from membership.domain import documents as docs
 from membership.domain.accounts import ACTIVE, Account
@@ -23,6 +28,13 @@ if TYPE_CHECKING:
     from membership.service_layer.context import Context
 
 SNIFF_BYTES = 8192
+FILENAME_MAX = 255
+#: Unicode categories a file name may not hold: control and format characters (bidirectional
+#: overrides that disguise a name, zero-width ones), line and paragraph separators, and
+#: surrogates. Names go into events and into emails to members.
+_HIDDEN_IN_NAMES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+#: What refuses a change for certain: nothing of it was saved.
+REFUSALS = (DomainError, Duplicate)
 
 
 def sniff(head: bytes) -> str | None:
@@ -57,11 +69,8 @@ async def upload_document(
         replaced[0] = account.attach(doc_type, document)
         return []
 
-    try:
+    async with discarded_if_refused(ctx, file_id):
         await ctx.accounts.change(account_id, attach, missing(account_id))
-    except BaseException:
-        await ctx.files.delete_file(file_id)
-        raise
     if replaced[0] is not None and replaced[0].document_id != file_id:
         await ctx.files.delete_file(replaced[0].document_id)
     return {"doc_type": doc_type, **document.model_dump()}
@@ -78,6 +87,7 @@ async def store_file(
     """Store a file the document rules accept (declared and actual size, type, content); the
     account's registration documents and its library (``service_layer.library``) share them.
     Nothing points at it yet: the caller does, or deletes it."""
+    filename = check_filename(filename)
     limit = ctx.settings.document_max_bytes
     head = _acceptable(filename, source, size, limit)
     file_id, stored_size, sha256 = await ctx.files.upload(filename, source, metadata)
@@ -93,6 +103,38 @@ async def store_file(
         uploaded_at=now(),
         uploaded_by=str(principal.user_id),
     )
+
+
+def check_filename(filename: str) -> str:
+    """The file's name as kept: stripped, 1 to 255 characters, nothing hidden in it."""
+    name = filename.strip()
+    if not name:
+        raise Invalid("the file has no name: send it with its file name", field="file")
+    if len(name) > FILENAME_MAX:
+        raise Invalid(
+            f"the file's name has {len(name)} characters, more than {FILENAME_MAX}: rename it",
+            field="file",
+        )
+    if any(unicodedata.category(c) in _HIDDEN_IN_NAMES for c in name):
+        raise Invalid(
+            "the file's name may not contain control or formatting characters: rename it",
+            field="file",
+        )
+    return name
+
+
+@asynccontextmanager
+async def discarded_if_refused(ctx: Context, file_id: str) -> AsyncIterator[None]:
+    """Delete the new file ``file_id`` if the change that would point at it is refused for
+    certain (a ``DomainError``: ``NotFound``, ``Conflict``, ``Contended``, ``Invalid``...; or a
+    ``Duplicate``). Any other failure (a lost acknowledgement, a cancelled request) may come
+    after the change was saved: the file stays, for an orphan costs space where a current
+    version pointing at deleted content costs the document."""
+    try:
+        yield
+    except REFUSALS:
+        await ctx.files.delete_file(file_id)
+        raise
 
 
 def _acceptable(filename: str, source: BinaryIO, size: int, limit: int) -> bytes:
