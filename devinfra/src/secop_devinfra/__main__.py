@@ -4,10 +4,11 @@
   missing (apt-get, as root) and verify each.
 - ``doctor``: every prerequisite and provisioned piece with its version, ``ok`` or ``missing``;
   exits 1 when something ``./dev test`` needs is missing.
-- ``up``: install what is missing, start Kafka, FerretDB, the SMTP sink and the four services,
-  print their URLs; Ctrl-C stops everything.
+- ``up``: install what is missing, start Kafka, FerretDB, the SMTP sink, the four services,
+  the projector and the portal, print their URLs (the portal's first); Ctrl-C stops everything.
 - ``infra``: only the infrastructure, printing the variables that point tests and services at it.
-- ``install``: fetch and build Kafka's classpath and FerretDB (cached).
+- ``install``: fetch and build Kafka's classpath and FerretDB, and axe-core for the browser
+  tests (cached).
 - ``keys``: print fresh development keys as ``.env`` lines (for compose).
 - ``test [pytest args]``: install, then run the test suite (it starts what it needs itself).
 - ``containers provision|images|env|down``: podman, the local images, and the variables that
@@ -37,7 +38,7 @@ def _dotenv_line(name: str, value: str) -> str:
 #: again through testcontainers, then the downstream module and compose (issue: both modes pass).
 TEST_PHASES: tuple[tuple[str, dict[str, str], list[str]], ...] = (
     (
-        "unit, integration and e2e on local processes",
+        "unit, integration, e2e and browser on local processes",
         {"SECOP_TEST_INFRA": "local"},
         ["-m", "not containers"],
     ),
@@ -86,9 +87,10 @@ def _containers_wanted() -> bool:
 
 
 def _prepare(scopes: tuple[str, ...]) -> None:
-    """System packages, then Kafka and FerretDB: what every command needs before it runs."""
+    """System packages, then Kafka and FerretDB (and axe-core when the browser tests run):
+    what every command needs before it runs."""
     system.provision(scopes)
-    installs.install_all()
+    installs.install_all(browser="browser" in scopes)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,8 +115,8 @@ def _main(argv: list[str] | None = None) -> int:
     if command == "doctor":
         return 0 if doctor.report(doctor.checks(containers=_containers_wanted())) else 1
     if command == "install":
-        system.provision(("cluster",))
-        for name, path in installs.install_all().items():
+        system.provision(system.TEST_SCOPES)
+        for name, path in installs.install_all(browser=True).items():
             print(f"{name}: {path}")
         return 0
     if command == "up":
@@ -139,10 +141,10 @@ def _main(argv: list[str] | None = None) -> int:
             print(_dotenv_line(name, value))
         return 0
     if command == "test":
-        # Chosen tests provision only the cluster's packages: the containers fixtures
-        # provision theirs when a chosen test needs them.
+        # Chosen tests provision only the first phase's packages (the cluster's and the
+        # browser's): the containers fixtures provision theirs when a chosen test needs them.
         containers = _containers_wanted() and not rest
-        _prepare(system.SCOPES if containers else ("cluster",))
+        _prepare(system.SCOPES if containers else system.TEST_SCOPES)
         if not doctor.report(doctor.checks(containers=containers)):
             print("\n./dev test stops here: install what is missing first.", file=sys.stderr)
             return 1

@@ -94,6 +94,7 @@ def _built() -> list[Check]:
     kafka_ok = (classpath / ".complete").exists() and bool(jars)
     kafka = jars[0].stem.split("-", 1)[1] if jars else ""
     ferretdb = installs.ferretdb_binary_path()
+    axe = installs.axe_core_path()
     return [
         Check(
             "built",
@@ -109,6 +110,13 @@ def _built() -> list[Check]:
             f"{installs.FERRETDB_MODULE.split('@')[1]}, patched ({ferretdb})"
             if ferretdb.exists()
             else "not built",
+            "./dev install",
+        ),
+        Check(
+            "built",
+            "axe-core",
+            axe.exists(),
+            f"{installs.AXE_CORE.split('@')[1]} ({axe})" if axe.exists() else "not installed",
             "./dev install",
         ),
     ]
@@ -151,7 +159,7 @@ def _containers() -> list[Check]:
 
 def checks(containers: bool = True) -> list[Check]:
     """Everything ``./dev test`` needs (``containers=False``: only its first phase's)."""
-    scopes = system.SCOPES if containers else ("cluster",)
+    scopes = system.SCOPES if containers else system.TEST_SCOPES
     found = [*_prerequisites(), *_packages(scopes), *_built()]
     return [*found, *_containers()] if containers else found
 

@@ -1,4 +1,5 @@
-"""Idempotent, cached installs: Kafka's classpath from Maven Central, FerretDB built with Go.
+"""Idempotent, cached installs: Kafka's classpath from Maven Central, FerretDB built with Go,
+axe-core from npm (the browser tests' accessibility check).
 
 Each install lands in a folder named after a hash of its recipe, so a changed recipe installs
 afresh and an unchanged one costs nothing.
@@ -16,6 +17,8 @@ from pathlib import Path
 from secop_devinfra.paths import RECIPES, local_dir
 
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB@v1.24.2"
+#: Pinned: a new axe-core release adds rules, and a rule added must not fail a test by surprise.
+AXE_CORE = "axe-core@4.14.1"
 
 
 #: Go is a prerequisite the project does not install (Debian 12's golang is 1.19).
@@ -58,6 +61,12 @@ def kafka_classpath_dir() -> Path:
 def ferretdb_binary_path() -> Path:
     """Where the current recipe's FerretDB binary lives once built."""
     return local_dir() / "bin" / f"ferretdb-{_recipe_hash(RECIPES / 'ferretdb')}"
+
+
+def axe_core_path() -> Path:
+    """Where the pinned axe-core's ``axe.min.js`` lives once installed."""
+    version = AXE_CORE.split("@")[1]
+    return local_dir() / "npm" / f"axe-core-{version}" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def kafka_classpath() -> Path:
@@ -162,5 +171,42 @@ def _rmtree_writable(path: Path) -> None:
         shutil.rmtree(path)
 
 
-def install_all() -> dict[str, Path]:
-    return {"kafka": kafka_classpath(), "ferretdb": ferretdb_binary()}
+def axe_core() -> Path:
+    """axe-core from npm (pinned), for the browser tests to inject into each page.
+
+    Two test sessions starting at once may both install: each into its own folder, and the
+    first to finish renames it into place whole (a rename onto an existing folder fails, and
+    the loser uses the winner's).
+    """
+    target = axe_core_path()
+    prefix = target.parents[2]
+    if target.is_file():
+        return target
+    npm = _need("npm", "provisioning installs it: ./dev provision")
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    partial = prefix.with_name(f"{prefix.name}.{os.getpid()}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    try:
+        _run(
+            [npm, "install", "--prefix", str(partial), AXE_CORE, "--no-audit", "--no-fund"],
+            partial,
+            "installing axe-core",
+        )
+        installed = json.loads((partial / "node_modules" / "axe-core" / "package.json").read_text())
+        if installed.get("version") != AXE_CORE.split("@")[1]:
+            raise InstallError(f"npm installed axe-core {installed.get('version')}, not {AXE_CORE}")
+        try:
+            partial.rename(prefix)
+        except OSError:
+            if not target.is_file():  # not another session's install: a real failure
+                raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return target
+
+
+def install_all(browser: bool = False) -> dict[str, Path]:
+    """Kafka and FerretDB (every command); ``browser``: axe-core too (``./dev test``)."""
+    found = {"kafka": kafka_classpath(), "ferretdb": ferretdb_binary()}
+    return {**found, "axe-core": axe_core()} if browser else found

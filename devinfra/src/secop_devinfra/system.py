@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LIST = Path(__file__).parent / "recipes" / "system-packages.toml"
-SCOPES = ("cluster", "containers")
+SCOPES = ("cluster", "browser", "containers")
+#: What ``./dev test``'s first phase (local processes, real-browser tests included) needs.
+TEST_SCOPES = ("cluster", "browser")
 APT_INSTALL = ("apt-get", "install", "-y", "--no-install-recommends")
 
 
