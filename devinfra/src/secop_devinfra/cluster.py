@@ -1,7 +1,9 @@
-"""The whole cluster on this machine: infrastructure plus the four services as processes."""
+"""The whole cluster on this machine: infrastructure, the four services, the projector and the
+portal as processes."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -19,7 +21,14 @@ from secop_devinfra.procs import Proc, StartError, require_free
 SERVICES = ("registration", "membership", "support", "notification")
 #: Beside the four: the analytics projector (``./dev up`` runs it; the e2e tier does not need it).
 PROJECTOR = "projector"
+#: The Spanish web portal: a backend for the frontend over the services' public HTTP APIs (no
+#: Kafka principal, no database). ``start_all`` starts it after the four.
+PORTAL = "portal"
+#: The services the portal calls believe its ``X-Forwarded-For`` (the person's address, not
+#: the portal's): here every process talks over the loopback address.
+PORTAL_PEERS = ["127.0.0.1/32"]
 DEFAULT_SERVICE_PORTS = {
+    PORTAL: 8000,
     "registration": 8001,
     "membership": 8002,
     "support": 8003,
@@ -31,7 +40,8 @@ DEV_OPERATOR_TOKEN = "dev-operator-token-change-me-0123456789"  # noqa: S105 - l
 
 @dataclass
 class ServiceProcs:
-    """The four services as child processes, each configured only through its environment."""
+    """The services and the portal as child processes, each configured only through its
+    environment."""
 
     endpoints: Endpoints
     keys: DevKeys
@@ -46,6 +56,8 @@ class ServiceProcs:
         return f"http://127.0.0.1:{self.ports[name]}"
 
     def env_for(self, name: str) -> dict[str, str]:
+        if name == PORTAL:
+            return self._portal_env()
         env = {
             **os.environ,
             **self.endpoints.as_env(),
@@ -68,15 +80,35 @@ class ServiceProcs:
             }
         if name in ("support", "membership"):  # case keys and invitation links travel sealed
             env["NOTIFICATION_SEAL_PUBLIC_KEY"] = self.keys.seal_public
+        if name in ("registration", "membership", "support"):  # the services the portal calls
+            env["TRUSTED_PROXIES"] = json.dumps(PORTAL_PEERS)
         if name == PROJECTOR:
             env["PSEUDONYM_KEY"] = self.keys.pseudonym_key
         if name == "notification":
-            # Links in emails lead to the platform's pages, which registration serves here.
+            # Links in emails lead to the portal's pages (registration's without a portal).
             env |= {
-                "PUBLIC_BASE_URL": self.url("registration"),
+                "PUBLIC_BASE_URL": self.url(PORTAL if PORTAL in self.ports else "registration"),
                 "SEAL_PRIVATE_KEY": self.keys.seal_private,
                 "OPERATOR_TOKEN": DEV_OPERATOR_TOKEN,
             }
+        return env | self.extra_env
+
+    def _portal_env(self) -> dict[str, str]:
+        """Only HTTP: the other services' URLs, its cookie key and the token keys; no Kafka or
+        database settings (its settings have them, unused)."""
+        env = {
+            **os.environ,
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_PORT": str(self.ports[PORTAL]),
+            "PUBLIC_BASE_URL": self.url(PORTAL),
+            "REGISTRATION_URL": self.url("registration"),
+            "MEMBERSHIP_URL": self.url("membership"),
+            "SUPPORT_URL": self.url("support"),
+            "PORTAL_SESSION_KEY": self.keys.portal_session_key,
+            "PORTAL_SECURE_COOKIES": "false",  # plain http on 127.0.0.1
+            "JWT_PUBLIC_KEYS": self.keys.jwks,
+            "LOG_FORMAT": "json",
+        }
         return env | self.extra_env
 
     def grant(self, names: tuple[str, ...] = SERVICES, topics: bool = False) -> None:
@@ -94,7 +126,7 @@ class ServiceProcs:
 
     def start_all(self) -> None:
         self.grant()
-        for name in SERVICES:
+        for name in (*SERVICES, PORTAL):
             self.start(name)
 
     def ready(self, name: str) -> bool:
@@ -105,7 +137,7 @@ class ServiceProcs:
 
     def wait_ready(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
-        for name in (*SERVICES, PROJECTOR):
+        for name in (*SERVICES, PROJECTOR, PORTAL):
             if name in self.procs:
                 self.procs[name].wait_until(
                     lambda n=name: self.ready(n), max(1.0, deadline - time.monotonic())
@@ -134,6 +166,7 @@ def run_cluster(data: Path, keys: DevKeys) -> None:
         services.start(PROJECTOR)
         services.wait_ready()
         print(f"\ncluster ready in {time.monotonic() - started:.0f}s:", flush=True)
+        print(f"  {PORTAL:<13} {services.url(PORTAL)}   (the Spanish web portal: start here)")
         for name in SERVICES:
             print(f"  {name:<13} {services.url(name)}   (docs: {services.url(name)}/docs)")
         print(f"  {PROJECTOR:<13} {services.url(PROJECTOR)}   (health and metrics only)")

@@ -1,5 +1,5 @@
-"""Development keys: the access-token signing key, the notification sealing key and the
-analytics projector's pseudonymisation key.
+"""Development keys: the access-token signing key, the notification sealing key, the
+analytics projector's pseudonymisation key and the portal's session-cookie key.
 
 Generated once into ``.local/keys`` (never committed) and handed to the services through the
 environment, as an operator would from a secret store.
@@ -29,6 +29,8 @@ class DevKeys:
     seal_private: str
     seal_public: str
     pseudonym_key: str = ""
+    #: Encrypts and signs the portal's session cookie (PORTAL_SESSION_KEY, >= 32 bytes).
+    portal_session_key: str = ""
     #: Kafka principal -> SCRAM password (compose: KAFKA_PASSWORD_<PRINCIPAL>).
     kafka_passwords: dict[str, str] = field(default_factory=dict)
 
@@ -39,6 +41,7 @@ class DevKeys:
             "SEAL_PRIVATE_KEY": self.seal_private,
             "NOTIFICATION_SEAL_PUBLIC_KEY": self.seal_public,
             "PSEUDONYM_KEY": self.pseudonym_key,
+            "PORTAL_SESSION_KEY": self.portal_session_key,
             **{f"KAFKA_PASSWORD_{k.upper()}": v for k, v in self.kafka_passwords.items()},
         }
 
@@ -72,6 +75,7 @@ def generate(kid: str = "dev-1") -> DevKeys:
         seal_private=base64.b64encode(bytes(seal)).decode(),
         seal_public=base64.b64encode(bytes(seal.public_key)).decode(),
         pseudonym_key=secrets.token_urlsafe(32),
+        portal_session_key=secrets.token_urlsafe(32),
         kafka_passwords={name: secrets.token_urlsafe(24) for name in KAFKA_PRINCIPALS},
     )
 
@@ -80,10 +84,15 @@ def load_or_create(folder: Path) -> DevKeys:
     path = folder / "dev-keys.json"
     if path.exists():
         keys = DevKeys(**json.loads(path.read_text()))
-        if keys.pseudonym_key:
+        # kept from before the projector or the portal: add their keys, keep the others
+        added = {
+            name: secrets.token_urlsafe(32)
+            for name in ("pseudonym_key", "portal_session_key")
+            if not getattr(keys, name)
+        }
+        if not added:
             return keys
-        # kept from before the projector: add its key, keep the others
-        keys = DevKeys(**{**keys.__dict__, "pseudonym_key": secrets.token_urlsafe(32)})
+        keys = DevKeys(**{**keys.__dict__, **added})
     else:
         keys = generate()
     folder.mkdir(parents=True, exist_ok=True)
