@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import secrets
 import socket
 from collections.abc import Iterable
@@ -20,7 +21,7 @@ from secop_testcontainers.containers import (
     MongoContainer,
     ServiceContainer,
 )
-from secop_testcontainers.images import PROJECTOR, SERVICES, Images
+from secop_testcontainers.images import PORTAL, PORTAL_BACKENDS, PROJECTOR, SERVICES, Images
 from secop_testcontainers.keys import ClusterKeys
 from secop_testcontainers.mailbox import Mailbox
 
@@ -33,6 +34,7 @@ PORTS = {
     "support": 8003,
     "notification": 8004,
     PROJECTOR: 8005,
+    PORTAL: 8000,
 }
 
 
@@ -52,7 +54,8 @@ def _free_ports(count: int) -> list[int]:
 
 
 class SecopCluster:
-    """Kafka, MongoDB, Mailpit and the chosen services on one network.
+    """Kafka, MongoDB, Mailpit and the chosen services on one network (with the portal when
+    registration, membership and support are chosen).
 
     >>> with SecopCluster(services=["registration", "notification"]) as cluster:
     ...     cluster.url("registration"), cluster.kafka_bootstrap, cluster.mailbox
@@ -83,6 +86,8 @@ class SecopCluster:
             raise ValueError(f"unknown services {sorted(unknown)}: choose from {SERVICES}")
         if secure and self.services:  # analytics teams read the projector's copies
             self.services.append(PROJECTOR)
+        if set(PORTAL_BACKENDS) <= set(self.services):  # people use the platform through it
+            self.services.append(PORTAL)
         self.images = images or Images()
         self.keys = keys or ClusterKeys.generate()
         self.extra_env = env or {}
@@ -132,7 +137,11 @@ class SecopCluster:
     def _public_url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.host_ports[service]}"
 
-    def env_for(self, name: str) -> dict[str, str]:
+    def env_for(self, name: str, portal_address: str | None = None) -> dict[str, str]:
+        """``portal_address``: the portal's address on the network, whose ``X-Forwarded-For``
+        the services it calls believe (the person's address, not the portal's)."""
+        if name == PORTAL:
+            return self._portal_env()
         env = {
             "HTTP_HOST": "0.0.0.0",  # noqa: S104 - inside the container
             "HTTP_PORT": str(PORTS[name]),
@@ -151,19 +160,35 @@ class SecopCluster:
             }
         if name in ("support", "membership"):  # case keys and invitation links travel sealed
             env["NOTIFICATION_SEAL_PUBLIC_KEY"] = self.keys.seal_public
+        if portal_address and name in PORTAL_BACKENDS:
+            env["TRUSTED_PROXIES"] = json.dumps([f"{portal_address}/32"])
         if name == PROJECTOR:
             env["PSEUDONYM_KEY"] = self.keys.pseudonym_key
         if name == "notification":
             env |= {
-                # Links in emails lead to the platform's pages, which registration serves.
-                "PUBLIC_BASE_URL": self._public_url("registration")
-                if "registration" in self.host_ports
-                else self._public_url(name),
+                # Links in emails lead to the portal's pages (else registration's).
+                "PUBLIC_BASE_URL": self._public_url(
+                    next((n for n in (PORTAL, "registration") if n in self.host_ports), name)
+                ),
                 "SEAL_PRIVATE_KEY": self.keys.seal_private,
                 "OPERATOR_TOKEN": self.keys.operator_token,
                 "SMTP_HOST": self.mail.alias or "mailbox",
                 "SMTP_PORT": str(MailboxContainer.SMTP_PORT),
             }
+        return env | self.extra_env
+
+    def _portal_env(self) -> dict[str, str]:
+        """Only HTTP: the services it calls by their names on the network; no Kafka, no
+        database."""
+        env = {
+            "HTTP_HOST": "0.0.0.0",  # noqa: S104 - inside the container
+            "HTTP_PORT": str(PORTS[PORTAL]),
+            "PUBLIC_BASE_URL": self._public_url(PORTAL),
+            **{f"{n.upper()}_URL": f"http://{n}:{PORTS[n]}" for n in PORTAL_BACKENDS},
+            "PORTAL_SESSION_KEY": self.keys.portal_session_key,
+            "PORTAL_SECURE_COOKIES": "false",  # plain http on 127.0.0.1
+            "JWT_PUBLIC_KEYS": self.keys.jwks,
+        }
         return env | self.extra_env
 
     def start(self) -> Self:
@@ -221,20 +246,40 @@ class SecopCluster:
     def _start_services(self) -> None:
         # Each service is told its public URL (links in emails), so its port is chosen first.
         self.host_ports = dict(zip(self.services, _free_ports(len(self.services)), strict=True))
+        portal = self._portal_started() if PORTAL in self.services else None
         for name in self.services:
+            if name == PORTAL:
+                continue
             container = self.containers[name] = ServiceContainer(
                 name,
                 self.images.services[name],
                 PORTS[name],
                 self.host_ports[name],
-                self.env_for(name),
+                self.env_for(name, portal_address=portal.address if portal else None),
                 self.network,
             )
             if self.kafka.secure:
                 container.with_volume_mapping(self.kafka.ca_file, self.CA_IN_CONTAINER, "ro")
-        with ThreadPoolExecutor(max_workers=len(self.services) or 1) as pool:
-            for future in [pool.submit(c.start) for c in self.containers.values()]:
+        services = [c for c in self.containers.values() if c is not portal]
+        with ThreadPoolExecutor(max_workers=len(services) or 1) as pool:
+            for future in [pool.submit(c.start) for c in services]:
                 future.result()
+        if portal:  # ready once the services it calls answer
+            portal.wait_until(portal.ready, "ready")
+
+    def _portal_started(self) -> ServiceContainer:
+        """The portal's container, running but not yet waited for: its address on the network
+        is what the services it calls must trust, so it is known before they start."""
+        portal = self.containers[PORTAL] = ServiceContainer(
+            PORTAL,
+            self.images.services[PORTAL],
+            PORTS[PORTAL],
+            self.host_ports[PORTAL],
+            self.env_for(PORTAL),
+            self.network,
+        )
+        portal.start(wait=False)
+        return portal
 
     def _stop_services(self) -> None:
         for container in self.containers.values():

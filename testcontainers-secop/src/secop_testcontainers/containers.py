@@ -83,10 +83,19 @@ class _Waiting(DockerContainer):
                 )
             time.sleep(0.3)
 
-    def start(self) -> Self:
+    def start(self, wait: bool = True) -> Self:
+        """Start, then (``wait``) poll ``ready()`` until it answers."""
         super().start()
-        self.wait_until(self.ready, "ready")
+        if wait:
+            self.wait_until(self.ready, "ready")
         return self
+
+    @property
+    def address(self) -> str:
+        """The container's address on its network (the first one it joined)."""
+        self.reload()
+        networks = self.get_wrapped_container().attrs["NetworkSettings"]["Networks"]
+        return str(next(iter(networks.values()))["IPAddress"])
 
 
 #: The broker's log configuration in secured mode (the images' own start scripts are not used).

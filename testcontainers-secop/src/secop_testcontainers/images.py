@@ -9,6 +9,11 @@ SERVICES = ("registration", "membership", "support", "notification")
 #: Copies every event topic to its pseudonymised ``analytics.*`` twin (runs when Kafka is
 #: secured: analytics teams read only those).
 PROJECTOR = "projector"
+#: The Spanish web portal over registration's, membership's and support's HTTP APIs (runs when
+#: those three do).
+PORTAL = "portal"
+#: The services the portal calls.
+PORTAL_BACKENDS = ("registration", "membership", "support")
 
 
 def _from_env(name: str, default: str) -> str:
@@ -27,5 +32,7 @@ class Images:
     mongodb: str = field(default_factory=lambda: _from_env("mongodb", "mongo:7"))
     mailbox: str = field(default_factory=lambda: _from_env("mailbox", "axllent/mailpit:v1.26"))
     services: dict[str, str] = field(
-        default_factory=lambda: {n: _from_env(n, f"secop-{n}:dev") for n in (*SERVICES, PROJECTOR)}
+        default_factory=lambda: {
+            n: _from_env(n, f"secop-{n}:dev") for n in (*SERVICES, PROJECTOR, PORTAL)
+        }
     )

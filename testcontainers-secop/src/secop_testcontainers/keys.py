@@ -1,5 +1,5 @@
-"""Throw-away keys for one test cluster: token signing (Ed25519), notification's sealing and
-the projector's pseudonyms."""
+"""Throw-away keys for one test cluster: token signing (Ed25519), notification's sealing, the
+projector's pseudonyms and the portal's session cookie."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ class ClusterKeys:
     operator_token: str
     #: The projector's keyed hash (at least 32 bytes).
     pseudonym_key: str = ""
+    #: Encrypts and signs the portal's session cookie (at least 32 bytes).
+    portal_session_key: str = ""
 
     @classmethod
     def generate(cls, kid: str = "testcontainers-1") -> ClusterKeys:
@@ -49,4 +51,5 @@ class ClusterKeys:
             seal_public=base64.b64encode(bytes(seal.public_key)).decode(),
             operator_token=secrets.token_urlsafe(32),
             pseudonym_key=secrets.token_urlsafe(48),
+            portal_session_key=secrets.token_urlsafe(32),
         )

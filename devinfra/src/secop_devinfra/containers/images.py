@@ -29,10 +29,11 @@ from secop_devinfra.paths import RECIPES, local_dir, repo_root
 
 PREFIX = "localhost/secop-"
 IMAGES = RECIPES / "images"
-SERVICES = ("registration", "membership", "support", "notification", "projector")
+SERVICES = ("registration", "membership", "support", "notification", "projector", "portal")
 #: Each service's HTTP port, baked into its image (``services/Dockerfile``'s PORT).
 PORTS = {"registration": 8001, "membership": 8002, "support": 8003, "notification": 8004}
 PORTS["projector"] = 8005
+PORTS["portal"] = 8000
 #: Authorities the host trusts beyond Debian's bundle; the base image trusts them too.
 HOST_CA = Path("/usr/local/share/ca-certificates")
 SKIP = ("__pycache__", ".pyc", ".pytest_cache", ".ruff_cache")
