@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.mailbox import links_in
+
 pytestmark = pytest.mark.containers
 
 SERVICES = {
@@ -19,6 +21,7 @@ SERVICES = {
     "support": 8003,
     "notification": 8004,
     "projector": 8005,
+    "portal": 8000,
 }
 PUBLISHED = [*SERVICES.values(), 9092, 27017, 1025, 8025]
 MAILBOX = "http://127.0.0.1:8025"
@@ -95,7 +98,11 @@ def test_signing_up_on_the_compose_cluster_sends_the_confirmation_email(compose_
     r = httpx.post("http://127.0.0.1:8001/users", json=user, timeout=30)
     assert r.status_code == 201, r.text
     [mail] = Mailbox(MAILBOX).wait_for(email, subject="Activación", timeout=90)
-    assert "http://localhost:8001/ConfirmAccount?ConfirmationGuid=" in mail["Text"] + mail["HTML"]
+    # the link opens the portal's page (a GET never spends the token)
+    assert "http://localhost:8000/ConfirmAccount?ConfirmationGuid=" in mail["Text"] + mail["HTML"]
+    [link] = [u for u in links_in(mail) if "/ConfirmAccount?" in u]
+    page = httpx.get(link.replace("localhost", "127.0.0.1"), timeout=30)
+    assert page.status_code == 200 and "Confirmar registro" in page.text
 
 
 def _env(path: Path) -> dict[str, str]:
