@@ -3,10 +3,11 @@
 The cookie holds what the portal needs between two requests of one person: the access token
 registration issued at login (never shown to the page's scripts: the cookie is HttpOnly), the
 CSRF token every form carries back, registration's device cookie (so a known browser stays
-known through the portal), and a one-time notice for the page after a redirect. Fernet
-(AES-128-CBC with HMAC-SHA256) makes it unreadable and unforgeable without
-``PORTAL_SESSION_KEY``; any instance with the key reads it, so the portal scales without a
-store.
+known through the portal), a one-time notice for the page after a redirect, and the access
+keys of the few support cases the person follows from this browser (typed once from the
+case's email, so they never travel in a URL). Fernet (AES-128-CBC with HMAC-SHA256) makes it
+unreadable and unforgeable without ``PORTAL_SESSION_KEY``; any instance with the key reads it,
+so the portal scales without a store.
 """
 
 from __future__ import annotations
@@ -36,11 +37,34 @@ class SignedIn(BaseModel):
         return now >= self.expires_at
 
 
+#: Cases a browser follows at once (the oldest is forgotten first): the cookie stays small.
+CASE_KEYS_KEPT = 5
+
+
+class CaseKey(BaseModel):
+    """A case its requester follows from this browser: the access key from the opening email
+    (never put in a URL) and the email it goes with."""
+
+    email: str
+    key: str
+
+
+class OpenedCase(BaseModel):
+    """The case this browser opened last, for the page that confirms it (Post/Redirect/Get)."""
+
+    number: str
+    first_response_due: datetime
+    email: str
+
+
 class Session(BaseModel):
     csrf: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
     user: SignedIn | None = None
     device: str | None = None
     notice: str | None = None
+    #: case number -> its key, typed once by the requester (at most ``CASE_KEYS_KEPT``).
+    case_keys: dict[str, CaseKey] = Field(default_factory=dict)
+    opened_case: OpenedCase | None = None
 
     @property
     def signed_in(self) -> bool:
@@ -52,6 +76,16 @@ class Session(BaseModel):
     def take_notice(self) -> str | None:
         notice, self.notice = self.notice, None
         return notice
+
+    def remember_case(self, number: str, email: str, key: str) -> None:
+        """Keep the key of a case followed here, newest last; the oldest beyond the few kept
+        are forgotten (the person types them again)."""
+        keys = {n: k for n, k in self.case_keys.items() if n != number}
+        keys[number] = CaseKey(email=email, key=key)
+        self.case_keys = dict(list(keys.items())[-CASE_KEYS_KEPT:])
+
+    def forget_case(self, number: str) -> None:
+        self.case_keys = {n: k for n, k in self.case_keys.items() if n != number}
 
 
 class SessionCodec:
