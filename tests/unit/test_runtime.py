@@ -80,6 +80,21 @@ def test_kafka_errors_that_aiokafka_retries_reach_operators_as_warnings(
     ]
 
 
+def test_no_request_url_reaches_the_logs(capsys: pytest.CaptureFixture[str]) -> None:
+    """httpx logs each request's URL at INFO, and a portal's call to support carries the
+    requester's email in its query: no service logs it."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        configure_logging("probe", "i-1", level="DEBUG")
+        logging.getLogger("httpx").info('HTTP Request: GET http://s/cases/1?email=ana%40x.co "200"')
+        logging.getLogger("httpcore.http11").debug("send_request_headers.started")
+        out = capsys.readouterr().out
+    finally:
+        root.handlers[:], root.level = saved
+    assert "ana%40x.co" not in out and "send_request_headers" not in out
+
+
 def test_an_insert_the_server_refused_is_read_back_not_published_as_written() -> None:
     """A unique collision (sign-up racing another for the same username) comes back as a
     success with writeErrors: the document as written never existed, so no hint carries it."""

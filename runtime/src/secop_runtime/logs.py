@@ -72,5 +72,6 @@ def configure_logging(service: str, instance: str, level: str = "INFO", fmt: str
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aiokafka", "pymongo", "uvicorn.access"):
+    # httpx logs every request's full URL at INFO: a query may hold an email or a link's token.
+    for noisy in ("aiokafka", "pymongo", "uvicorn.access", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel("WARNING")
