@@ -27,6 +27,8 @@ class Caller:
     address: str | None = None
     token: str | None = None
     device: str | None = None
+    #: The person's browser, as registration records it in their access history.
+    user_agent: str | None = None
     #: Set when registration answers with a new device cookie (the portal keeps it).
     new_device: str | None = field(default=None, init=False)
 
@@ -78,6 +80,8 @@ class Backend:
         headers: dict[str, str] = dict(kwargs.pop("headers", None) or {})
         if caller.address:
             headers["X-Forwarded-For"] = caller.address
+        if caller.user_agent:
+            headers["User-Agent"] = caller.user_agent[:512]
         if caller.token:
             headers["Authorization"] = f"Bearer {caller.token}"
         if cid := context.correlation_id.get():  # one person's flow, followed across services

@@ -95,7 +95,8 @@ def caller(request: Request) -> Caller:
     s = session(request)
     address = request_address(request, web(request).settings.trusted_proxies)
     token = s.user.access_token if s.user and s.signed_in else None
-    return Caller(address=address, token=token, device=s.device)
+    agent = request.headers.get("user-agent")
+    return Caller(address=address, token=token, device=s.device, user_agent=agent)
 
 
 def start_session(request: Request, fresh: Session) -> None:
