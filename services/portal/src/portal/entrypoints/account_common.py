@@ -42,17 +42,6 @@ def signed_in(request: Request, back: str) -> None:
         raise SignInNeeded(back)
 
 
-def followed_by_script(request: Request) -> Response | None:
-    """An empty answer for static/portal.js's upload: its request follows the redirect to the
-    next page itself, then has the browser load that page. Rendering it for the script would
-    spend the one-time notice ("Documento anexado") the person is to read on the page they
-    see, and call the services twice. Browsers mark a script's requests ``Sec-Fetch-Dest:
-    empty`` (a navigation's is ``document``)."""
-    if request.headers.get("sec-fetch-dest") == "empty":
-        return Response(status_code=200, media_type="text/plain")
-    return None
-
-
 async def membership(request: Request, method: str, path: str, **kwargs: Any) -> Any:
     """Membership's JSON answer for the person (``ApiError`` on a refusal)."""
     who = caller(request)

@@ -21,7 +21,6 @@ from portal.entrypoints.account_common import (
     FILE_REFUSED,
     download,
     file_refusal,
-    followed_by_script,
     membership,
     seg,
     signed_in,
@@ -130,8 +129,6 @@ async def account_page(request: Request, account_id: str) -> Response:
     """An administrator of a draft (or of an account sent back for changes) edits its form;
     everyone else, and every account past that, sees its desk."""
     require_user(request)
-    if (empty := followed_by_script(request)) is not None:
-        return empty
     desk = await membership(request, "GET", f"/accounts/{seg(account_id)}/desk")
     account = await membership(request, "GET", f"/accounts/{seg(account_id)}")
     if desk["account"]["status"] in EDITABLE and desk["administrator"]:

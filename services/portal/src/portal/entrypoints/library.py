@@ -14,7 +14,6 @@ from portal.adapters.backend import ApiError
 from portal.entrypoints.account_common import (
     download,
     file_refusal,
-    followed_by_script,
     membership,
     refusal,
     seg,
@@ -49,8 +48,6 @@ async def _owner(request: Request, account_id: str) -> dict[str, Any]:
 @router.get("/cuentas/{account_id}/biblioteca", response_class=HTMLResponse)
 async def library_page(request: Request, account_id: str) -> Response:
     require_user(request)
-    if (empty := followed_by_script(request)) is not None:
-        return empty
     return await _library(request, account_id)
 
 
@@ -128,8 +125,6 @@ async def add(request: Request, account_id: str) -> Response:
 async def document_page(request: Request, account_id: str, document_id: str) -> Response:
     """A document and every version kept, each downloadable; a new version (administrators)."""
     require_user(request)
-    if (empty := followed_by_script(request)) is not None:
-        return empty
     return await _document(request, account_id, document_id)
 
 

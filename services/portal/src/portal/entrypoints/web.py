@@ -152,10 +152,22 @@ def render(request: Request, template: str, status_code: int = 200, **ctx: Any) 
     )
 
 
+#: Sent by static/portal.js with an upload it posts itself (to show progress).
+SCRIPTED_UPLOAD = "x-portal-upload"
+#: Where the script's upload leads, told instead of a redirect (see ``redirect``).
+NEXT_PAGE = "X-Portal-Location"
+
+
 def redirect(url: str, notice: str | None = None, request: Request | None = None) -> Response:
-    """See other (303): the Post/Redirect/Get pattern, with a notice for the next page."""
+    """See other (303): the Post/Redirect/Get pattern, with a notice for the next page.
+
+    An upload posted by the page's script gets the next page's address in a header instead:
+    a redirect would be followed by the script itself, which would spend the notice, and the
+    script could not tell a stored upload from a refused one (the form again, with errors)."""
     if notice and request is not None:
         session(request).notice = notice
+    if request is not None and request.headers.get(SCRIPTED_UPLOAD) == "1":
+        return Response(status_code=204, headers={NEXT_PAGE: url})
     return RedirectResponse(url, status_code=303)
 
 

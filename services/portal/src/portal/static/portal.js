@@ -16,6 +16,7 @@
         if (bar) { bar.hidden = false; bar.value = 0; }
         var xhr = new XMLHttpRequest();
         xhr.open("POST", form.action);
+        xhr.setRequestHeader("X-Portal-Upload", "1");
         xhr.upload.addEventListener("progress", function (e) {
           if (e.lengthComputable && bar) {
             bar.value = Math.round((e.loaded / e.total) * 100);
@@ -23,10 +24,15 @@
           }
         });
         xhr.addEventListener("load", function () {
-          // Stored: the portal redirected to the next page. Refused: it answered with the
-          // form and its errors, shown as the browser would have shown them.
-          if (xhr.responseURL && xhr.responseURL !== form.action) {
-            window.location.assign(xhr.responseURL);
+          // Stored: the portal names the next page (X-Portal-Location). Refused: it answered
+          // with the form and its errors, shown as the browser would have shown them.
+          var next = xhr.getResponseHeader("X-Portal-Location");
+          if (next) {
+            // The same page again (only its #part differs) would only scroll: load it anew
+            // with a GET (never reload(): the page may be the answer to a POST).
+            var target = new URL(next, window.location.href), here = window.location;
+            var same = target.pathname === here.pathname && target.search === here.search;
+            here.assign(same ? target.pathname + target.search : target.href);
           } else {
             document.open(); document.write(xhr.responseText); document.close();
           }
