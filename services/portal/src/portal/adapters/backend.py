@@ -93,6 +93,19 @@ class Backend:
             caller.new_device = device
         return response
 
+    async def open_stream(
+        self, service: Service, method: str, path: str, caller: Caller
+    ) -> httpx.Response:
+        """The service's answer with its body not yet read (a document): the caller reads it
+        with ``aiter_bytes`` and must ``aclose`` it."""
+        headers = {"Authorization": f"Bearer {caller.token}"} if caller.token else {}
+        if caller.address:
+            headers["X-Forwarded-For"] = caller.address
+        if cid := context.correlation_id.get():
+            headers[CORRELATION_HEADER] = cid
+        client = self._clients[service]
+        return await client.send(client.build_request(method, path, headers=headers), stream=True)
+
     async def call(
         self, service: Service, method: str, path: str, caller: Caller, **kwargs: Any
     ) -> Any:

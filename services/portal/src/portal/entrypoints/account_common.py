@@ -14,18 +14,10 @@ from portal.entrypoints.web import (
     SignInNeeded,
     caller,
     message_for,
+    pass_download,
     remember_device,
     session,
     web,
-)
-
-#: The headers of a download that reach the browser (the file's name, type, size, checksum).
-DOWNLOAD_HEADERS = (
-    "content-type",
-    "content-disposition",
-    "content-length",
-    "x-document-sha256",
-    "x-content-type-options",
 )
 
 
@@ -52,15 +44,8 @@ async def membership(request: Request, method: str, path: str, **kwargs: Any) ->
 
 
 async def download(request: Request, path: str) -> Response:
-    """A stored file, passed through with the service's own headers: its name
-    (Content-Disposition: attachment), type, size and checksum. Membership decides who may
-    read it and records reads from outside the account; the portal adds nothing."""
-    who = caller(request)
-    answer = await web(request).backend.request("membership", "GET", path, who)
-    if answer.status_code >= 400:
-        raise ApiError(answer)
-    headers = {name: answer.headers[name] for name in DOWNLOAD_HEADERS if name in answer.headers}
-    return Response(answer.content, status_code=200, headers=headers)
+    """One of membership's stored documents, streamed through (``web.pass_download``)."""
+    return await pass_download(request, "membership", path)
 
 
 def refusal(error: ApiError, sentences: dict[int, str] | None = None) -> str:

@@ -22,6 +22,7 @@ from portal.entrypoints.web import (
     SignInNeeded,
     caller,
     checked_form,
+    pass_download,
     redirect,
     render,
     require_user,
@@ -684,18 +685,7 @@ async def case_document(request: Request, number: str, doc_type: str) -> Respons
     if not account or doc_type not in {d.get("doc_type") for d in case.get("documents", [])}:
         missing = "El caso no tiene ese documento."
         return render(request, "error.html", 404, title="No encontrado", message=missing)
-    answer = await w.backend.request(
-        "membership", "GET", f"/accounts/{account}/documents/{doc_type}", who
-    )
-    if answer.status_code != 200:
-        raise ApiError(answer)
-    headers = {
-        name: answer.headers[name]
-        for name in ("content-disposition", "x-document-sha256")
-        if name in answer.headers
-    }
-    media = answer.headers.get("content-type", "application/octet-stream")
-    return Response(answer.content, media_type=media, headers=headers)
+    return await pass_download(request, "membership", f"/accounts/{account}/documents/{doc_type}")
 
 
 def _uuid(value: Any) -> str | None:
