@@ -205,7 +205,7 @@ def test_sizes_read_as_people_read_them():
 def test_an_id_from_the_pages_address_stays_one_segment_of_membership_address():
     assert seg("abc") == "abc"
     assert seg("x?status=accepted") == "x%3Fstatus%3Daccepted"
-    assert seg("../../users/me") == "..%2F..%2Fusers%2Fme"
+    assert seg("../../users/me") == "%2E%2E%2F%2E%2E%2Fusers%2Fme"
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ registration, membership or support, with the person's access token and address
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, Literal
 
 import httpx
@@ -63,10 +64,16 @@ class ApiError(Exception):
 class Backend:
     def __init__(self, settings: Settings) -> None:
         timeout = httpx.Timeout(settings.portal_backend_timeout_s)
+        urls = {
+            "registration": settings.registration_url,
+            "membership": settings.membership_url,
+            "support": settings.support_url,
+        }
+        # One client per service serves everyone: it must keep no cookie, or one person's
+        # (registration's device cookie) would go with the next person's calls.
         self._clients = {
-            "registration": httpx.AsyncClient(base_url=settings.registration_url, timeout=timeout),
-            "membership": httpx.AsyncClient(base_url=settings.membership_url, timeout=timeout),
-            "support": httpx.AsyncClient(base_url=settings.support_url, timeout=timeout),
+            name: httpx.AsyncClient(base_url=url, timeout=timeout, cookies=_keeps_nothing())
+            for name, url in urls.items()
         }
 
     async def close(self) -> None:
@@ -126,3 +133,8 @@ class Backend:
             except httpx.HTTPError:
                 out[name] = False
         return out
+
+
+def _keeps_nothing() -> CookieJar:
+    """A cookie jar that stores no cookie (a response's own cookies are still readable)."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))

@@ -23,8 +23,10 @@ from portal.entrypoints.web import (
 
 def seg(value: str) -> str:
     """One path segment of a membership URL, whatever the page's path held (an id with ``?``
-    or ``/`` encoded in it stays one segment and names nothing)."""
-    return quote(value, safe="")
+    or ``/`` encoded in it stays one segment and names nothing). Dots are encoded too: httpx
+    resolves a ``.`` or ``..`` segment, so ``/accounts/A/invitations/..`` would be
+    ``/accounts/A`` (no id of membership holds a dot)."""
+    return quote(value, safe="").replace(".", "%2E")
 
 
 def signed_in(request: Request, back: str) -> None:

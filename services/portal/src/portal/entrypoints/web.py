@@ -145,13 +145,22 @@ def require_user(request: Request) -> Session:
     return s
 
 
+def own_origins(request: Request) -> set[str]:
+    """This site as a browser names it: the public address (``PUBLIC_BASE_URL``: behind a
+    proxy that ends TLS the portal itself is reached over http), or the address it was
+    reached at."""
+    public = urlsplit(web(request).settings.public_base_url)
+    return {
+        f"{public.scheme}://{public.netloc}",
+        f"{request.url.scheme}://{request.headers.get('host', '')}",
+    }
+
+
 async def checked_form(request: Request, **limits: Any) -> FormData:
     """The posted form, if it carries this session's CSRF token and comes from this site."""
     origin = request.headers.get("origin")
-    if origin and origin != "null":
-        own = f"{request.url.scheme}://{request.headers.get('host', '')}"
-        if origin.rstrip("/") != own:
-            raise FormRefused()
+    if origin and origin != "null" and origin.rstrip("/") not in own_origins(request):
+        raise FormRefused()
     form = await request.form(**limits)
     token = form.get("csrf_token")
     if not session(request).csrf_matches(token if isinstance(token, str) else None):
