@@ -7,11 +7,9 @@ document they download."""
 
 from __future__ import annotations
 
-import random
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, expect
@@ -19,14 +17,20 @@ from secop_devinfra.cluster import ServiceProcs
 
 from tests.browser import harness
 from tests.browser.harness import assert_accessible
-from tests.e2e.person import PDF, Person
+from tests.e2e.person import (
+    ENTITY_DOCUMENTS,
+    PDF,
+    Person,
+    a_nit,
+    approve,
+    register_entity,
+)
 from tests.support.mailbox import Mailbox, links_in
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.browser
 
 ACTIVATION_SUBJECT = "Gestión de registro y configuración de Entidades Estatales"
-ENTITY_DOCUMENTS = ("structure_act", "spending_authority_act", "admin_authorisation", "rut")
 SUPPLIER_DOCUMENTS = (
     "identity_document",
     "experience_certificate",
@@ -38,10 +42,6 @@ SUPPLIER_DOCUMENTS = (
 def labelled(text: str) -> re.Pattern[str]:
     """A field's label exactly (a required field's ends in an asterisk)."""
     return re.compile(rf"^{re.escape(text)}\s*\*?$")
-
-
-def a_nit() -> str:
-    return str(random.randint(800_000_000, 999_999_999))
 
 
 async def submit(page: Page, button: str) -> None:
@@ -131,24 +131,6 @@ async def desk_agent(cluster: ServiceProcs, mailbox: Mailbox) -> Person:
     agent.grant_role("support_agent")
     await agent.log_in()
     return agent
-
-
-async def approve_activation(agent: Person, account_id: str) -> None:
-    """The service desk approves an entity's activation case through support's API (for the
-    journeys that only need an active entity; the first one goes through the agent's pages)."""
-
-    async def case() -> Any:
-        queue = await agent.call("support", "GET", "/cases", params={"status": "open"})
-        return next((c for c in queue.json()["items"] if c.get("account_id") == account_id), None)
-
-    found = await eventually(case, 60, what="the entity's activation case")
-    decided = await agent.call(
-        "support",
-        "POST",
-        f"/cases/{found['case_number']}/activation",
-        json={"decision": "approve", "message": "Documentos validados"},
-    )
-    assert decided.status_code == 200, decided.text
 
 
 async def upload_documents(page: Page, doc_types: tuple[str, ...]) -> None:
@@ -363,8 +345,8 @@ async def test_an_invited_person_joins_through_the_emailed_link(
     never appears in an address after the emailed one."""
     admin = await confirmed_person(cluster, e2e_mailbox)
     await admin.log_in()
-    account_id = await registered_entity(admin)
-    await approve_activation(await desk_agent(cluster, e2e_mailbox), account_id)
+    account_id, _ = await register_entity(admin)
+    await approve(await desk_agent(cluster, e2e_mailbox), account_id)
     await log_in(page, admin, then=f"/cuentas/{account_id}/usuarios")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Administración de usuarios")
 
@@ -403,43 +385,6 @@ async def test_an_invited_person_joins_through_the_emailed_link(
         await assert_accessible(b)
     token = link.split("token=", 1)[1]
     assert [u for u in addresses if token in u] == [link]  # only the emailed link held it
-
-
-async def registered_entity(admin: Person) -> str:
-    """An entity submitted through membership's API (its pages are the first test's)."""
-    form = {
-        "kind": "entity",
-        "legal_name": f"Gobernación de Prueba {admin.tag}",
-        "short_name": "GOB",
-        "nit": a_nit(),
-        "department": "CO-CUN",
-        "municipality": "Bogotá",
-        "address": "Calle 26",
-        "phone": "6017956600",
-        "office_email": f"oficina.{admin.tag}@x.example.co",
-        "notification_email": f"notificaciones.{admin.tag}@x.example.co",
-        "business_area": "public",
-        "organisation_type": "state_entity",
-        "decentralised": False,
-        "order": "territorial",
-        "branch": "Ejecutiva",
-        "sector": "Hacienda",
-        "entity_type": "Gobernación",
-    }
-    created = await admin.call("membership", "POST", "/accounts", json=form)
-    assert created.status_code == 201, created.text
-    account_id = created.json()["account_id"]
-    for doc_type in ENTITY_DOCUMENTS:
-        up = await admin.call(
-            "membership",
-            "PUT",
-            f"/accounts/{account_id}/documents/{doc_type}",
-            files={"file": (f"{doc_type}.pdf", PDF, "application/pdf")},
-        )
-        assert up.status_code == 201, up.text
-    submitted = await admin.call("membership", "POST", f"/accounts/{account_id}/submit")
-    assert submitted.status_code == 200, submitted.text
-    return account_id
 
 
 async def test_a_supplier_registers_with_documents_and_a_buyer_finds_it_in_the_directory(
@@ -501,8 +446,8 @@ async def test_a_supplier_registers_with_documents_and_a_buyer_finds_it_in_the_d
     # A member of an active entity finds it in the directory and downloads its documents.
     buyer = await confirmed_person(cluster, e2e_mailbox)
     await buyer.log_in()
-    entity_id = await registered_entity(buyer)
-    await approve_activation(await desk_agent(cluster, e2e_mailbox), entity_id)
+    entity_id, _ = await register_entity(buyer)
+    await approve(await desk_agent(cluster, e2e_mailbox), entity_id)
     async with another_browser(browser, portal_url, f"test_accounts_directory_{tag}") as other:
         await log_in(other, buyer, then="/proveedores")
 

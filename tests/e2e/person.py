@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 import uuid
@@ -13,6 +14,7 @@ import httpx
 from secop_devinfra.cluster import ServiceProcs
 
 from tests.support.mailbox import Mailbox, links_in
+from tests.support.waiting import eventually
 
 PASSWORD = "Compras-Publicas-2026!"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -119,3 +121,78 @@ class Person:
         return await self.mailbox.wait_for(
             self.email, subject=subject, count=count, timeout=timeout
         )
+
+
+# --- steps several journeys share (the e2e tier over HTTP, the browser tier for set-up) ------
+ENTITY_DOCUMENTS = ("structure_act", "spending_authority_act", "admin_authorisation", "rut")
+
+
+def a_nit() -> str:
+    return str(random.randint(800_000_000, 999_999_999))
+
+
+def common_form(person: Person, legal_name: str, nit: str) -> dict[str, Any]:
+    return {
+        "legal_name": legal_name,
+        "short_name": legal_name.split()[0].upper(),
+        "nit": nit,
+        "document_type": "NIT",
+        "department": "CO-CUN",
+        "municipality": "Bogotá",
+        "address": "Calle 26 # 69-76",
+        "phone": "6017956600",
+        "postal_code": "111321",
+        "office_email": f"oficina.{person.tag}@entidades.example.co",
+        "notification_email": f"notificaciones.{person.tag}@entidades.example.co",
+    }
+
+
+async def register_entity(admin: Person) -> tuple[str, dict[str, Any]]:
+    nit = a_nit()
+    found = await admin.call("membership", "GET", "/accounts", params={"nit": nit})
+    assert found.status_code == 200 and found.json() == []  # "Validar si mi entidad ya existe"
+    form = {
+        **common_form(admin, f"Alcaldía de Prueba {admin.tag}", nit),
+        "kind": "entity",
+        "business_area": "public",
+        "organisation_type": "state_entity",
+        "siif_registered": False,
+        "spgr_registered": False,
+        "decentralised": False,
+        "order": "territorial",
+        "branch": "Ejecutiva",
+        "sector": "Hacienda",
+        "entity_type": "Alcaldía",
+    }
+    created = await admin.call("membership", "POST", "/accounts", json=form)
+    assert created.status_code == 201, created.text
+    account_id = created.json()["account_id"]
+    for doc_type in ENTITY_DOCUMENTS:
+        up = await admin.call(
+            "membership",
+            "PUT",
+            f"/accounts/{account_id}/documents/{doc_type}",
+            files={"file": (f"{doc_type}.pdf", PDF, "application/pdf")},
+        )
+        assert up.status_code == 201, up.text
+    submitted = await admin.call("membership", "POST", f"/accounts/{account_id}/submit")
+    assert submitted.status_code == 200, submitted.text
+    return account_id, form
+
+
+async def approve(agent: Person, account_id: str) -> None:
+    """The service desk finds the entity's activation case in its queue and approves it."""
+
+    async def activation_case() -> Any:
+        queue = await agent.call("support", "GET", "/cases", params={"status": "open"})
+        assert queue.status_code == 200, queue.text
+        return next((c for c in queue.json()["items"] if c.get("account_id") == account_id), None)
+
+    case = await eventually(activation_case)
+    decided = await agent.call(
+        "support",
+        "POST",
+        f"/cases/{case['case_number']}/activation",
+        json={"decision": "approve", "message": "Documentos validados"},
+    )
+    assert decided.status_code == 200, decided.text
