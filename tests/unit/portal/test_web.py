@@ -106,3 +106,23 @@ def test_dates_are_shown_in_bogota():
     at = datetime(2026, 12, 2, 15, 5, tzinfo=UTC)
     assert dates.fecha_hora(at) == "2 de diciembre de 2026, 10:05 a. m."
     assert dates.fecha("2026-01-01T03:00:00Z") == "31 de diciembre de 2025"
+
+
+def test_a_page_address_out_of_bounds_is_a_spanish_page_repeating_nothing(client):
+    token = "t" * 600  # longer than any link's
+    answer = client.get("/ingresar", params={"siguiente": token})
+    assert answer.status_code == 400 and "Dirección no válida" in answer.text
+    assert token not in answer.text and answer.headers["content-type"].startswith("text/html")
+
+
+def test_a_download_started_by_another_site_is_refused(client):
+    """A link elsewhere would read a document in the person's name (recorded, and shown to the
+    account's administrators): refused before any service is called (none runs here)."""
+    at = datetime.now(UTC) + timedelta(minutes=10)
+    user = SignedIn(access_token="t", expires_at=at, user_id="u", username="ana")
+    client.cookies.set(COOKIE, SessionCodec(KEY, 3600).dump(Session(user=user)))
+    answer = client.get(
+        "/proveedores/00000000-0000-0000-0000-000000000000/documentos/rut",
+        headers={"Sec-Fetch-Site": "cross-site"},
+    )
+    assert answer.status_code == 403 and "Descarga no permitida" in answer.text

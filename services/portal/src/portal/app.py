@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -22,6 +23,7 @@ from portal.entrypoints.web import (
     Web,
     build_templates,
     on_api_error,
+    on_bad_request,
     on_form_refused,
     on_sign_in_needed,
     session_middleware,
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(SignInNeeded, on_sign_in_needed)
     app.add_exception_handler(FormRefused, on_form_refused)
     app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(RequestValidationError, on_bad_request)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
 

@@ -113,7 +113,18 @@ DOWNLOAD_HEADERS = (
 async def pass_download(request: Request, service: Service, path: str) -> Response:
     """A stored document, streamed through as the service sends it, with its own headers
     (Content-Disposition: attachment, nosniff): never held whole in the portal's memory. The
-    service decides who may read it (and records reads from outside the account)."""
+    service decides who may read it (and records reads from outside the account).
+
+    A link from another site may not start it: it would read a document in the person's name,
+    and a read from outside the account is recorded and shown to its administrators."""
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        return render(
+            request,
+            "error.html",
+            status_code=403,
+            title="Descarga no permitida",
+            message="Descargue el documento desde su página en el portal.",
+        )
     answer = await web(request).backend.open_stream(service, "GET", path, caller(request))
     if answer.status_code >= 400:
         await answer.aread()
@@ -289,6 +300,19 @@ async def on_form_refused(request: Request, exc: Exception) -> Response:
         title="Formulario vencido",
         message="El formulario venció o no vino de este sitio. Vuelva a la página y envíelo de "
         "nuevo.",
+    )
+
+
+async def on_bad_request(request: Request, exc: Exception) -> Response:
+    """A page address with a value out of bounds (a link cut or altered): a Spanish page that
+    repeats nothing of what was sent (it may be a token)."""
+    return render(
+        request,
+        "error.html",
+        status_code=400,
+        title="Dirección no válida",
+        message="La dirección de la página no es válida. Si la copió de un correo, cópiela "
+        "completa o pida un correo nuevo.",
     )
 
 
