@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -19,8 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from secop_devinfra.cluster import DEV_OPERATOR_TOKEN, SERVICES, ServiceProcs
 from secop_devinfra.infra import LocalInfra
 
-from tests.e2e.person import PDF, Person
-from tests.e2e.test_journeys import common_form
+from tests.e2e.person import PDF, Person, common_form
 from tests.support.kafka import options_for, produce_raw, read_topic
 
 pytestmark = pytest.mark.e2e
@@ -37,8 +37,9 @@ POISON = (
 def consumed_topics(cluster: ServiceProcs, name: str) -> list[str]:
     """What a service subscribes to, from its own composition root (nothing is connected)."""
     settings_cls = importlib.import_module(f"{name}.config").Settings
-    env = {k.lower(): v for k, v in cluster.env_for(name).items()}
-    settings = settings_cls(**{k: v for k, v in env.items() if k in settings_cls.model_fields})
+    # Read from the environment the process gets, as the process reads it (JSON lists included).
+    with patch.dict(os.environ, cluster.env_for(name), clear=True):
+        settings = settings_cls()
     app = importlib.import_module(f"{name}.app").create_app(settings)
     return [e.TOPIC for e in app.state.runtime.consumed]
 
