@@ -19,7 +19,7 @@ from membership.domain.accounts import Account
 from membership.domain.cases import AccountCase, Change
 from membership.domain.memberships import PENDING
 from membership.service_layer import invitations, queries
-from membership.service_layer.common import account_or_404, audience, missing
+from membership.service_layer.common import account_or_404, audience, missing, now
 
 if TYPE_CHECKING:
     from membership.service_layer.context import Context
@@ -102,7 +102,7 @@ async def desk(ctx: Context, principal: Principal, account_id: str) -> dict[str,
         summary["pending_access_requests"] = sorted(
             rows, key=lambda r: r["requested_at"], reverse=True
         )
-        summary["pending_invitations"] = await invitations.pending(ctx, principal, account_id)
+        summary["pending_invitations"] = invitations.pending_of(account, now())
     return summary
 
 

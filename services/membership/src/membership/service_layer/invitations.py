@@ -136,8 +136,11 @@ async def invite(
 
 async def pending(ctx: Context, principal: Principal, account_id: str) -> list[dict[str, Any]]:
     """The account's pending invitations, newest first (expired ones are not pending)."""
-    account = await require_admin(ctx, account_id, principal)
-    at = now()
+    return pending_of(await require_admin(ctx, account_id, principal), now())
+
+
+def pending_of(account: Account, at: datetime) -> list[dict[str, Any]]:
+    """The pending invitations of an account already loaded, newest first, as shown."""
     found = sorted(account.pending_invitations(at), key=lambda i: i.sent_at, reverse=True)
     return [shown(i, at) for i in found]
 

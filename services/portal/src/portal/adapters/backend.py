@@ -61,6 +61,23 @@ class ApiError(Exception):
         super().__init__(f"{self.status}: {self.message or self.fields}")
 
 
+def _on_behalf_of(service: Service, caller: Caller) -> dict[str, str]:
+    """The headers that make a call the person's: their address, browser, token, the
+    correlation id of their flow, and (to registration) their device cookie."""
+    headers: dict[str, str] = {}
+    if caller.address:
+        headers["X-Forwarded-For"] = caller.address
+    if caller.user_agent:
+        headers["User-Agent"] = caller.user_agent[:512]
+    if caller.token:
+        headers["Authorization"] = f"Bearer {caller.token}"
+    if cid := context.correlation_id.get():  # one person's flow, followed across services
+        headers[CORRELATION_HEADER] = cid
+    if caller.device and service == "registration":
+        headers["Cookie"] = f"{DEVICE_COOKIE}={caller.device}"
+    return headers
+
+
 class Backend:
     def __init__(self, settings: Settings) -> None:
         timeout = httpx.Timeout(settings.portal_backend_timeout_s)
@@ -84,17 +101,7 @@ class Backend:
         self, service: Service, method: str, path: str, caller: Caller, **kwargs: Any
     ) -> httpx.Response:
         """The service's answer, whatever its status (``call`` raises on a refusal)."""
-        headers: dict[str, str] = dict(kwargs.pop("headers", None) or {})
-        if caller.address:
-            headers["X-Forwarded-For"] = caller.address
-        if caller.user_agent:
-            headers["User-Agent"] = caller.user_agent[:512]
-        if caller.token:
-            headers["Authorization"] = f"Bearer {caller.token}"
-        if cid := context.correlation_id.get():  # one person's flow, followed across services
-            headers[CORRELATION_HEADER] = cid
-        if caller.device and service == "registration":
-            headers["Cookie"] = f"{DEVICE_COOKIE}={caller.device}"
+        headers = {**(kwargs.pop("headers", None) or {}), **_on_behalf_of(service, caller)}
         response = await self._clients[service].request(method, path, headers=headers, **kwargs)
         if service == "registration" and (device := response.cookies.get(DEVICE_COOKIE)):
             caller.new_device = device
@@ -105,13 +112,9 @@ class Backend:
     ) -> httpx.Response:
         """The service's answer with its body not yet read (a document): the caller reads it
         with ``aiter_bytes`` and must ``aclose`` it."""
-        headers = {"Authorization": f"Bearer {caller.token}"} if caller.token else {}
-        if caller.address:
-            headers["X-Forwarded-For"] = caller.address
-        if cid := context.correlation_id.get():
-            headers[CORRELATION_HEADER] = cid
         client = self._clients[service]
-        return await client.send(client.build_request(method, path, headers=headers), stream=True)
+        request = client.build_request(method, path, headers=_on_behalf_of(service, caller))
+        return await client.send(request, stream=True)
 
     async def call(
         self, service: Service, method: str, path: str, caller: Caller, **kwargs: Any

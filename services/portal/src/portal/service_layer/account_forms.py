@@ -218,7 +218,7 @@ def _shown(value: Any) -> str:
 
 #: (membership's sentence, the Spanish) for the account form's refusals; tried before the
 #: shared sentences (``messages.SENTENCES``), whose general words would say less.
-ACCOUNT_SENTENCES: list[tuple[re.Pattern[str], str]] = [
+ACCOUNT_SENTENCES: messages.Sentences = [
     (re.compile(r"without the verification digit"),
      "Escriba el NIT sin el dígito de verificación (nada después del guion)."),
     (re.compile(r"NIT is 5 to 15 digits"),
@@ -275,19 +275,13 @@ def spanish(field: str, error_type: str, message: str) -> str:
     """One of membership's field errors, in Spanish."""
     if text := FIELD_TYPES.get((field, error_type)):
         return text
-    for pattern, text in ACCOUNT_SENTENCES:
-        if found := pattern.search(message):
-            return text.format(*found.groups())
-    return messages.spanish(error_type, message)
+    return messages.spanish(error_type, message, ACCOUNT_SENTENCES)
 
 
 def field_errors(error: ApiError) -> dict[str, str]:
     """Membership's field errors in Spanish, each under the page's field (a whole group, such
     as the legal representative, under its first field)."""
-    out: dict[str, str] = {}
-    for name, message in error.fields.items():
-        out.setdefault(ANCHORS.get(name, name), spanish(name, error.types.get(name, ""), message))
-    return out
+    return messages.field_errors(error, ANCHORS, spanish)
 
 
 def missing_items(error: ApiError) -> list[dict[str, str]]:

@@ -5,6 +5,7 @@ known sentences of our services, else the service's own words (never nothing).""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from portal.adapters.backend import ApiError
 
@@ -65,21 +66,33 @@ SENTENCES: list[tuple[re.Pattern[str], str]] = [
 ]  # fmt: skip
 
 
-def spanish(error_type: str, message: str) -> str:
-    """The Spanish for one field error of a service."""
-    for pattern, text in SENTENCES:
-        if found := pattern.search(message):
-            return text.format(*found.groups())
+Sentences = list[tuple[re.Pattern[str], str]]
+
+
+def spanish(error_type: str, message: str, first: Sentences | None = None) -> str:
+    """The Spanish for one field error of a service (``first``: an area's own sentences, tried
+    before the shared ones, whose general words would say less)."""
+    for table in (first or [], SENTENCES):
+        for pattern, text in table:
+            if found := pattern.search(message):
+                return text.format(*found.groups())
     if error_type in BY_TYPE:
         return BY_TYPE[error_type]
     return message or "Revise este dato."
 
 
-def field_errors(error: ApiError, aliases: dict[str, str] | None = None) -> dict[str, str]:
+def field_errors(
+    error: ApiError,
+    aliases: dict[str, str] | None = None,
+    translate: Callable[[str, str, str], str] | None = None,
+) -> dict[str, str]:
     """The service's field errors, in Spanish, named as the page's fields are (``aliases``:
-    the service's name -> the form's, e.g. ``legal_representative.full_name``)."""
+    the service's name -> the form's; several may share one, whose first error is shown).
+    ``translate(field, error_type, message)`` replaces ``spanish`` for an area's own words."""
     aliases = aliases or {}
-    out = {}
+    out: dict[str, str] = {}
     for name, message in error.fields.items():
-        out[aliases.get(name, name)] = spanish(error.types.get(name, ""), message)
+        kind = error.types.get(name, "")
+        text = translate(name, kind, message) if translate else spanish(kind, message)
+        out.setdefault(aliases.get(name, name), text)
     return out
