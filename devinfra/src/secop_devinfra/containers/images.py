@@ -267,6 +267,7 @@ def service_image(name: str, base: str) -> str:
         root / "services" / name / "src",
         *(p for p in sorted(root.glob("*/pyproject.toml"))),
         *(p for p in sorted(root.glob("services/*/pyproject.toml"))),
+        root / "examples" / "analytics" / "pyproject.toml",
     ]
     tag = f"{PREFIX}{name}:{tree_hash([p for p in inputs if p.exists()], base, name)}"
     if image_exists(tag):

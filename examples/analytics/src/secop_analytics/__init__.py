@@ -1,0 +1,1 @@
+"""An analytics team's consumer of the SECOP accounts events (the pseudonymised copies)."""
