@@ -246,6 +246,7 @@ class BatchConsumer:
         settled = _settle(batch, outcomes)
         if settled.offsets:
             await _commit(msg.consumer, settled.offsets)
+            _record_lag(msg.consumer, settled.offsets)
         # Done here: FastStream must neither commit every position nor rewind the whole batch.
         msg.committed = AckStatus.ACKED
         _rewind(msg.consumer, settled.rewind)
@@ -430,6 +431,16 @@ def _settle(
         if outcome.error is not None:
             errors.append(outcome.error)
     return _Settlement(offsets, rewind, errors)
+
+
+def _record_lag(consumer: Any, offsets: Mapping[TopicPartition, int]) -> None:
+    """How far each committed partition is behind its end, as last fetched (for the alerts)."""
+    for partition, committed in offsets.items():
+        end = consumer.highwater(partition)
+        if end is not None:
+            metrics.CONSUMER_LAG.labels(partition.topic, str(partition.partition)).set(
+                max(0, end - committed)
+            )
 
 
 def _rewind(consumer: Any, positions: Mapping[TopicPartition, int]) -> None:

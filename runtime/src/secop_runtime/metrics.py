@@ -18,6 +18,11 @@ HANDLER_RETRIES = Counter(
 HANDLER_SECONDS = Histogram("secop_handler_seconds", "Time to handle one event", ["topic"])
 HTTP_REQUESTS = Counter("secop_http_requests_total", "HTTP requests", ["method", "route", "status"])
 HTTP_SECONDS = Histogram("secop_http_request_seconds", "HTTP request latency", ["method", "route"])
+CONSUMER_LAG = Gauge(
+    "secop_consumer_lag",
+    "Records behind the partition's end after the consumer group's last commit (per batch)",
+    ["topic", "partition"],
+)
 READY = Gauge("secop_ready", "1 when the database and Kafka answer")
 DB_SECONDS = Histogram(
     "secop_db_command_seconds",
