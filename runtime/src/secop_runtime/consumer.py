@@ -40,12 +40,13 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import AckStatus, StreamMessage
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from secop_contracts import Event, UnknownEventError, owner_of, parse_event
 
-from secop_runtime import metrics
+from secop_runtime import metrics, tracing
 from secop_runtime.context import working_on
 from secop_runtime.errors import Contended
 from secop_runtime.kafka import TRANSIENT_KAFKA_ERRORS, dead_letter_topic
@@ -278,7 +279,10 @@ class BatchConsumer:
             return False
         started = time.perf_counter()
         try:
-            await _until_done(lambda: bulk(events))
+            contexts = [tracing.from_headers(r.headers) for r in records]
+            group = self.settings.consumer_group
+            with _processing(group, topic, contexts[0], contexts[1:], len(records)):
+                await _until_done(lambda: bulk(events))
         except Exception:
             log.warning("bulk handler failed; applying one by one", exc_info=True)
             return False
@@ -316,7 +320,13 @@ class BatchConsumer:
             await self.dead_letter(record, exc)
 
     async def handle(self, record: ConsumerRecord) -> None:
-        """Vet the record, skip it if this group applied it already, else apply and mark it."""
+        """Vet the record, skip it if this group applied it already, else apply and mark it
+        (in a span continuing the trace of what caused the event)."""
+        group = self.settings.consumer_group
+        with _processing(group, record.topic, tracing.from_headers(record.headers)):
+            await self._handle(record)
+
+    async def _handle(self, record: ConsumerRecord) -> None:
         topic = record.topic
         route = self.routes.get(topic)
         try:
@@ -404,6 +414,28 @@ def subscribe_all(
     BatchConsumer(broker, settings, get_db, routes).subscribe()
 
 
+def _processing(
+    group: str,
+    topic: str,
+    parent: tracing.Carrier,
+    links: Sequence[tracing.Carrier] = (),
+    count: int = 1,
+) -> contextlib.AbstractContextManager[Any]:
+    """The consumer span of one record (or of a bulk call: the first record's trace, the others
+    linked), named as OpenTelemetry's messaging conventions ask."""
+    attributes: dict[str, str | int] = {
+        "messaging.system": "kafka",
+        "messaging.operation.type": "process",
+        "messaging.destination.name": topic,
+        "messaging.consumer.group.name": group,
+    }
+    if count > 1:
+        attributes["messaging.batch.message_count"] = count
+    return tracing.span(
+        f"process {topic}", parent, SpanKind.CONSUMER, attributes=attributes, links=links
+    )
+
+
 def _by_partition(records: Iterable[ConsumerRecord]) -> dict[TopicPartition, list[ConsumerRecord]]:
     """A batch's records by partition, each partition's in the order read."""
     batch: dict[TopicPartition, list[ConsumerRecord]] = {}
@@ -435,8 +467,11 @@ def _settle(
 
 def _record_lag(consumer: Any, offsets: Mapping[TopicPartition, int]) -> None:
     """How far each committed partition is behind its end, as last fetched (for the alerts)."""
+    highwater = getattr(consumer, "highwater", None)  # FastStream's test consumer has none
+    if highwater is None:
+        return
     for partition, committed in offsets.items():
-        end = consumer.highwater(partition)
+        end = highwater(partition)
         if end is not None:
             metrics.CONSUMER_LAG.labels(partition.topic, str(partition.partition)).set(
                 max(0, end - committed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from opentelemetry import trace
 from pythonjsonlogger.json import JsonFormatter
 
 from secop_runtime import context
@@ -19,6 +20,9 @@ class _ContextFilter(logging.Filter):
         record.service = self.service
         record.instance = self.instance
         record.correlation_id = context.correlation_id.get()
+        # The line's trace, so an operator goes from a log line to its whole trace and back.
+        span = trace.get_current_span().get_span_context()
+        record.trace_id = format(span.trace_id, "032x") if span.is_valid else None
         return True
 
 
@@ -59,7 +63,7 @@ def configure_logging(service: str, instance: str, level: str = "INFO", fmt: str
         handler.setFormatter(
             JsonFormatter(
                 "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(instance)s "
-                "%(correlation_id)s",
+                "%(correlation_id)s %(trace_id)s",
                 rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
             )
         )

@@ -21,7 +21,7 @@ from pymongo import DeleteOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from secop_contracts import Event
 
-from secop_runtime import metrics
+from secop_runtime import metrics, tracing
 from secop_runtime.context import working_on
 from secop_runtime.leases import Leases
 from secop_runtime.mongo import ensure_indexes, lookup_index
@@ -50,14 +50,18 @@ STANDALONE_COLLECTION = "outbox_events"
 
 
 def stored(event: Event) -> dict[str, Any]:
-    """The event as it waits in a document: the exact bytes to publish, plus routing."""
-    return {
+    """The event as it waits in a document: the exact bytes to publish, plus routing, plus
+    the trace context of what caused it (the relay's publish continues that trace)."""
+    item = {
         "event_id": str(event.event_id),
         "topic": event.TOPIC,
         "key": event.key,
         "correlation_id": event.correlation_id,
         "value": event.to_json().decode(),
     }
+    if trace := tracing.carrier():
+        item["trace"] = trace
+    return item
 
 
 def with_events(update: dict[str, Any], *events: Event) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import uvicorn
 from fastapi import FastAPI
 
+from secop_runtime import tracing
 from secop_runtime.logs import configure_logging
 from secop_runtime.settings import ServiceSettings
 
@@ -19,6 +20,14 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
     configure_logging(
         settings.service_name, settings.instance_id, settings.log_level, settings.log_format
     )
+    tracing.configure(settings.service_name, settings.instance_id)
+    try:
+        _run(app, settings)
+    finally:
+        tracing.shutdown()
+
+
+def _run(app: FastAPI, settings: ServiceSettings) -> None:
     uvicorn.run(
         app,
         host=settings.http_host,

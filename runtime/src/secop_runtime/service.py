@@ -26,7 +26,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 from secop_contracts import Event
 
-from secop_runtime import consumer, metrics
+from secop_runtime import consumer, metrics, tracing
 from secop_runtime.auth import AuthState, Revocations, TokenVerifier, load_jwks
 from secop_runtime.consumer import PROCESSED, Inbox
 from secop_runtime.errors import DomainError
@@ -249,17 +249,28 @@ class ServiceRuntime:
         log.info("service stopped")
 
     async def _publish(self, item: dict[str, Any]) -> None:
-        await self.broker.publish(
-            item["value"].encode(),
-            self.settings.topic(item["topic"]),
-            key=item["key"].encode(),
-            headers={
-                "event_type": item["topic"],
-                "event_id": item["event_id"],
-                "content-type": "application/json",
-            },
-            correlation_id=item.get("correlation_id") or item["event_id"],
-        )
+        """One stored event to Kafka, in the trace of the request or event that caused it."""
+        topic = self.settings.topic(item["topic"])
+        attributes = {
+            "messaging.system": "kafka",
+            "messaging.operation.type": "send",
+            "messaging.destination.name": topic,
+            "messaging.message.id": item["event_id"],
+        }
+        kind = tracing.SpanKind.PRODUCER
+        with tracing.span(f"send {topic}", item.get("trace"), kind, attributes):
+            await self.broker.publish(
+                item["value"].encode(),
+                topic,
+                key=item["key"].encode(),
+                headers={
+                    "event_type": item["topic"],
+                    "event_id": item["event_id"],
+                    "content-type": "application/json",
+                    **tracing.carrier(),
+                },
+                correlation_id=item.get("correlation_id") or item["event_id"],
+            )
 
     async def _maintain(self) -> None:
         """Housekeeping the database cannot do itself (no TTL indexes on FerretDB)."""
@@ -354,6 +365,7 @@ def create_app(
     app.include_router(_operations(runtime))
     for router in routers:
         app.include_router(router)
+    tracing.instrument_app(app)
     return app
 
 

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from secop_runtime import tracing
 from secop_runtime.auth import TokenVerifier, load_jwks
 from secop_runtime.http import RequestContextMiddleware
 
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         large_bodies={("POST", pattern): upload_cap for pattern in pages.UPLOAD_ROUTES},
     )
     app.add_exception_handler(SignInNeeded, on_sign_in_needed)
+    tracing.instrument_app(app)
     app.add_exception_handler(FormRefused, on_form_refused)
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_bad_request)

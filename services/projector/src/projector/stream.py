@@ -27,6 +27,7 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 from secop_contracts import EVENTS_BY_TYPE
 from secop_contracts.analytics import analytics_topic, copy_key, pseudonymise
+from secop_runtime import tracing
 from secop_runtime.consumer import accept_event
 from secop_runtime.kafka import client_options, dead_letter_topic, ensure_topics
 from secop_runtime.settings import secret
@@ -174,7 +175,17 @@ class Projector:
             for records in batch.values():
                 for record in records:
                     topic, key, value = self.copy_of(record)
-                    headers = [("copied-at", datetime.now(UTC).isoformat().encode())]
+                    with tracing.span(
+                        f"process {record.topic}",
+                        tracing.from_headers(record.headers),
+                        tracing.SpanKind.CONSUMER,
+                        {"messaging.system": "kafka", "messaging.destination.name": topic},
+                    ):
+                        # The copy continues the original's trace (ids only: nothing personal).
+                        headers = [
+                            ("copied-at", datetime.now(UTC).isoformat().encode()),
+                            *((k, v.encode()) for k, v in tracing.carrier().items()),
+                        ]
                     await self.producer.send(topic, value, key=key, headers=headers)
             offsets: dict[TopicPartition, Any] = {
                 partition: records[-1].offset + 1 for partition, records in batch.items()

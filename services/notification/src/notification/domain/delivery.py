@@ -66,6 +66,9 @@ class Delivery:
     next_attempt_at: datetime
     sealed_token: str | None = None
     correlation_id: str | None = None
+    #: The trace context of the event that caused it (W3C ``traceparent``): the send, later
+    #: and maybe elsewhere, belongs to that trace.
+    trace: dict[str, str] | None = None
     state: State = "queued"
     attempts: int = 0
     attempt_limit: int = 5

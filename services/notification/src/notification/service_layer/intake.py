@@ -11,6 +11,7 @@ import logging
 from datetime import UTC, datetime
 
 from secop_contracts import Event
+from secop_runtime import tracing
 
 from notification.adapters.store import Deliveries
 from notification.domain.delivery import Delivery, delivery_id, normalise_address
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 
 def deliveries_for(event: Event, now: datetime, max_attempts: int) -> list[Delivery]:
+    trace = tracing.carrier() or None
     return [
         Delivery(
             id=delivery_id(str(event.event_id), spec.address, spec.template),
@@ -32,6 +34,7 @@ def deliveries_for(event: Event, now: datetime, max_attempts: int) -> list[Deliv
             context=spec.context,
             sealed_token=spec.sealed_token,
             correlation_id=event.correlation_id,
+            trace=trace,
             queued_at=now,
             next_attempt_at=now,
             updated_at=now,

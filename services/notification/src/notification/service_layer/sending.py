@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from prometheus_client import Counter
 from secop_contracts import Event
 from secop_contracts.notification import EmailFailed, EmailSent
+from secop_runtime import tracing
 from secop_runtime.aggregates import Stale
 from secop_runtime.context import working_on
 from secop_runtime.mongo import is_transient_db_error
@@ -92,7 +93,11 @@ async def attempt(out: Outbound, d: Delivery, conn: Any) -> bool:
         return False
     if d.state == "sending":
         log.warning("taking over a send whose lease ended", extra={"delivery_id": d.id})
-    with working_on(taken.correlation_id):
+    attributes = {"email.template": taken.template, "email.attempt": taken.attempts}
+    with (
+        working_on(taken.correlation_id),
+        tracing.span("smtp send", taken.trace, tracing.SpanKind.CLIENT, attributes),
+    ):
         return await _send(out, taken, conn)
 
 

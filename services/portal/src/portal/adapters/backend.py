@@ -12,7 +12,7 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, Literal
 
 import httpx
-from secop_runtime import context
+from secop_runtime import context, tracing
 from secop_runtime.http import CORRELATION_HEADER
 
 from portal.config import Settings
@@ -92,6 +92,8 @@ class Backend:
             name: httpx.AsyncClient(base_url=url, timeout=timeout, cookies=_keeps_nothing())
             for name, url in urls.items()
         }
+        for client in self._clients.values():
+            tracing.instrument_client(client)  # the services' spans join the page's trace
 
     async def close(self) -> None:
         for client in self._clients.values():
