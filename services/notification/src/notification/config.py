@@ -56,6 +56,12 @@ class Settings(ServiceSettings):
     seal_private_key: SecretStr = Field(
         description="Base64 X25519 private key that opens tokens sealed for this service."
     )
+    seal_previous_private_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="JSON list of keys replaced by SEAL_PRIVATE_KEY, still tried when a token "
+        "does not open with it: events sealed for the old key are still in flight during a "
+        "rotation (README, runbook).",
+    )
     operator_token: SecretStr = Field(description="Bearer credential of the operator endpoints.")
 
     desk_hours: str = (
@@ -68,13 +74,15 @@ class Settings(ServiceSettings):
     @field_validator("seal_private_key")
     @classmethod
     def _key_is_32_bytes(cls, value: SecretStr) -> SecretStr:
-        try:
-            raw = base64.b64decode(value.get_secret_value(), validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise ValueError("SEAL_PRIVATE_KEY must be base64") from exc
-        if len(raw) != 32:
-            raise ValueError("SEAL_PRIVATE_KEY must decode to 32 bytes")
+        _check_seal_key("SEAL_PRIVATE_KEY", value)
         return value
+
+    @field_validator("seal_previous_private_keys")
+    @classmethod
+    def _keys_are_32_bytes(cls, values: list[SecretStr]) -> list[SecretStr]:
+        for value in values:
+            _check_seal_key("SEAL_PREVIOUS_PRIVATE_KEYS", value)
+        return values
 
     @field_validator("operator_token")
     @classmethod
@@ -94,3 +102,13 @@ class Settings(ServiceSettings):
         if self.send_lease_s <= 2 * self.smtp_timeout_s:
             raise ValueError("SEND_LEASE_S must exceed twice SMTP_TIMEOUT_S")
         return self
+
+
+def _check_seal_key(name: str, value: SecretStr) -> None:
+    """An X25519 private key: 32 bytes in base64 (the value is never repeated in the error)."""
+    try:
+        raw = base64.b64decode(value.get_secret_value(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError(f"{name} must be base64") from exc
+    if len(raw) != 32:
+        raise ValueError(f"{name} must decode to 32 bytes")

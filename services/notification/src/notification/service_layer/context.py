@@ -39,6 +39,7 @@ def renderer_for(settings: Settings) -> Renderer:
     return Renderer(
         public_base_url=settings.public_base_url,
         seal_private_key=settings.seal_private_key.get_secret_value(),
+        previous_seal_keys=[k.get_secret_value() for k in settings.seal_previous_private_keys],
         footer={
             "desk_hours": settings.desk_hours,
             "desk_phones": settings.desk_phones,

@@ -13,7 +13,7 @@ case-opened email once showed its own subject as the case's "Asunto").
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.headerregistry import Address
@@ -143,9 +143,10 @@ class Renderer:
         public_base_url: str,
         seal_private_key: str,
         footer: dict[str, str],
+        previous_seal_keys: Sequence[str] = (),
     ) -> None:
         self._base = public_base_url.rstrip("/")
-        self._key = seal_private_key
+        self._keys = (seal_private_key, *previous_seal_keys)
         self._footer = footer
         self._env = Environment(
             loader=PackageLoader("notification", "templates"),
@@ -207,10 +208,13 @@ class Renderer:
             raise RenderError(f"{d.template}: {type(exc).__name__}: {exc}") from exc
 
     def _open(self, sealed_token: str) -> str:
-        try:
-            return open_sealed(self._key, sealed_token)
-        except SealError as exc:
-            raise RenderError("the sealed token cannot be opened with this service's key") from exc
+        """With the current key, else a replaced one (tokens sealed before a rotation)."""
+        for key in self._keys:
+            try:
+                return open_sealed(key, sealed_token)
+            except SealError:
+                continue
+        raise RenderError("the sealed token cannot be opened with this service's keys")
 
 
 def subject_block(text_tmpl: Template, ctx: dict[str, Any]) -> str:
