@@ -1,5 +1,6 @@
-"""``python -m secop_contracts write|check|trust``: maintain the committed JSON Schema files;
-print the trust table (who may write and read each topic) the README shows."""
+"""``python -m secop_contracts write|check|trust``: maintain the committed JSON Schema files and
+AsyncAPI documents (``check`` reports a breaking change or drift); print the trust table (who
+may write and read each topic) the README shows."""
 
 from __future__ import annotations
 

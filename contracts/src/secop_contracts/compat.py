@@ -113,7 +113,7 @@ def check_all() -> dict[str, list[str]]:
             problems = ["committed schema is out of date: run `python -m secop_contracts write`"]
         if problems:
             report[name] = problems
-    return report | check_analytics()
+    return report | check_analytics() | _check_asyncapi()
 
 
 def analytics_dir() -> Path:
@@ -153,4 +153,15 @@ def write_all() -> list[str]:
     analytics_dir().mkdir(exist_ok=True)
     for name, text in _analytics_files().items():
         (analytics_dir() / name).write_text(text)
+    if not refused:  # the AsyncAPI documents would show the refused change
+        from secop_contracts.asyncapi import write_files
+
+        write_files()
     return refused
+
+
+def _check_asyncapi() -> dict[str, list[str]]:
+    """Drift of the AsyncAPI documents in ``contracts/asyncapi/`` (they reuse these schemas)."""
+    from secop_contracts.asyncapi import check_files
+
+    return check_files()

@@ -25,6 +25,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 from secop_contracts import Event
+from secop_contracts.asyncapi import DOCUMENTED, rendered
 
 from secop_runtime import consumer, metrics, tracing
 from secop_runtime.auth import AuthState, Revocations, TokenVerifier, load_jwks
@@ -409,8 +410,12 @@ def _map_errors(app: FastAPI) -> None:
 
 
 def _operations(runtime: ServiceRuntime) -> APIRouter:
-    """Liveness, readiness and metrics: the same three routes in every service."""
+    """Liveness, readiness and metrics: the same three routes in every service (and its
+    AsyncAPI document)."""
     health = APIRouter(tags=["operations"])
+    s = runtime.settings
+    if s.service_name in DOCUMENTED:
+        health.include_router(asyncapi_routes(s.service_name, s.kafka_topic_prefix))
 
     @health.get("/health/live", summary="The process is up")
     async def live() -> dict[str, str]:
@@ -436,11 +441,41 @@ def _operations(runtime: ServiceRuntime) -> APIRouter:
     return health
 
 
+def asyncapi_routes(service: str, prefix: str = "") -> APIRouter:
+    """``GET /asyncapi`` (and ``/asyncapi.yaml`` where PyYAML is installed): the AsyncAPI
+    document of the service's Kafka traffic, built once here from the contracts."""
+    as_json, as_yaml = rendered(service, prefix)
+    router = APIRouter()
+
+    @router.get(
+        "/asyncapi",
+        summary="The AsyncAPI 3.0 document of this service's Kafka topics and messages",
+        response_class=Response,
+        responses={200: {"content": {"application/json": {}}}},
+    )
+    async def asyncapi_json() -> Response:
+        return Response(as_json, media_type="application/json")
+
+    if as_yaml is not None:
+
+        @router.get(
+            "/asyncapi.yaml",
+            summary="The same AsyncAPI document in YAML",
+            response_class=Response,
+            responses={200: {"content": {"application/yaml": {}}}},
+        )
+        async def asyncapi_yaml() -> Response:
+            return Response(as_yaml, media_type="application/yaml")
+
+    return router
+
+
 __all__ = [
     "PROCESSED",
     "Late",
     "ServiceContext",
     "ServiceRuntime",
+    "asyncapi_routes",
     "context_of",
     "create_app",
 ]

@@ -8,13 +8,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from secop_runtime.service import asyncapi_routes
 
 from projector.config import Settings
 from projector.stream import Projector
 
 DESCRIPTION = (
     "Copies every event topic to analytics.<Event> with personal data keyed-hashed, each batch "
-    "in one Kafka transaction. No HTTP API beyond health and metrics."
+    "in one Kafka transaction. No HTTP API beyond health, metrics and its AsyncAPI document "
+    "(the analytics contract)."
 )
 
 
@@ -51,4 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    # The analytics contract: what analysts read, built from the contracts at start-up.
+    app.include_router(
+        asyncapi_routes(settings.service_name, settings.kafka_topic_prefix), tags=["operations"]
+    )
     return app
