@@ -390,12 +390,12 @@ def test_every_panel_has_a_unique_id_a_place_and_targets_with_ref_ids() -> None:
 PROMTOOL = shutil.which("promtool")
 
 
-@pytest.mark.skipif(PROMTOOL is None, reason="promtool (Debian's prometheus package) not installed")
 def test_promtool_accepts_the_rules_the_dashboard_and_the_rules_unit_tests(tmp_path) -> None:
     """Prometheus' own parser reads every expression (the dashboard's too, as recording rules),
     and alerts.test.yaml feeds the alerts series and checks which fire: a process's first dead
     letter, lag that grows, the portal's unset readiness gauge left out, and so on."""
-    assert PROMTOOL is not None
+    # Provisioning installs it (system-packages.toml): missing means a provisioning step is.
+    assert PROMTOOL is not None, "promtool is missing: run ./dev provision"
     panels = tmp_path / "dashboard-rules.yaml"
     rules = [
         {"record": f"dashboard:expr{i}:x", "expr": e}
