@@ -77,18 +77,22 @@ async def test_one_sign_up_is_one_trace_across_three_services(
     sends = await _until(
         exported,
         1,
-        lambda s: mine(s)
-        and s.kind == SpanKind.PRODUCER
-        and _attributes(s).get("messaging.destination.name") == topic,
+        lambda s: (
+            mine(s)
+            and s.kind == SpanKind.PRODUCER
+            and _attributes(s).get("messaging.destination.name") == topic
+        ),
     )
     groups = {svc.settings.consumer_group for svc in (notification, membership)}
     processed = await _until(
         exported,
         2,
-        lambda s: mine(s)
-        and s.kind == SpanKind.CONSUMER
-        and _attributes(s).get("messaging.destination.name") == topic
-        and _attributes(s).get("messaging.consumer.group.name") in groups,
+        lambda s: (
+            mine(s)
+            and s.kind == SpanKind.CONSUMER
+            and _attributes(s).get("messaging.destination.name") == topic
+            and _attributes(s).get("messaging.consumer.group.name") in groups
+        ),
     )
     smtp = await _until(
         exported, 1, lambda s: mine(s) and s.name == "smtp send" and s.kind == SpanKind.CLIENT

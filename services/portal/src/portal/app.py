@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from secop_runtime import tracing
 from secop_runtime.auth import TokenVerifier, load_jwks
 from secop_runtime.http import RequestContextMiddleware
+from secop_runtime.metrics import READY
 
 from portal.adapters.backend import ApiError, Backend
 from portal.config import Settings
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Ready when every service it calls answers."""
         checks = await backend.live()
         ok = all(checks.values())
+        READY.set(1 if ok else 0)  # the readiness alerts read it, as for every service
         status = "ok" if ok else "unavailable"
         return JSONResponse({"status": status, "checks": checks}, 200 if ok else 503)
 

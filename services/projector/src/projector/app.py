@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from secop_runtime.metrics import READY
 from secop_runtime.service import asyncapi_routes
 
 from projector.config import Settings
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/health/ready", tags=["operations"])
     async def ready() -> JSONResponse:
         ok = projector.healthy
+        READY.set(1 if ok else 0)  # the readiness alerts read it, as for every service
         return JSONResponse({"status": "ok" if ok else "unavailable"}, 200 if ok else 503)
 
     @app.get("/metrics", tags=["operations"])

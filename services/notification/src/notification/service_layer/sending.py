@@ -35,6 +35,7 @@ from notification.adapters.store import Deliveries
 from notification.config import Settings
 from notification.domain import outcomes
 from notification.domain.delivery import Delivery, fail, is_due, start_attempt, succeed
+from notification.domain.plans import TEMPLATES
 from notification.service_layer.rendering import Renderer, RenderError, build_message
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,10 @@ log = logging.getLogger(__name__)
 EMAILS = Counter(
     "secop_emails_total", "Email attempts by template and outcome", ["template", "outcome"]
 )
+# Abandoned emails are counted from 0 for every template, so the alert's increase() sees the
+# first one (a counter born at 1 shows no increase).
+for _template in TEMPLATES:
+    EMAILS.labels(_template, "abandoned")
 
 MakeEvent = Callable[[type[Any], Any], Event]
 
