@@ -7,8 +7,8 @@
 - ``up``: install what is missing, start Kafka, FerretDB, the SMTP sink, the four services,
   the projector and the portal, print their URLs (the portal's first); Ctrl-C stops everything.
 - ``infra``: only the infrastructure, printing the variables that point tests and services at it.
-- ``install``: fetch and build Kafka's classpath and FerretDB, and axe-core for the browser
-  tests (cached).
+- ``install``: fetch and build Kafka's classpath and FerretDB, axe-core for the browser
+  tests and Helm for the chart's checks (cached).
 - ``keys``: print fresh development keys as ``.env`` lines (for compose).
 - ``test [pytest args]``: install, then run the test suite (it starts what it needs itself).
 - ``containers provision|images|env|down``: podman, the local images, and the variables that
@@ -86,11 +86,12 @@ def _containers_wanted() -> bool:
     return os.environ.get("SECOP_SKIP_CONTAINERS") != "1"
 
 
-def _prepare(scopes: tuple[str, ...]) -> None:
-    """System packages, then Kafka and FerretDB (and axe-core when the browser tests run):
-    what every command needs before it runs."""
+def _prepare(scopes: tuple[str, ...], helm: bool = False) -> None:
+    """System packages, then Kafka and FerretDB (and axe-core when the browser tests run;
+    ``helm``: Helm, for the chart's checks in the unit tier): what every command needs before
+    it runs."""
     system.provision(scopes)
-    installs.install_all(browser="browser" in scopes)
+    installs.install_all(browser="browser" in scopes, helm=helm)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,7 +117,7 @@ def _main(argv: list[str] | None = None) -> int:
         return 0 if doctor.report(doctor.checks(containers=_containers_wanted())) else 1
     if command == "install":
         system.provision(system.TEST_SCOPES)
-        for name, path in installs.install_all(browser=True).items():
+        for name, path in installs.install_all(browser=True, helm=True).items():
             print(f"{name}: {path}")
         return 0
     if command == "up":
@@ -144,7 +145,7 @@ def _main(argv: list[str] | None = None) -> int:
         # Chosen tests provision only the first phase's packages (the cluster's and the
         # browser's): the containers fixtures provision theirs when a chosen test needs them.
         containers = _containers_wanted() and not rest
-        _prepare(system.SCOPES if containers else system.TEST_SCOPES)
+        _prepare(system.SCOPES if containers else system.TEST_SCOPES, helm=True)
         if not doctor.report(doctor.checks(containers=containers)):
             print("\n./dev test stops here: install what is missing first.", file=sys.stderr)
             return 1

@@ -95,6 +95,7 @@ def _built() -> list[Check]:
     kafka = jars[0].stem.split("-", 1)[1] if jars else ""
     ferretdb = installs.ferretdb_binary_path()
     axe = installs.axe_core_path()
+    helm = installs.helm_binary_path()
     return [
         Check(
             "built",
@@ -117,6 +118,13 @@ def _built() -> list[Check]:
             "axe-core",
             axe.exists(),
             f"{installs.AXE_CORE.split('@')[1]} ({axe})" if axe.exists() else "not installed",
+            "./dev install",
+        ),
+        Check(
+            "built",
+            "Helm",
+            helm.exists(),
+            f"{installs.HELM_MODULE.split('@')[1]} ({helm})" if helm.exists() else "not built",
             "./dev install",
         ),
     ]

@@ -1,5 +1,6 @@
 """Idempotent, cached installs: Kafka's classpath from Maven Central, FerretDB built with Go,
-axe-core from npm (the browser tests' accessibility check).
+axe-core from npm (the browser tests' accessibility check), Helm built with Go (the chart's
+offline checks).
 
 Each install lands in a folder named after a hash of its recipe, so a changed recipe installs
 afresh and an unchanged one costs nothing.
@@ -19,6 +20,8 @@ from secop_devinfra.paths import RECIPES, local_dir
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB@v1.24.2"
 #: Pinned: a new axe-core release adds rules, and a rule added must not fail a test by surprise.
 AXE_CORE = "axe-core@4.14.1"
+#: Helm 3 from the Go module proxy: ``helm lint`` and ``helm template`` of deploy/helm in CI.
+HELM_MODULE = "helm.sh/helm/v3/cmd/helm@v3.22.0"
 
 
 #: Go is a prerequisite the project does not install (Debian 12's golang is 1.19).
@@ -67,6 +70,11 @@ def axe_core_path() -> Path:
     """Where the pinned axe-core's ``axe.min.js`` lives once installed."""
     version = AXE_CORE.split("@")[1]
     return local_dir() / "npm" / f"axe-core-{version}" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def helm_binary_path() -> Path:
+    """Where the pinned Helm's binary lives once built."""
+    return local_dir() / "bin" / f"helm-{HELM_MODULE.split('@')[1]}"
 
 
 def kafka_classpath() -> Path:
@@ -206,7 +214,47 @@ def axe_core() -> Path:
     return target
 
 
-def install_all(browser: bool = False) -> dict[str, Path]:
-    """Kafka and FerretDB (every command); ``browser``: axe-core too (``./dev test``)."""
+def helm_binary() -> Path:
+    """Helm 3 built with ``go install`` from the Go module proxy (pinned), for the chart's
+    lint and render checks.
+
+    Go's module cache and build cache live in the local folder, as every install does; two
+    sessions building at once each install into a folder of their own and the last one's binary
+    replaces the first's whole (``os.replace`` is atomic).
+    """
+    target = helm_binary_path()
+    if target.exists():
+        return target
+    go = _need("go", GO_HINT)
+    gopath = local_dir() / "go"
+    gobin = local_dir() / "build" / f"helm-{os.getpid()}"
+    env = {
+        **os.environ,
+        "CGO_ENABLED": "0",
+        "GOFLAGS": "-trimpath -buildvcs=false",
+        "GOPATH": str(gopath),
+        "GOCACHE": str(gopath / "cache"),
+        "GOBIN": str(gobin),
+    }
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(gobin, ignore_errors=True)
+    gobin.mkdir(parents=True)
+    try:
+        # Helm's own build stamps its version so; without it `helm version` says "v3.22".
+        stamp = f"-X helm.sh/helm/v3/internal/version.version={HELM_MODULE.split('@')[1]}"
+        _run([go, "install", "-ldflags", stamp, HELM_MODULE], gobin, "building Helm", env)
+        os.replace(gobin / "helm", target)
+    finally:
+        shutil.rmtree(gobin, ignore_errors=True)
+    return target
+
+
+def install_all(browser: bool = False, helm: bool = False) -> dict[str, Path]:
+    """Kafka and FerretDB (every command); ``browser``: axe-core too; ``helm``: Helm too (both
+    for ``./dev test``)."""
     found = {"kafka": kafka_classpath(), "ferretdb": ferretdb_binary()}
-    return {**found, "axe-core": axe_core()} if browser else found
+    if browser:
+        found["axe-core"] = axe_core()
+    if helm:
+        found["helm"] = helm_binary()
+    return found
