@@ -2,7 +2,7 @@
 
 What a request causes happens later and elsewhere, so its trace context travels with it: into
 the outbox entry stored with the state change (the relay publishes it later, perhaps from
-another instance), into each Kafka record's headers (``traceparent``, ``tracestate``), into a
+another instance), into each Kafka record's headers (``traceparent``), into a
 notification delivery (the sender sends it later). One sign-up is then one trace: registration's
 request, its relay's publish, each consumer's handling and the email's SMTP send.
 
@@ -11,21 +11,33 @@ Spans are exported over OTLP/HTTP when the standard ``OTEL_EXPORTER_OTLP_ENDPOIN
 an exporter nothing is recorded, but an incoming trace context is still carried on.
 
 Spans carry no personal data and no secret: no addresses, names, tokens or query strings (the
-HTTP instrumentation's URLs are cut at ``?``), only routes, topics, ids and outcomes.
+HTTP instrumentation's URLs are cut at ``?``), only routes, topics, ids and outcomes. What is
+exported passes ``Scrubbed`` too: an error is told by its type and frames, never its text (a
+pymongo or pydantic error repeats the documents and values it refused), and the client's
+address and browser are left out.
+
+Only ``traceparent`` is carried on (stored, put in record headers, copied to the analytics
+topics): ``tracestate`` and ``baggage`` are free text a client may send with any request, up to
+8 KB each, and what it puts there is not ours to spread (it could be anyone's personal data).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from opentelemetry import propagate, trace
-from opentelemetry.trace import Link, Span, SpanKind
+from opentelemetry import trace
+from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.trace import Link, Span, SpanKind, Status
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 __all__ = [
+    "Scrubbed",
     "SpanKind",
     "carrier",
     "configure",
@@ -36,12 +48,31 @@ __all__ = [
     "span",
 ]
 
-#: Record headers that carry the trace context (W3C Trace Context).
+#: Record headers read for the trace context (W3C Trace Context; only traceparent is written).
 TRACE_HEADERS = ("traceparent", "tracestate")
 #: The HTTP instrumentation's attributes that may hold a query string (old and new conventions).
 _URL_ATTRIBUTES = ("http.url", "http.target", "url.full", "url.query")
 #: Probes and scrapes are not traced: they would drown the traces that matter.
 _NOT_TRACED = "health/live,health/ready,metrics"
+#: W3C Trace Context whatever ``OTEL_PROPAGATORS`` says (its default adds ``baggage``): Kafka's
+#: readers expect ``traceparent``.
+_W3C = TraceContextTextMapPropagator()
+#: The HTTP instrumentation's attributes naming the client: its address and its browser.
+_CLIENT_ATTRIBUTES = frozenset(
+    {
+        "net.peer.ip",
+        "net.peer.port",
+        "http.client_ip",
+        "client.address",
+        "client.port",
+        "network.peer.address",
+        "network.peer.port",
+        "http.user_agent",
+        "user_agent.original",
+    }
+)
+#: A traceback's frame line (where), as opposed to the lines of the error's text (what).
+_FRAME = re.compile(r'  File "[^"\n]*", line \d+, in [\w<>.]+')
 
 tracer = trace.get_tracer("secop_runtime")
 Carrier = dict[str, str]
@@ -69,7 +100,7 @@ def configure(service_name: str, instance_id: str) -> bool:
         return False
     resource = Resource.create({"service.name": service_name, "service.instance.id": instance_id})
     provider = TracerProvider(resource=resource)
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    provider.add_span_processor(BatchSpanProcessor(Scrubbed(OTLPSpanExporter())))
     trace.set_tracer_provider(provider)
     return True
 
@@ -80,6 +111,62 @@ def shutdown() -> None:
     close = getattr(provider, "shutdown", None)
     if close is not None:
         close()
+
+
+class Scrubbed(SpanExporter):
+    """Exports through ``inner`` what a span may carry: no client address or browser, and an
+    error as its type and frames only (``exception.message`` dropped, the stack trace cut to
+    its ``File ..., line ..., in ...`` lines, the status named by the type)."""
+
+    def __init__(self, inner: SpanExporter) -> None:
+        self._inner = inner
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self._inner.export([_scrubbed(s) for s in spans])
+
+    def shutdown(self) -> None:
+        self._inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._inner.force_flush(timeout_millis)
+
+
+def _scrubbed(span: ReadableSpan) -> ReadableSpan:
+    events = [_error_kind(e) if e.name == "exception" else e for e in span.events]
+    kinds = [str(e.attributes["exception.type"]) for e in events if _names_error(e)]
+    status = span.status
+    if status.description:  # "<type>: <text>", set where an error left the span
+        status = Status(status.status_code, kinds[-1] if kinds else None)
+    attributes = span.attributes or {}
+    return ReadableSpan(
+        name=span.name,
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes={k: v for k, v in attributes.items() if k not in _CLIENT_ATTRIBUTES},
+        events=events,
+        links=span.links,
+        kind=span.kind,
+        status=status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
+
+
+def _names_error(event: Event) -> bool:
+    return event.name == "exception" and "exception.type" in (event.attributes or {})
+
+
+def _error_kind(event: Event) -> Event:
+    found = event.attributes or {}
+    kept = {k: found[k] for k in ("exception.type", "exception.escaped") if k in found}
+    stack = found.get("exception.stacktrace")
+    if isinstance(stack, str):
+        kept["exception.stacktrace"] = "\n".join(
+            line for line in stack.splitlines() if _FRAME.fullmatch(line)
+        )
+    return Event(event.name, kept, event.timestamp)
 
 
 def _without_query(span: Span) -> None:
@@ -113,10 +200,11 @@ def instrument_client(client: Any) -> None:
 
 
 def carrier() -> Carrier:
-    """The current trace context as text (empty when there is none), to store or send."""
+    """The current trace context as text (empty when there is none), to store or send: its
+    ``traceparent`` alone (see the module's docstring)."""
     found: Carrier = {}
-    propagate.inject(found)
-    return found
+    _W3C.inject(found)
+    return {k: v for k, v in found.items() if k == "traceparent"}
 
 
 def from_headers(headers: Sequence[tuple[str, bytes]] | None) -> Carrier:
@@ -140,11 +228,9 @@ def span(
     links: Sequence[Mapping[str, str]] = (),
 ) -> Iterator[Span]:
     """A span continuing the trace stored in ``parent`` (a carrier), or a new trace."""
-    context = propagate.extract(dict(parent)) if parent else None
+    context = _W3C.extract(dict(parent)) if parent else None
     linked = [
-        Link(trace.get_current_span(propagate.extract(dict(c))).get_span_context())
-        for c in links
-        if c
+        Link(trace.get_current_span(_W3C.extract(dict(c))).get_span_context()) for c in links if c
     ]
     with tracer.start_as_current_span(
         name, context=context, kind=kind, attributes=dict(attributes or {}), links=linked
