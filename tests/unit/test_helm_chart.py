@@ -632,6 +632,11 @@ def test_each_service_accepts_the_environment_the_chart_gives_it(
     for entry in container["env"]:
         env[entry["name"]] = entry["value"] if "value" in entry else _secret_value(entry["name"])
     settings_class = _settings_class(name)
+    # Settings ignore unknown variables: a misspelt name would be dropped without a word.
+    unknown = {
+        k for k in env if k.lower() not in settings_class.model_fields and not k.startswith("OTEL_")
+    }
+    assert not unknown, f"{name} has no setting for {sorted(unknown)}"
     for field in settings_class.model_fields:
         monkeypatch.delenv(field.upper(), raising=False)
     for key, value in env.items():
