@@ -393,7 +393,7 @@ PROMTOOL = shutil.which("promtool")
 def test_promtool_accepts_the_rules_the_dashboard_and_the_rules_unit_tests(tmp_path) -> None:
     """Prometheus' own parser reads every expression (the dashboard's too, as recording rules),
     and alerts.test.yaml feeds the alerts series and checks which fire: a process's first dead
-    letter, lag that grows, the portal's unset readiness gauge left out, and so on."""
+    letter, lag that grows, every process's readiness (the portal's too), and so on."""
     # Provisioning installs it (system-packages.toml): missing means a provisioning step is.
     assert PROMTOOL is not None, "promtool is missing: run ./dev provision"
     panels = tmp_path / "dashboard-rules.yaml"
