@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -234,6 +234,7 @@ class BatchConsumer:
             auto_offset_reset="earliest",
             heartbeat_interval_ms=HEARTBEAT_MS,
             decoder=_raw_body,
+            listener=_ForgetsRevokedLag(),
             description=description,
             title=f"{s.service_name}:events",
         )(on_batch)
@@ -469,14 +470,28 @@ def _settle(
     return _Settlement(offsets, rewind, errors)
 
 
+class _ForgetsRevokedLag(ConsumerRebalanceListener):  # type: ignore[misc]
+    """A partition the group moved elsewhere leaves this instance's ``secop_consumer_lag``: its
+    last value would stay exported, stale, for good (its new reader reports it)."""
+
+    def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        for partition in revoked:
+            metrics.CONSUMER_LAG.remove(partition.topic, str(partition.partition))
+
+    def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        return None
+
+
 def _record_lag(consumer: Any, offsets: Mapping[TopicPartition, int]) -> None:
-    """How far each committed partition is behind its end, as last fetched (for the alerts)."""
+    """How far each committed partition is behind its end, as last fetched (for the alerts);
+    only those still assigned (a batch may end after a rebalance took its partition)."""
     highwater = getattr(consumer, "highwater", None)  # FastStream's test consumer has none
     if highwater is None:
         return
+    owned = consumer.assignment()
     for partition, committed in offsets.items():
         end = highwater(partition)
-        if end is not None:
+        if end is not None and partition in owned:
             metrics.CONSUMER_LAG.labels(partition.topic, str(partition.partition)).set(
                 max(0, end - committed)
             )
