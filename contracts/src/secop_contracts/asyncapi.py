@@ -52,11 +52,7 @@ _TRACE_HEADERS: Schema = {
         "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
         "description": "Optional. W3C Trace Context (https://www.w3.org/TR/trace-context/): "
         "the trace and span that sent the record, so the reader's work joins the same trace. "
-        "Ids only, nothing personal.",
-    },
-    "tracestate": {
-        "type": "string",
-        "description": "Optional, only beside `traceparent`: W3C Trace Context vendor state.",
+        "Ids only, nothing personal (a caller's tracestate and baggage are never carried on).",
     },
 }
 _HEADERS: dict[str, Schema] = {
