@@ -83,3 +83,14 @@ def test_a_form_posted_to_the_public_address_behind_a_tls_proxy_is_accepted():
         "/ingresar", data=form, headers={"Origin": "https://portal.example.co.evil.example"}
     )
     assert look_alike.status_code == 403
+
+
+def test_the_public_cannot_read_the_portals_metrics_through_the_ingress():
+    """The portal's Ingress routes every path (a standard Ingress cannot leave one out), so
+    /metrics answers only Prometheus, which scrapes the pod directly: a request that came
+    through a proxy (X-Forwarded-For) gets a 404."""
+    with TestClient(create_app(Settings(portal_session_key=KEY))) as client:
+        assert client.get("/metrics").status_code == 200
+        public = client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
+        assert public.status_code == 404
+        assert "secop_http_requests_total" not in public.text

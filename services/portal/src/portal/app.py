@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -101,7 +101,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"status": status, "checks": checks}, 200 if ok else 503)
 
     @app.get("/metrics", tags=["operations"])
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        # People reach the portal through the ingress (which adds X-Forwarded-For), Prometheus
+        # scrapes the pod itself: what went through a proxy is the public, and the process's
+        # internals (routes' rates, error counts) are not theirs to read.
+        if "x-forwarded-for" in request.headers:
+            return Response(status_code=404)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
