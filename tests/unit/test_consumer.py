@@ -214,6 +214,30 @@ async def test_a_message_that_is_not_our_event_is_dead_lettered_with_where_it_ca
     assert headers["dlt-consumer-group"] == "probe"
 
 
+async def test_a_dead_letter_keeps_the_records_identity_and_trace_and_nothing_forged() -> None:
+    """A replay forwards the dead letter's headers: its trace continues, and a ``dlt-*`` header
+    the writer put on the original cannot pass for ours."""
+    consumer = BatchConsumer(
+        FakeBroker(),  # type: ignore[arg-type]
+        ServiceSettings(service_name="probe"),
+        _no_db,
+        {TOPIC: route()},
+    )
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    headers = (
+        ("event_id", b"e-1"),
+        ("traceparent", parent.encode()),
+        ("dlt-consumer-group", b"someone-else"),
+        ("x-other", b"dropped"),
+    )
+    raw = ConsumerRecord(TOPIC, 0, 7, 0, 0, b"key", b"not json", None, 3, 8, headers)
+    await consumer.apply(raw)
+    [(_, _, _, sent)] = consumer.broker.published  # type: ignore[attr-defined]
+    assert sent["traceparent"] == parent and sent["event_id"] == "e-1"
+    assert sent["dlt-consumer-group"] == "probe"
+    assert "x-other" not in sent
+
+
 async def test_a_contended_aggregate_is_waited_out_never_dead_lettered() -> None:
     """Others kept changing the aggregate (``Contended``): nothing was applied, so the handler
     runs again, past the attempt budget, instead of parking a decision on the dead letters."""

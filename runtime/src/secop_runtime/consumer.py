@@ -392,6 +392,9 @@ class BatchConsumer:
         it came from and why (sanitized: see ``describe_error``). Outages are waited out."""
         dlt = dead_letter_topic(record.topic)
         headers = {
+            # The record's own identity and trace go with it: a replay (secop_runtime.replay
+            # forwards them) continues the event's trace.
+            **_kept_headers(record),
             "dlt-error": describe_error(error)[:2000],
             "dlt-original-topic": record.topic,
             "dlt-original-partition": str(record.partition),
@@ -407,6 +410,18 @@ class BatchConsumer:
             "message dead-lettered",
             extra={"topic": record.topic, "dlt": dlt, "error": headers["dlt-error"]},
         )
+
+
+#: Headers of a record its dead letter keeps (the rest, and any ``dlt-*`` it carried, are not).
+KEPT_HEADERS = ("event_type", "event_id", "content-type", "traceparent", "replay-of")
+
+
+def _kept_headers(record: ConsumerRecord) -> dict[str, str]:
+    kept: dict[str, str] = {}
+    for name, value in record.headers or ():
+        if name in KEPT_HEADERS and isinstance(value, bytes | bytearray):
+            kept[name] = bytes(value).decode("utf-8", "replace")[:512]
+    return kept
 
 
 def subscribe_all(
