@@ -51,6 +51,7 @@ from secop_runtime.context import working_on
 from secop_runtime.errors import Contended
 from secop_runtime.kafka import TRANSIENT_KAFKA_ERRORS, dead_letter_topic
 from secop_runtime.mongo import is_transient_db_error
+from secop_runtime.redaction import describe_error
 from secop_runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -97,16 +98,6 @@ class Inbox:
         cutoff = datetime.now(UTC) - timedelta(days=older_than_days)
         result = await self._col.delete_many({"at": {"$lt": cutoff}})
         return result.deleted_count
-
-
-def describe_error(error: BaseException) -> str:
-    """An error as dead-letter headers and logs may carry it: pydantic's own text repeats the
-    input values (emails, names), so a validation error is told by field and kind only."""
-    if isinstance(error, ValidationError):
-        problems = error.errors(include_url=False, include_input=False, include_context=False)
-        where = [f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['type']}" for e in problems]
-        return f"ValidationError: {len(where)} error(s): {'; '.join(where)}"
-    return f"{type(error).__name__}: {error}"
 
 
 class UntrustedEventError(ValueError):

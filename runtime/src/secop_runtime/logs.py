@@ -9,6 +9,7 @@ from opentelemetry import trace
 from pythonjsonlogger.json import JsonFormatter
 
 from secop_runtime import context
+from secop_runtime.redaction import safe_traceback, withholds
 
 
 class _ContextFilter(logging.Filter):
@@ -23,6 +24,11 @@ class _ContextFilter(logging.Filter):
         # The line's trace, so an operator goes from a log line to its whole trace and back.
         span = trace.get_current_span().get_span_context()
         record.trace_id = format(span.trace_id, "032x") if span.is_valid else None
+        if record.exc_info and withholds(record.exc_info[1]):
+            # A database's or pydantic's refusal repeats the values refused (emails, names):
+            # the traceback keeps every frame and names the error by type and code only.
+            record.exc_text = safe_traceback(record.exc_info[1])  # type: ignore[arg-type]
+            record.exc_info = None
         return True
 
 
