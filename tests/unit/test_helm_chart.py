@@ -393,6 +393,11 @@ def test_the_services_get_only_the_secrets_they_use(rendered: dict) -> None:
         ({"trustedProxies": []}, "/trustedProxies"),
         ({"smtp": {"network": {"peers": []}}}, "/smtp/network/peers"),
         ({"ingress": {"tls": {"enabled": True, "secretName": ""}}}, "/ingress/tls"),
+        # A budget of 0% lets no pod go: no node holding one could be drained.
+        (
+            {"services": {"support": {"pdb": {"enabled": True, "maxUnavailable": "0%"}}}},
+            "/services/support/pdb/maxUnavailable",
+        ),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )
@@ -402,6 +407,40 @@ def test_bad_values_are_refused_with_the_schemas_message(
     stderr = refusal(helm, values, tmp_path)
     assert "don't meet the specifications of the schema" in stderr
     assert message in stderr, stderr
+
+
+@pytest.mark.parametrize(
+    "services",
+    [
+        {"support": {"pdb": {"enabled": True, "minAvailable": 2}}},  # the HPA's minimum is 2
+        {"support": {"pdb": {"enabled": True, "minAvailable": "100%"}}},
+        {"support": {"pdb": {"enabled": True, "minAvailable": "51%"}}},  # rounded up: 2 of 2
+        {
+            "support": {
+                "autoscaling": {"enabled": False},
+                "replicas": 1,
+                "pdb": {"enabled": True, "minAvailable": 1},
+            }
+        },
+        {"support": {"keda": {"enabled": True}, "pdb": {"enabled": True, "minAvailable": 2}}},
+    ],
+    ids=["all", "100%", "51%", "one-instance", "keda-minimum"],
+)
+def test_a_budget_that_keeps_every_instance_is_refused(
+    helm: Helm, tmp_path: Path, services: dict
+) -> None:
+    """At its fewest instances a service must still let one go, or a node drain waits forever."""
+    stderr = refusal(helm, {"services": services}, tmp_path)
+    assert "services.support.pdb.minAvailable" in stderr and "no node drain" in stderr
+
+
+def test_a_budget_that_lets_one_go_at_the_fewest_instances_is_accepted(
+    helm: Helm, tmp_path: Path
+) -> None:
+    path = tmp_path / "values.yaml"
+    path.write_text(yaml.safe_dump({"services": {"support": {"pdb": {"minAvailable": "50%"}}}}))
+    budget = named(template(helm, [path]), "PodDisruptionBudget", component("support"))
+    assert budget["spec"]["minAvailable"] == "50%"
 
 
 def test_tracing_without_a_network_peer_for_the_collector_is_refused(
