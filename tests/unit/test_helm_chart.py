@@ -398,6 +398,19 @@ def test_the_services_get_only_the_secrets_they_use(rendered: dict) -> None:
             {"services": {"support": {"pdb": {"enabled": True, "maxUnavailable": "0%"}}}},
             "/services/support/pdb/maxUnavailable",
         ),
+        # A rule without peers admits (or reaches) everything, wherever it is.
+        (
+            {"services": {"notification": {"extraIngress": [{"ports": [{"port": "http"}]}]}}},
+            "/services/notification/extraIngress/0",
+        ),
+        (
+            {"services": {"notification": {"extraIngress": [{"from": [], "ports": []}]}}},
+            "/services/notification/extraIngress/0/from",
+        ),
+        (
+            {"services": {"portal": {"extraEgress": [{"ports": [{"port": 443}]}]}}},
+            "/services/portal/extraEgress/0",
+        ),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )
