@@ -44,7 +44,7 @@ PORTS = {
 #: Kinds whose schemas Kubernetes does not ship (their operators' CRDs): checked structurally.
 CUSTOM_KINDS = {"ScaledObject", "TriggerAuthentication", "ServiceMonitor"}
 #: Environment names that hold secrets: only ever from a Secret, never a literal.
-SECRET_NAME = re.compile(r"(PASSWORD$|SECRET|TOKEN$|PRIVATE|_KEY$|_KEYS$|MONGODB_URI)")
+SECRET_NAME = re.compile(r"(PASSWORD$|SECRET|TOKEN$|PRIVATE|_KEY$|_KEYS$|MONGODB_URI|_HEADERS$)")
 #: What a secret looks like when it leaks into a manifest as text.
 SECRET_TEXT = re.compile(r"-----BEGIN|mongodb(\+srv)?://[^/\s]*:[^@\s]*@|\"kty\"")
 
@@ -355,7 +355,12 @@ def test_the_services_get_only_the_secrets_they_use(rendered: dict) -> None:
     assert [s for s, names in secrets.items() if "SEAL_PRIVATE_KEY" in names] == ["notification"]
     assert [s for s, names in secrets.items() if "SMTP_PASSWORD" in names] == ["notification"]
     assert [s for s, names in secrets.items() if "PSEUDONYM_KEY" in names] == ["projector"]
-    assert secrets["portal"] == {"PORTAL_SESSION_KEY", "JWT_PUBLIC_KEYS"}
+    # (every service gets the collector's credentials: these values turn tracing on)
+    assert secrets["portal"] == {
+        "PORTAL_SESSION_KEY",
+        "JWT_PUBLIC_KEYS",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+    }
     assert not any("MONGODB_URI" in secrets[s] for s in ("portal", "projector"))
 
 
@@ -410,6 +415,15 @@ def test_the_services_get_only_the_secrets_they_use(rendered: dict) -> None:
         (
             {"services": {"portal": {"extraEgress": [{"ports": [{"port": 443}]}]}}},
             "/services/portal/extraEgress/0",
+        ),
+        # The OTLP exporter reads its credentials from these: never a ConfigMap's value.
+        (
+            {"services": {"registration": {"env": {"OTEL_EXPORTER_OTLP_HEADERS": "a=b"}}}},
+            "/services/registration/env/OTEL_EXPORTER_OTLP_HEADERS",
+        ),
+        (
+            {"tracing": {"otlpEndpoint": "https://user:pw@collector.example:4318"}},
+            "/tracing/otlpEndpoint",
         ),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
@@ -596,6 +610,24 @@ def test_tracing_opens_egress_to_the_collector_only_when_configured(rendered: di
         for name in SERVICES:
             policy = named(rendered[value_set], "NetworkPolicy", component(name))
             assert (collector[0] in _egress_peers(policy)) is expected
+
+
+def test_the_collectors_credentials_come_from_a_secret_only_when_tracing_is_on(
+    rendered: dict,
+) -> None:
+    """OTEL_EXPORTER_OTLP_HEADERS carries the collector's credentials: ``tracing.headers``
+    names its Secret (``services.<name>.env`` refuses it: that is a ConfigMap)."""
+    for value_set, expected in (("defaults", None), ("everything-on-values", "secop-otlp")):
+        for doc, container in containers(rendered[value_set]):
+            if doc["kind"] != "Deployment":
+                continue
+            env = {e["name"]: e for e in container["env"]}
+            entry = env.get("OTEL_EXPORTER_OTLP_HEADERS")
+            if expected is None:
+                assert entry is None, doc["metadata"]["name"]
+            else:
+                assert entry is not None and "value" not in entry, doc["metadata"]["name"]
+                assert entry["valueFrom"]["secretKeyRef"] == {"name": expected, "key": "headers"}
 
 
 # --- ingress ----------------------------------------------------------------------------------

@@ -239,6 +239,9 @@ Values' services.<name>.env may override any of it.
 {{- else if eq $name "portal" }}
 {{ include "secop.secretEnv" (dict "env" "PORTAL_SESSION_KEY" "ref" $s.portalSessionKey) }}
 {{- end }}
+{{- if and $root.Values.tracing.otlpEndpoint $root.Values.tracing.headers }}
+{{ include "secop.secretEnv" (dict "env" "OTEL_EXPORTER_OTLP_HEADERS" "ref" $root.Values.tracing.headers) }}
+{{- end }}
 {{- end -}}
 
 {{/* Whether a service is scaled by KEDA, by the HPA, or by its replicas value. */}}
