@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import TopicAuthorizationFailedError
 from secop_contracts.registration import UserRegistered
 from secop_devinfra.infra import Endpoints
 from secop_runtime import replay
@@ -23,6 +24,7 @@ from secop_runtime.settings import ServiceSettings
 from tests.support.events import user_registered
 from tests.support.kafka import (
     create_topic,
+    grant,
     options_for,
     principal_settings,
     produce_raw,
@@ -269,23 +271,69 @@ async def test_a_forged_producers_dead_letter_is_refused_unless_forced(
     assert code == 2  # no such topic under this prefix: said, not an empty list
 
 
+async def test_a_dead_letter_a_consumer_wrote_is_never_published_as_the_owners_event(
+    infra: Endpoints, uid: str
+) -> None:
+    """Membership reads UserRegistered, so it may write UserRegistered.DLT, never
+    UserRegistered. A well-formed event "of registration" that it parks there itself, naming a
+    real record's place or none, must not reach UserRegistered through the admin's replay."""
+    prefix = f"{uid}."
+    topic, dlt = f"{prefix}{UserRegistered.TOPIC}", dead_letter_topic(f"{prefix}UserRegistered")
+    genuine, forged = user_registered(), user_registered()  # both say producer 'registration'
+    await create_topic(infra.kafka_bootstrap, topic, PARTITIONS)
+    await create_topic(infra.kafka_bootstrap, dlt, 1)
+    await send(infra, topic, [genuine])
+    [there] = await read_topic(infra.kafka_bootstrap, topic)
+    grant(infra, prefix, "membership")
+    membership = options_for(infra.kafka_bootstrap, "membership")
+    if infra.kafka_secrets is not None:  # the ACLs keep it off the owner's topic
+        with pytest.raises(TopicAuthorizationFailedError):
+            await produce_raw(infra.kafka_bootstrap, topic, forged.to_json(), **membership)
+    key = str(forged.payload.user_id).encode()
+    place = [
+        ("dlt-original-partition", str(there.partition).encode()),
+        ("dlt-original-offset", str(there.offset).encode()),
+    ]
+    for named in (place, []):
+        headers = [("dlt-original-topic", topic.encode()), *named]
+        headers.append(("dlt-consumer-group", f"{prefix}notification".encode()))
+        await produce_raw(
+            infra.kafka_bootstrap, dlt, forged.to_json(), key=key, headers=headers, **membership
+        )
+    before = await record_count(infra, topic)
+
+    code, out = await run(infra, uid, "replay", "--topic", "UserRegistered")
+    assert code == 1 and "0 replayed" in out and "2 refused" in out
+    assert f"not the record at {there.partition}@{there.offset} on {topic}" in out
+    assert f"no record with its key and value on {topic}" in out
+    assert await record_count(infra, topic) == before
+
+
 async def test_the_projectors_dead_letters_go_back_to_the_event_topic(
     infra: Endpoints, uid: str
 ) -> None:
     """The projector parks what it cannot copy on ``analytics.<Event>.DLT`` as it came, with
-    no headers; replayed, it goes to ``<Event>`` for the (fixed) projector to copy."""
-    event = user_registered()
+    no headers; replayed, it goes to ``<Event>`` for the (fixed) projector to copy. Only what
+    the event topic holds goes: the projector may write every such topic, so a record of its
+    own making there is refused."""
+    event, made_up = user_registered(), user_registered()
     topic = f"{uid}.{UserRegistered.TOPIC}"
     dlt = f"{uid}.analytics.{UserRegistered.TOPIC}.DLT"
     key = str(event.payload.user_id).encode()
     await create_topic(infra.kafka_bootstrap, dlt, 1)
     await create_topic(infra.kafka_bootstrap, topic, PARTITIONS)
-    await produce_raw(infra.kafka_bootstrap, dlt, event.to_json(), key=key)
+    await send(infra, topic, [event])  # the owner's record, which the projector could not copy
+    grant(infra, f"{uid}.", "projector")
+    projector = options_for(infra.kafka_bootstrap, "projector")
+    await produce_raw(infra.kafka_bootstrap, dlt, event.to_json(), key=key, **projector)
+    made_up_key = str(made_up.payload.user_id).encode()
+    await produce_raw(infra.kafka_bootstrap, dlt, made_up.to_json(), key=made_up_key, **projector)
 
     code, listed = await run(infra, uid, "list", "analytics.UserRegistered.DLT")
     assert code == 0 and "pending\t0@0\t" in listed and f"{uid}.projector" in listed
     code, out = await run(infra, uid, "replay", "--topic", "analytics.UserRegistered")
-    assert code == 0 and "1 replayed" in out
+    assert code == 1 and "1 replayed" in out and "1 refused" in out
+    assert "refused\t0@1\t" in out and "no record with its key and value" in out
     [copy] = await replayed_records(infra, topic)
     assert (copy.key, copy.value) == (key, event.to_json())
     assert dict(copy.headers)[replay.REPLAY_OF] == f"{dlt}:0:0".encode()

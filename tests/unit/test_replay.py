@@ -12,9 +12,12 @@ import pytest
 from secop_contracts.registration import UserRegistered
 from secop_runtime.replay import (
     DeadLetter,
+    Original,
     Progress,
     Selection,
+    _replay_headers,
     main,
+    plan,
     progress_group,
     refusal,
     resolve,
@@ -30,8 +33,19 @@ OFFLINE = ServiceSettings(kafka_bootstrap_servers="127.0.0.1:1", kafka_topic_pre
 
 
 def letter(value: bytes, offset: int = 0, group: str = "p.membership") -> DeadLetter:
-    headers = (("dlt-consumer-group", group.encode()), ("dlt-original-topic", b"p.UserRegistered"))
+    """A service's dead letter of the record at UserRegistered 2@(40 + offset)."""
+    headers = (
+        ("dlt-consumer-group", group.encode()),
+        ("dlt-original-topic", b"p.UserRegistered"),
+        ("dlt-original-partition", b"2"),
+        ("dlt-original-offset", str(40 + offset).encode()),
+    )
     return DeadLetter(partition=0, offset=offset, key=b"k", value=value, headers=headers)
+
+
+def original(of: DeadLetter, value: bytes | None = None) -> Original:
+    """The record ``of`` came from on the event topic (``value``: another one there)."""
+    return Original(2, 40 + of.offset, of.key, of.value if value is None else value)
 
 
 @pytest.mark.parametrize(
@@ -97,13 +111,56 @@ def test_progress_is_kept_per_topic_and_dead_lettering_group() -> None:
 
 def test_a_well_formed_event_of_its_owner_may_go() -> None:
     target = resolve("UserRegistered", "p.")
-    assert refusal(letter(user_registered().to_json()), target, OFFLINE) is None
+    parked = letter(user_registered().to_json())
+    assert refusal(parked, target, OFFLINE, original(parked)) is None
+
+
+def test_a_dead_letter_that_is_not_the_record_it_names_is_refused() -> None:
+    """Every consumer of a topic may write its dead-letter topic: a consumer (here membership,
+    which reads UserRegistered) could park a well-formed event "of registration" that
+    registration never published, and the admin's replay would publish it as registration's."""
+    target = resolve("UserRegistered", "p.")
+    forged = letter(user_registered().to_json())  # producer 'registration', as the owner's
+    genuine = original(forged, value=user_registered().to_json())
+    reason = refusal(forged, target, OFFLINE, genuine)
+    assert reason is not None and "not the record at 2@40 on p.UserRegistered" in reason
+    assert "no record at 2@40" in (refusal(forged, target, OFFLINE, None) or "")
+    decided = plan([forged], {}, target, OFFLINE, False, {(0, 0): genuine})
+    assert decided.send == [] and len(decided.refused) == 1
+
+
+def test_the_projectors_dead_letter_goes_only_as_a_record_of_the_event_topic() -> None:
+    """The projector may write every ``analytics.<Event>.DLT`` (its dead letters name no
+    origin): what it parked goes back only if the event topic holds the same record."""
+    target = resolve("analytics.UserRegistered", "p.")
+    parked = DeadLetter(0, 0, b"k", user_registered().to_json(), default_group="p.projector")
+    reason = refusal(parked, target, OFFLINE, None)
+    assert reason is not None and "no record with its key and value on p.UserRegistered" in reason
+    found = Original(1, 7, parked.key, parked.value)
+    assert refusal(parked, target, OFFLINE, found) is None
+
+
+def test_a_replay_carries_the_originals_headers_not_the_dead_letters() -> None:
+    target = resolve("UserRegistered", "p.")
+    parked = letter(user_registered().to_json())
+    parked = DeadLetter(
+        0, 0, parked.key, parked.value, (*parked.headers, ("traceparent", b"00-consumer-wrote"))
+    )
+    genuine = Original(2, 40, parked.key, parked.value, (("traceparent", b"00-owner-wrote"),))
+    headers = dict(_replay_headers(parked, target, "now", genuine))
+    assert headers["traceparent"] == b"00-owner-wrote"
+    assert headers["replay-of"] == b"p.UserRegistered.DLT:0:0"
+    assert not any(name.startswith("dlt-") for name in headers)
+    # Forced without an original (or unlike it): the dead letter's own, as before.
+    assert dict(_replay_headers(parked, target, "now", None))["traceparent"] == (
+        b"00-consumer-wrote"
+    )
 
 
 def test_a_forged_producer_is_refused_because_it_would_be_dead_lettered_again() -> None:
     target = resolve("UserRegistered", "p.")
     forged = letter(user_registered(producer="notification").to_json())
-    reason = refusal(forged, target, OFFLINE)
+    reason = refusal(forged, target, OFFLINE, original(forged))
     assert reason is not None
     assert "forged" in reason and "'notification' is not registration" in reason
     assert "would be again" in reason
@@ -114,10 +171,11 @@ def test_what_the_consumers_would_park_again_is_refused() -> None:
     ahead = datetime.now(UTC) + timedelta(days=1)
     future = user_registered().model_copy(update={"occurred_at": ahead})
     for value in (b"\x00 not json", b'{"event_type": "UserConfirmed"}', future.to_json()):
-        reason = refusal(letter(value), target, OFFLINE)
+        parked = letter(value)
+        reason = refusal(parked, target, OFFLINE, original(parked))
         assert reason is not None and "again" in reason
     elsewhere = DeadLetter(0, 0, None, user_registered().to_json(), (("dlt-original-topic", b"x"),))
-    assert "came from 'x'" in (refusal(elsewhere, target, OFFLINE) or "")
+    assert "came from 'x'" in (refusal(elsewhere, target, OFFLINE, None) or "")
 
 
 def test_an_event_older_than_the_dedupe_window_is_refused() -> None:
@@ -125,7 +183,8 @@ def test_an_event_older_than_the_dedupe_window_is_refused() -> None:
     old = user_registered().model_copy(
         update={"occurred_at": datetime.now(UTC) - timedelta(days=31)}
     )
-    reason = refusal(letter(old.to_json()), target, OFFLINE)
+    parked = letter(old.to_json())
+    reason = refusal(parked, target, OFFLINE, original(parked))
     assert reason is not None and "PROCESSED_EVENTS_RETENTION_DAYS (30)" in reason
 
 

@@ -19,10 +19,17 @@ applies it. Three limits follow:
   compare ``occurred_at`` (membership's user view does), and others must be read for that
   before a replay.
 
-**What is refused** (unless ``--force``): whatever the consumers would dead-letter again. An
-event whose ``producer`` is not its type's owner was parked on purpose (a forged event): a replay
-would be parked again. So would a record that is no event of the topic's type, or one whose
-times still lie in the future.
+**What is refused** (unless ``--force``): a dead letter that is not the record it stands for,
+and whatever the consumers would dead-letter again. A dead-letter topic is written by every
+consumer of its event (and ``analytics.<Event>.DLT`` by the projector, for every event), while
+only the owner writes the event topic; so a dead letter goes back only when the record it names
+(``dlt-original-partition``/``-offset``), or for the projector's, which name none, a record with
+the same key and value, is on the event topic with the same key and value. Otherwise the admin
+would put there whatever a consumer wrote, with the owner's ``producer``: a forged event
+laundered. The original gone with the topic's retention cannot be checked either. An event whose
+``producer`` is not its type's owner was parked on purpose (a forged event): a replay would be
+parked again. So would a record that is no event of the topic's type, or one whose times still
+lie in the future. A replay carries the original's headers, not the dead letter's.
 
 **Replayed once.** Progress is kept per dead-lettering group in a consumer group of the tool's
 own on the dead-letter topic, ``<prefix>secop-replay.<Event>.<group>``, committed after every
@@ -52,14 +59,13 @@ import json
 import re
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 from uuid import UUID
 
 from confluent_kafka import (
-    OFFSET_BEGINNING,
     Consumer,
     ConsumerGroupTopicPartitions,
     KafkaError,
@@ -115,6 +121,15 @@ class DeadLetter:
                 return clean((value or b"").decode(errors="replace"), 2000)
         return ""
 
+    def origin(self) -> tuple[int, int] | None:
+        """The partition and offset of the record it came from, as its headers say (a
+        service's dead letters say it; the projector's do not)."""
+        partition, offset = (
+            self.header("dlt-original-partition"),
+            self.header("dlt-original-offset"),
+        )
+        return (int(partition), int(offset)) if partition.isdigit() and offset.isdigit() else None
+
     @property
     def group(self) -> str:
         return self.header("dlt-consumer-group") or self.default_group
@@ -135,6 +150,20 @@ class DeadLetter:
         if not isinstance(data, dict):
             return dict.fromkeys(fields, "-")
         return {f: clean(str(data[f]), 64) if data.get(f) is not None else "-" for f in fields}
+
+
+@dataclass(frozen=True)
+class Original:
+    """A record on the event topic: what a dead letter must be to go back."""
+
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+    def same_as(self, letter: DeadLetter) -> bool:
+        return (self.key, self.value) == (letter.key, letter.value)
 
 
 @dataclass(frozen=True)
@@ -168,11 +197,26 @@ def resolve(name: str, prefix: str) -> Target:
     return Target(EVENTS_BY_TYPE[event], source, source + DEAD_LETTER_SUFFIX)
 
 
-def refusal(letter: DeadLetter, target: Target, settings: ServiceSettings) -> str | None:
-    """Why replaying ``letter`` would do harm or be parked again; None when it may go."""
+def refusal(
+    letter: DeadLetter, target: Target, settings: ServiceSettings, original: Original | None
+) -> str | None:
+    """Why replaying ``letter`` would do harm or be parked again; None when it may go.
+    ``original``: the record on the event topic it came from (``Broker.originals``)."""
     origin = letter.header("dlt-original-topic")
     if origin and origin != target.topic:
         return f"it came from {origin!r}, not {target.topic!r}"
+    named = letter.origin()
+    where = f"at {named[0]}@{named[1]} " if named else "with its key and value "
+    if original is None:
+        return (
+            f"no record {where}on {target.topic} (gone with its retention, or never there): "
+            "only a record the owner published goes back, and this one cannot be checked"
+        )
+    if not original.same_as(letter):
+        return (
+            f"it is not the record {where}on {target.topic} (another key or value): a dead letter "
+            "is written by any consumer of the topic, only the owner's record goes back"
+        )
     try:
         event = parse_event(letter.value, accept=[target.event_type])
     except (ValueError, ValidationError, UnicodeDecodeError) as exc:
@@ -298,42 +342,60 @@ class Broker:
     def read(self, target: Target) -> list[DeadLetter]:
         """Every dead letter now on ``target.dlt``, by partition and offset (they are few: what
         could not be applied; the topic's retention bounds them)."""
-        consumer = Consumer(
-            self.config
-            | {
-                "group.id": f"{PROGRESS_GROUP}-reader",  # required, never joined nor committed
-                "enable.auto.commit": False,
-                "enable.partition.eof": True,
-            }
-        )
+        consumer = Consumer(self.config | _READER)
         try:
             return self._read(consumer, target)
         finally:
             consumer.close()
 
     def _read(self, consumer: Consumer, target: Target) -> list[DeadLetter]:
-        ends: dict[int, int] = {}
-        for p in self.partitions(target.dlt):
-            low, high = consumer.get_watermark_offsets(
-                TopicPartition(target.dlt, p), timeout=TIMEOUT_S
-            )
-            if high > low:
-                ends[p] = high
-        consumer.assign([TopicPartition(target.dlt, p, OFFSET_BEGINNING) for p in ends])
-        letters: list[DeadLetter] = []
-        deadline = time.monotonic() + 4 * TIMEOUT_S
-        while ends:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"could not read {target.dlt} to its end in time")
-            for msg in consumer.consume(500, timeout=1.0):
-                error, p = msg.error(), msg.partition()
-                if error is not None and error.code() != KafkaError._PARTITION_EOF:
-                    raise KafkaException(error)
-                if error is None and p in ends and msg.offset() < ends[p]:
-                    letters.append(_letter(msg, target))
-                if p in ends and (error is not None or msg.offset() >= ends[p] - 1):
-                    del ends[p]
+        spans = {p: _watermarks(consumer, target.dlt, p) for p in self.partitions(target.dlt)}
+        letters = [_letter(msg, target) for msg in _records(consumer, target.dlt, spans)]
         return sorted(letters, key=lambda d: (d.partition, d.offset))
+
+    def originals(
+        self, target: Target, letters: Sequence[DeadLetter]
+    ) -> dict[tuple[int, int], Original]:
+        """The records on ``target.topic`` the dead letters came from, by the dead letter's
+        partition and offset: the record at the place its headers name, or, for a dead letter
+        that names none (the projector's), one with its key and value (the whole topic is read
+        then). A dead letter missing from the answer has no such record on the topic."""
+        named: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        unnamed: dict[tuple[bytes | None, bytes], list[tuple[int, int]]] = {}
+        for letter in letters:
+            where, origin = (letter.partition, letter.offset), letter.origin()
+            if origin is None:
+                unnamed.setdefault((letter.key, letter.value), []).append(where)
+            else:
+                named.setdefault(origin, []).append(where)
+        if not named and not unnamed:
+            return {}
+        consumer = Consumer(self.config | _READER)
+        try:
+            spans = {}
+            for p in self.partitions(target.topic):
+                low, high = _watermarks(consumer, target.topic, p)
+                wanted = [o for q, o in named if q == p]
+                if unnamed:  # looked for by key and value: everything
+                    spans[p] = (low, high)
+                elif wanted:  # only the stretch the headers name (what expired is not there)
+                    spans[p] = (max(low, min(wanted)), min(high, max(wanted) + 1))
+            found: dict[tuple[int, int], Original] = {}
+            for msg in _records(consumer, target.topic, spans):
+                record = Original(
+                    msg.partition(),
+                    msg.offset(),
+                    msg.key(),
+                    msg.value() or b"",
+                    tuple(msg.headers() or ()),
+                )
+                for where in named.get((record.partition, record.offset), []):
+                    found[where] = record
+                for where in unnamed.get((record.key, record.value), []):
+                    found.setdefault(where, record)
+            return found
+        finally:
+            consumer.close()
 
     def progress(
         self, target: Target, groups: Iterable[str], partitions: Iterable[int], prefix: str
@@ -358,7 +420,12 @@ class Broker:
         )
         futures[name].result(timeout=TIMEOUT_S)
 
-    def publish(self, target: Target, letters: Sequence[DeadLetter]) -> set[tuple[int, int]]:
+    def publish(
+        self,
+        target: Target,
+        letters: Sequence[DeadLetter],
+        originals: Mapping[tuple[int, int], Original],
+    ) -> set[tuple[int, int]]:
         """Produce and flush; returns the dead letters (partition, offset) not delivered."""
         producer = Producer(
             self.config
@@ -383,13 +450,46 @@ class Broker:
                 target.topic,
                 value=letter.value,
                 key=letter.key,
-                headers=_replay_headers(letter, target, now),
+                headers=_replay_headers(letter, target, now, originals.get(where)),
                 on_delivery=delivered,
             )
             producer.poll(0)
         if producer.flush(TIMEOUT_S * 2) > 0:
             raise RuntimeError("the broker did not acknowledge every replayed record in time")
         return failed
+
+
+#: A consumer that only reads what it is assigned: no group joined, no offset committed.
+_READER = {
+    "group.id": f"{PROGRESS_GROUP}-reader",  # required by librdkafka, never joined
+    "enable.auto.commit": False,
+    "enable.partition.eof": True,
+}
+
+
+def _watermarks(consumer: Consumer, topic: str, partition: int) -> tuple[int, int]:
+    low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=TIMEOUT_S)
+    return int(low), int(high)
+
+
+def _records(consumer: Consumer, topic: str, spans: Mapping[int, tuple[int, int]]) -> Iterator[Any]:
+    """The records of ``topic`` from ``start`` up to (not with) ``end`` in each partition's
+    span; fails when nothing comes for a while."""
+    ends = {p: end for p, (start, end) in spans.items() if end > start}
+    consumer.assign([TopicPartition(topic, p, spans[p][0]) for p in ends])
+    deadline = time.monotonic() + 4 * TIMEOUT_S
+    while ends:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"could not read {topic} to its end in time")
+        for msg in consumer.consume(500, timeout=1.0):
+            error, p = msg.error(), msg.partition()
+            if error is not None and error.code() != KafkaError._PARTITION_EOF:
+                raise KafkaException(error)
+            if error is None and p in ends and msg.offset() < ends[p]:
+                deadline = time.monotonic() + 4 * TIMEOUT_S  # a long topic is no failure
+                yield msg
+            if p in ends and (error is not None or msg.offset() >= ends[p] - 1):
+                del ends[p]
 
 
 def _letter(msg: Any, target: Target) -> DeadLetter:
@@ -404,10 +504,14 @@ def _letter(msg: Any, target: Target) -> DeadLetter:
     )
 
 
-def _replay_headers(letter: DeadLetter, target: Target, now: str) -> list[tuple[str, bytes]]:
-    """The record's own headers (e.g. trace context), without the dead-letter ones, plus where
-    it was replayed from."""
-    kept = [(k, v) for k, v in letter.headers if not k.startswith(("dlt-", "replay-"))]
+def _replay_headers(
+    letter: DeadLetter, target: Target, now: str, original: Original | None
+) -> list[tuple[str, bytes]]:
+    """The original record's headers (e.g. trace context; the dead letter's, written by a
+    consumer, only when a forced one has no original), without dead-letter or replay ones,
+    plus where it was replayed from."""
+    own = original.headers if original is not None and original.same_as(letter) else letter.headers
+    kept = [(k, v) for k, v in own if not k.startswith(("dlt-", "replay-"))]
     where = f"{target.dlt}:{letter.partition}:{letter.offset}"
     return [*kept, (REPLAY_OF, where.encode()), ("replay-at", now.encode())]
 
@@ -435,9 +539,15 @@ class Plan:
     """A run's decision on each selected dead letter."""
 
     send: list[DeadLetter] = field(default_factory=list)
+    #: What each dead letter to go came from on the event topic, where found.
+    originals: dict[tuple[int, int], Original] = field(default_factory=dict)
     forced: dict[tuple[int, int], str] = field(default_factory=dict)
     refused: list[tuple[DeadLetter, str]] = field(default_factory=list)
     already: list[DeadLetter] = field(default_factory=list)
+
+
+def replayed(letter: DeadLetter, done: dict[tuple[str, int], Progress]) -> bool:
+    return done.get((letter.group, letter.partition), Progress()).covers(letter.offset)
 
 
 def plan(
@@ -446,13 +556,14 @@ def plan(
     target: Target,
     settings: ServiceSettings,
     force: bool,
+    originals: Mapping[tuple[int, int], Original],
 ) -> Plan:
-    decided = Plan()
+    decided = Plan(originals=dict(originals))
     for letter in letters:
-        if done.get((letter.group, letter.partition), Progress()).covers(letter.offset):
+        if replayed(letter, done):
             decided.already.append(letter)
             continue
-        reason = refusal(letter, target, settings)
+        reason = refusal(letter, target, settings, originals.get((letter.partition, letter.offset)))
         if reason is not None and not force:
             decided.refused.append((letter, reason))
             continue
@@ -478,8 +589,7 @@ def run_list(args: argparse.Namespace, settings: ServiceSettings, out: TextIO) -
     )
     print("status\tpartition@offset\tfailed_at\tgroup\tevent_type\tevent_id\terror", file=out)
     for letter in letters:
-        replayed = done.get((letter.group, letter.partition), Progress()).covers(letter.offset)
-        print(describe(letter, "replayed" if replayed else "pending"), file=out)
+        print(describe(letter, "replayed" if replayed(letter, done) else "pending"), file=out)
     print(f"{len(letters)} dead letter(s) on {target.dlt}", file=out)
     return 0
 
@@ -497,7 +607,8 @@ def run_replay(args: argparse.Namespace, settings: ServiceSettings, out: TextIO)
         raise BadInput(f"not on {target.dlt} (for this selection): {', '.join(sorted(missing))}")
     own = own_offsets(every)
     done = broker.progress(target, {g for g, _ in own}, partitions, prefix)
-    decided = plan(chosen, done, target, settings, args.force)
+    originals = broker.originals(target, [d for d in chosen if not replayed(d, done)])
+    decided = plan(chosen, done, target, settings, args.force, originals)
     for letter in decided.already:
         print(describe(letter, "already-replayed"), file=out)
     for letter, reason in decided.refused:
@@ -512,7 +623,7 @@ def run_replay(args: argparse.Namespace, settings: ServiceSettings, out: TextIO)
         )
     sent, failed = 0, 0
     if not args.dry_run:
-        sent, failed = _send(broker, target, prefix, decided.send, own, done)
+        sent, failed = _send(broker, target, prefix, decided, own, done)
     shown = len(decided.send) if args.dry_run else sent
     print(
         f"{shown} {'to replay' if args.dry_run else 'replayed'} to {target.topic}, "
@@ -527,24 +638,25 @@ def _send(
     broker: Broker,
     target: Target,
     prefix: str,
-    letters: Sequence[DeadLetter],
+    decided: Plan,
     own: dict[tuple[str, int], list[int]],
     done: dict[tuple[str, int], Progress],
 ) -> tuple[int, int]:
     """Publish in flushes, committing each group's progress after each; (sent, failed)."""
     sent = failed = 0
+    letters = decided.send
     for start in range(0, len(letters), FLUSH_EVERY):
         batch = letters[start : start + FLUSH_EVERY]
-        undelivered = broker.publish(target, batch)
+        undelivered = broker.publish(target, batch, decided.originals)
         failed += len(undelivered)
-        replayed: dict[tuple[str, int], list[int]] = {}
+        went: dict[tuple[str, int], list[int]] = {}
         for letter in batch:
             if (letter.partition, letter.offset) not in undelivered:
-                replayed.setdefault((letter.group, letter.partition), []).append(letter.offset)
+                went.setdefault((letter.group, letter.partition), []).append(letter.offset)
                 sent += 1
-        for key, offsets in replayed.items():
+        for key, offsets in went.items():
             done[key] = done.get(key, Progress()).after(offsets, own[key])
-        _commit(broker, target, prefix, done, {g for g, _ in replayed})
+        _commit(broker, target, prefix, done, {g for g, _ in went})
     # Refresh the rest, so the broker does not expire an idle group's offsets.
     _commit(broker, target, prefix, done, {g for (g, _), p in done.items() if p != Progress()})
     return sent, failed
