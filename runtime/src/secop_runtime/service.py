@@ -445,7 +445,9 @@ def asyncapi_routes(service: str, prefix: str = "") -> APIRouter:
     """``GET /asyncapi`` (and ``/asyncapi.yaml`` where PyYAML is installed): the AsyncAPI
     document of the service's Kafka traffic, built once here from the contracts."""
     as_json, as_yaml = rendered(service, prefix)
-    router = APIRouter()
+    # A document about the API, like /docs and /openapi.json: not one of its operations (and a
+    # fuzzer reading the OpenAPI document would take the topic names in it for input).
+    router = APIRouter(include_in_schema=False)
 
     @router.get(
         "/asyncapi",
