@@ -253,6 +253,18 @@ def test_every_alert_has_a_duration_a_known_severity_and_a_runbook_section() -> 
         )
 
 
+def test_every_runbook_url_leads_to_a_section_of_the_readme() -> None:
+    """An alert's link must land on its runbook entry: GitHub's anchor of a README heading."""
+    text = re.sub(r"```.*?```", "", (ROOT / "README.md").read_text(), flags=re.S)
+    anchors = {
+        re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        for heading in re.findall(r"^#+ (.+)$", text, flags=re.M)
+    }
+    for rule in rule_file().alerting:
+        anchor = rule.annotations["runbook_url"].split("#", 1)[1]
+        assert anchor in anchors, f"{rule.alert}: README.md has no section #{anchor}"
+
+
 def test_recording_rules_are_defined_once_and_shadow_no_exported_metric() -> None:
     records = [r.record for r in rule_file().recording]
     assert len(records) == len(set(records))
