@@ -28,7 +28,7 @@ from secop_runtime.settings import ServiceSettings
 
 from tests.support.events import user_registered
 from tests.support.kafka import (
-    principal_settings,
+    probe_settings,
     produce_raw,
     produce_to_partitions,
     read_topic,
@@ -36,23 +36,6 @@ from tests.support.kafka import (
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
-
-
-def probe_settings(infra: Endpoints, uid: str, name: str, partitions: int = 1) -> ServiceSettings:
-    """A probe runtime: it tests the runtime's mechanics, not authorisation, so it connects as
-    the admin principal (any topic, any group)."""
-    return ServiceSettings(
-        **principal_settings(infra, "admin"),
-        service_name=name,
-        kafka_bootstrap_servers=infra.kafka_bootstrap,
-        mongodb_uri=infra.mongodb_uri,
-        mongodb_database=f"{uid}_{name}",
-        kafka_topic_prefix=f"{uid}.",
-        kafka_topic_partitions=partitions,
-        outbox_poll_interval_s=0.2,
-        consumer_max_attempts=3,
-        consumer_retry_backoff_s=0.01,
-    )
 
 
 @contextlib.asynccontextmanager

@@ -26,7 +26,7 @@ from tests.support.kafka import (
     create_topic,
     grant,
     options_for,
-    principal_settings,
+    probe_settings,
     produce_raw,
     read_topic,
 )
@@ -39,17 +39,7 @@ PARTITIONS = 3
 
 def settings_of(infra: Endpoints, uid: str, name: str) -> ServiceSettings:
     """A probe consumer's settings, or the tool's: the admin principal, the test's prefix."""
-    return ServiceSettings(
-        **principal_settings(infra, "admin"),
-        service_name=name,
-        kafka_bootstrap_servers=infra.kafka_bootstrap,
-        mongodb_uri=infra.mongodb_uri,
-        mongodb_database=f"{uid}_{name}",
-        kafka_topic_prefix=f"{uid}.",
-        kafka_topic_partitions=PARTITIONS,
-        consumer_max_attempts=2,
-        consumer_retry_backoff_s=0.01,
-    )
+    return probe_settings(infra, uid, name, PARTITIONS, consumer_max_attempts=2)
 
 
 def counter(infra: Endpoints, uid: str, name: str, bug_for: Collection[Any] = ()) -> ServiceRuntime:

@@ -40,6 +40,26 @@ def principal_settings(infra: Endpoints, principal: str) -> dict[str, Any]:
     return infra.kafka_fields(principal)
 
 
+def probe_settings(
+    infra: Endpoints, uid: str, name: str, partitions: int = 1, **overrides: Any
+) -> ServiceSettings:
+    """A probe runtime's settings: it tests the runtime's mechanics, not authorisation, so it
+    connects as the admin principal (any topic, any group), under the test's prefix."""
+    values: dict[str, Any] = {
+        **principal_settings(infra, "admin"),
+        "service_name": name,
+        "kafka_bootstrap_servers": infra.kafka_bootstrap,
+        "mongodb_uri": infra.mongodb_uri,
+        "mongodb_database": f"{uid}_{name}",
+        "kafka_topic_prefix": f"{uid}.",
+        "kafka_topic_partitions": partitions,
+        "outbox_poll_interval_s": 0.2,
+        "consumer_max_attempts": 3,
+        "consumer_retry_backoff_s": 0.01,
+    }
+    return ServiceSettings(**(values | overrides))
+
+
 def _settings(bootstrap: str, principal: str) -> ServiceSettings | None:
     """Settings of ``principal`` on this broker; None when it runs without security."""
     infra = _SECURED.get(bootstrap)
