@@ -40,7 +40,6 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import AckStatus, StreamMessage
-from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -276,8 +275,14 @@ class BatchConsumer:
         started = time.perf_counter()
         try:
             contexts = [tracing.from_headers(r.headers) for r in records]
-            group = self.settings.consumer_group
-            with _processing(group, topic, contexts[0], contexts[1:], len(records)):
+            with tracing.kafka_span(
+                "process",
+                topic,
+                contexts[0],
+                group=self.settings.consumer_group,
+                links=contexts[1:],
+                count=len(records),
+            ):
                 await _until_done(lambda: bulk(events))
         except Exception:
             log.warning("bulk handler failed; applying one by one", exc_info=True)
@@ -318,8 +323,10 @@ class BatchConsumer:
     async def handle(self, record: ConsumerRecord) -> None:
         """Vet the record, skip it if this group applied it already, else apply and mark it
         (in a span continuing the trace of what caused the event)."""
-        group = self.settings.consumer_group
-        with _processing(group, record.topic, tracing.from_headers(record.headers)):
+        parent = tracing.from_headers(record.headers)
+        with tracing.kafka_span(
+            "process", record.topic, parent, group=self.settings.consumer_group
+        ):
             await self._handle(record)
 
     async def _handle(self, record: ConsumerRecord) -> None:
@@ -423,28 +430,6 @@ def subscribe_all(
 ) -> None:
     """Declare the service's ``BatchConsumer`` on ``broker`` (kept for the callers' sake)."""
     BatchConsumer(broker, settings, get_db, routes).subscribe()
-
-
-def _processing(
-    group: str,
-    topic: str,
-    parent: tracing.Carrier,
-    links: Sequence[tracing.Carrier] = (),
-    count: int = 1,
-) -> contextlib.AbstractContextManager[Any]:
-    """The consumer span of one record (or of a bulk call: the first record's trace, the others
-    linked), named as OpenTelemetry's messaging conventions ask."""
-    attributes: dict[str, str | int] = {
-        "messaging.system": "kafka",
-        "messaging.operation.type": "process",
-        "messaging.destination.name": topic,
-        "messaging.consumer.group.name": group,
-    }
-    if count > 1:
-        attributes["messaging.batch.message_count"] = count
-    return tracing.span(
-        f"process {topic}", parent, SpanKind.CONSUMER, attributes=attributes, links=links
-    )
 
 
 def _by_partition(records: Iterable[ConsumerRecord]) -> dict[TopicPartition, list[ConsumerRecord]]:

@@ -252,14 +252,7 @@ class ServiceRuntime:
     async def _publish(self, item: dict[str, Any]) -> None:
         """One stored event to Kafka, in the trace of the request or event that caused it."""
         topic = self.settings.topic(item["topic"])
-        attributes = {
-            "messaging.system": "kafka",
-            "messaging.operation.type": "send",
-            "messaging.destination.name": topic,
-            "messaging.message.id": item["event_id"],
-        }
-        kind = tracing.SpanKind.PRODUCER
-        with tracing.span(f"send {topic}", item.get("trace"), kind, attributes):
+        with tracing.kafka_span("send", topic, item.get("trace"), message_id=item["event_id"]):
             await self.broker.publish(
                 item["value"].encode(),
                 topic,

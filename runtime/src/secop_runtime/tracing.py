@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -44,6 +44,7 @@ __all__ = [
     "from_headers",
     "instrument_app",
     "instrument_client",
+    "kafka_span",
     "shutdown",
     "span",
 ]
@@ -236,3 +237,30 @@ def span(
         name, context=context, kind=kind, attributes=dict(attributes or {}), links=linked
     ) as current:
         yield current
+
+
+def kafka_span(
+    operation: str,
+    topic: str,
+    parent: Mapping[str, str] | None,
+    *,
+    group: str | None = None,
+    message_id: str | None = None,
+    links: Sequence[Mapping[str, str]] = (),
+    count: int = 1,
+) -> AbstractContextManager[Span]:
+    """A span of Kafka work (``send`` or ``process``), named and described as OpenTelemetry's
+    messaging conventions ask: the relay's send, each consumer's (and the projector's) process."""
+    attributes: dict[str, str | int] = {
+        "messaging.system": "kafka",
+        "messaging.operation.type": operation,
+        "messaging.destination.name": topic,
+    }
+    if group is not None:
+        attributes["messaging.consumer.group.name"] = group
+    if message_id is not None:
+        attributes["messaging.message.id"] = message_id
+    if count > 1:
+        attributes["messaging.batch.message_count"] = count
+    kind = SpanKind.PRODUCER if operation == "send" else SpanKind.CONSUMER
+    return span(f"{operation} {topic}", parent, kind, attributes, links)

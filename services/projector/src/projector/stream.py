@@ -175,11 +175,11 @@ class Projector:
             for records in batch.values():
                 for record in records:
                     topic, key, value = self.copy_of(record)
-                    with tracing.span(
-                        f"process {record.topic}",
+                    with tracing.kafka_span(
+                        "process",
+                        record.topic,
                         tracing.from_headers(record.headers),
-                        tracing.SpanKind.CONSUMER,
-                        {"messaging.system": "kafka", "messaging.destination.name": topic},
+                        group=self.settings.consumer_group,
                     ):
                         # The copy continues the original's trace (ids only: nothing personal).
                         headers = [
