@@ -6,6 +6,7 @@ import random
 import subprocess
 import sys
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -164,20 +165,29 @@ async def register_entity(admin: Person) -> tuple[str, dict[str, Any]]:
         "sector": "Hacienda",
         "entity_type": "Alcaldía",
     }
-    created = await admin.call("membership", "POST", "/accounts", json=form)
+    account_id, _ = await submit_account(admin, form, ENTITY_DOCUMENTS)
+    return account_id, form
+
+
+async def submit_account(
+    person: Person, form: dict[str, Any], documents: Sequence[str]
+) -> tuple[str, dict[str, Any]]:
+    """Create the account as ``person``, upload a PDF for each document and submit it: its id
+    and the submission's answer."""
+    created = await person.call("membership", "POST", "/accounts", json=form)
     assert created.status_code == 201, created.text
     account_id = created.json()["account_id"]
-    for doc_type in ENTITY_DOCUMENTS:
-        up = await admin.call(
+    for doc_type in documents:
+        up = await person.call(
             "membership",
             "PUT",
             f"/accounts/{account_id}/documents/{doc_type}",
             files={"file": (f"{doc_type}.pdf", PDF, "application/pdf")},
         )
         assert up.status_code == 201, up.text
-    submitted = await admin.call("membership", "POST", f"/accounts/{account_id}/submit")
+    submitted = await person.call("membership", "POST", f"/accounts/{account_id}/submit")
     assert submitted.status_code == 200, submitted.text
-    return account_id, form
+    return account_id, submitted.json()
 
 
 async def approve(agent: Person, account_id: str) -> None:

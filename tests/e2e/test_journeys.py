@@ -9,12 +9,12 @@ import pytest
 from secop_devinfra.cluster import ServiceProcs
 
 from tests.e2e.person import (
-    PDF,
     Person,
     a_nit,
     approve,
     common_form,
     register_entity,
+    submit_account,
     token_from,
 )
 from tests.support.mailbox import Mailbox, links_in
@@ -157,19 +157,8 @@ async def test_a_natural_person_supplier_is_active_at_once_and_found_in_the_dire
             "document_number": supplier.document_number,
         },
     }
-    created = await supplier.call("membership", "POST", "/accounts", json=form)
-    assert created.status_code == 201, created.text
-    account_id = created.json()["account_id"]
-    for doc_type in SUPPLIER_DOCUMENTS:
-        up = await supplier.call(
-            "membership",
-            "PUT",
-            f"/accounts/{account_id}/documents/{doc_type}",
-            files={"file": (f"{doc_type}.pdf", PDF, "application/pdf")},
-        )
-        assert up.status_code == 201, up.text
-    submitted = await supplier.call("membership", "POST", f"/accounts/{account_id}/submit")
-    assert submitted.status_code == 200 and submitted.json()["status"] == "active", submitted.text
+    account_id, submitted = await submit_account(supplier, form, SUPPLIER_DOCUMENTS)
+    assert submitted["status"] == "active", submitted
 
     buyer = await Person(cluster, e2e_mailbox).become_user()
     entity_id, _ = await register_entity(buyer)
