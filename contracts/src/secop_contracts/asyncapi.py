@@ -197,6 +197,18 @@ def _key(event: type[Event], schema: Schema, copy: bool) -> Schema:
     return key | ({"format": field["format"]} if "format" in field else {})
 
 
+def _parked(name: str, title: str, summary: str, headers: str) -> Schema:
+    """A dead-letter topic's message: a record kept as it came, under ``headers``."""
+    return {
+        "name": name,
+        "title": title,
+        "summary": summary,
+        "headers": {"$ref": f"#/components/schemas/{headers}"},
+        "payload": _AS_IT_CAME,
+        "bindings": {"kafka": {"key": _KEY_AS_IT_CAME, "bindingVersion": KAFKA_BINDING}},
+    }
+
+
 def _message(name: str, event: type[Event], schema: Schema, description: str) -> Schema:
     copy = name.startswith(COPY_PREFIX)
     return {
@@ -298,14 +310,12 @@ class _Document:
         self.event(topic)
         self.operation("receive", topic, how, groupId={"type": "string", "enum": [group]})
         self.schema("DeadLetterHeaders", _HEADERS["DeadLetterHeaders"])
-        self.messages["DeadLetter"] = {
-            "name": "DeadLetter",
-            "title": "Dead letter",
-            "summary": "A record a consumer could not apply, parked as it came.",
-            "headers": {"$ref": "#/components/schemas/DeadLetterHeaders"},
-            "payload": _AS_IT_CAME,
-            "bindings": {"kafka": {"key": _KEY_AS_IT_CAME, "bindingVersion": KAFKA_BINDING}},
-        }
+        self.messages["DeadLetter"] = _parked(
+            "DeadLetter",
+            "Dead letter",
+            "A record a consumer could not apply, parked as it came.",
+            "DeadLetterHeaders",
+        )
         self.channel(
             dead,
             "DeadLetter",
@@ -342,14 +352,12 @@ class _Document:
             "Nothing personal is in it.",
         )
         self.operation("send", name, "Written in Kafka transactions with the read offsets.")
-        self.messages["analytics.DeadLetter"] = {
-            "name": "analytics.DeadLetter",
-            "title": "Record the projector could not copy",
-            "summary": "A raw record that is not a trustworthy event, parked as it came.",
-            "headers": {"$ref": "#/components/schemas/CopyHeaders"},
-            "payload": _AS_IT_CAME,
-            "bindings": {"kafka": {"key": _KEY_AS_IT_CAME, "bindingVersion": KAFKA_BINDING}},
-        }
+        self.messages["analytics.DeadLetter"] = _parked(
+            "analytics.DeadLetter",
+            "Record the projector could not copy",
+            "A raw record that is not a trustworthy event, parked as it came.",
+            "CopyHeaders",
+        )
         self.channel(
             dead,
             "analytics.DeadLetter",
