@@ -124,7 +124,7 @@ def _built() -> list[Check]:
             "built",
             "Helm",
             helm.exists(),
-            f"{installs.HELM_MODULE.split('@')[1]} ({helm})" if helm.exists() else "not built",
+            f"{installs.HELM_VERSION} ({helm})" if helm.exists() else "not built",
             "./dev install",
         ),
     ]

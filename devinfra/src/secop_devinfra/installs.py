@@ -21,7 +21,8 @@ FERRETDB_MODULE = "github.com/FerretDB/FerretDB@v1.24.2"
 #: Pinned: a new axe-core release adds rules, and a rule added must not fail a test by surprise.
 AXE_CORE = "axe-core@4.14.1"
 #: Helm 3 from the Go module proxy: ``helm lint`` and ``helm template`` of deploy/helm in CI.
-HELM_MODULE = "helm.sh/helm/v3/cmd/helm@v3.22.0"
+HELM_VERSION = "v3.22.0"
+HELM_MODULE = f"helm.sh/helm/v3/cmd/helm@{HELM_VERSION}"
 
 
 #: Go is a prerequisite the project does not install (Debian 12's golang is 1.19).
@@ -74,7 +75,7 @@ def axe_core_path() -> Path:
 
 def helm_binary_path() -> Path:
     """Where the pinned Helm's binary lives once built."""
-    return local_dir() / "bin" / f"helm-{HELM_MODULE.split('@')[1]}"
+    return local_dir() / "bin" / f"helm-{HELM_VERSION}"
 
 
 def kafka_classpath() -> Path:
@@ -241,7 +242,7 @@ def helm_binary() -> Path:
     gobin.mkdir(parents=True)
     try:
         # Helm's own build stamps its version so; without it `helm version` says "v3.22".
-        stamp = f"-X helm.sh/helm/v3/internal/version.version={HELM_MODULE.split('@')[1]}"
+        stamp = f"-X helm.sh/helm/v3/internal/version.version={HELM_VERSION}"
         _run([go, "install", "-ldflags", stamp, HELM_MODULE], gobin, "building Helm", env)
         os.replace(gobin / "helm", target)
     finally:
