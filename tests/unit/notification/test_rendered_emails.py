@@ -126,6 +126,17 @@ def test_the_case_opened_email_shows_the_cases_subject_as_its_asunto() -> None:
         assert f"<title>{escape(r.subject)}</title>" in r.html
 
 
+def test_a_case_opened_before_keys_existed_gets_neither_key_nor_link_and_still_renders() -> None:
+    [keyless] = [d for d in DELIVERIES if d.template == "case_opened" and not d.sealed_token]
+    r = renderer()
+    assert r.context(keyless)["link"] == "" and r.context(keyless)["access_key"] == ""
+    email = r.render(keyless)
+    for part in (email.text, email.html):
+        assert "/casos/seguimiento/enlace" not in part and "clave de acceso" not in part
+        assert "Use el número de caso para hacer seguimiento" in part
+    assert "Seguir su caso" not in email.html and "<a href" not in email.html
+
+
 @pytest.mark.parametrize("name", sorted(RENDERER_NAMES | FOOTER.keys() | {"access_key"}))
 def test_a_plan_cannot_use_a_name_the_renderer_sets(name: str) -> None:
     d = next(d for d in DELIVERIES if d.template == "case_opened")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlparse
 
@@ -144,6 +145,20 @@ def test_the_case_opened_email_carries_the_cases_access_key() -> None:
     d, r = rendered_all()["case_opened"]
     assert "clave-del-caso-77" in r.text and "clave-del-caso-77" in r.html
     assert d.sealed_token and "clave-del-caso-77" not in d.sealed_token  # sealed until rendered
+
+
+def test_the_case_opened_email_links_to_the_portals_follow_page_with_number_and_key() -> None:
+    d, _ = rendered_all()["case_opened"]
+    key = "a+b/c=d&e ñ"  # every character that must be encoded in a query
+    r = renderer().render(replace(d, sealed_token=seal(PUBLIC, key)))
+    [line] = [w for w in r.text.splitlines() if w.startswith(BASE)]  # the URL on its own line
+    url = urlparse(line)
+    assert url.path == "/casos/seguimiento/enlace"
+    assert parse_qs(url.query) == {"caso": [d.context["case_number"]], "clave": [key]}
+    assert key not in line and "clave=a%2Bb%2Fc%3Dd%26e+%C3%B1" in line
+    href = line.replace("&", "&amp;")
+    assert f'<a href="{href}"' in r.html and ">Seguir su caso</a>" in r.html
+    assert f"esta clave de acceso:\n{key}\n" in r.text  # shown too: another device may follow
 
 
 def test_an_invitation_links_to_its_page_with_the_opened_token_and_says_what_to_do() -> None:

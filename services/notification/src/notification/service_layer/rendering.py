@@ -113,8 +113,15 @@ def invitation_link(base: str, token: str, ctx: dict[str, Any]) -> str:
     return f"{base}/AcceptInvitation?{urlencode({'token': token})}"
 
 
+def case_link(base: str, key: str, ctx: dict[str, Any]) -> str:
+    """The portal's page that keeps the key in the session and asks only for the email."""
+    query = urlencode({"caso": ctx["case_number"], "clave": key})
+    return f"{base}/casos/seguimiento/enlace?{query}"
+
+
 #: Templates that show a sealed secret as text (the context name it takes). The plan may hold
 #: the name only as an empty slot: the renderer fills it, with "" when the event had no secret.
+#: One also in ``LINKS`` gets its link only with the secret (else ``link`` is "").
 SECRETS: dict[str, str] = {"case_opened": "access_key"}
 
 #: The email's own subject in the template context (the HTML ``<title>``). Not ``subject``:
@@ -133,6 +140,7 @@ LINKS: dict[str, Callable[[str, str, dict[str, Any]], str]] = {
     "account_locked": reset_link,
     "password_after_revert": reset_link,
     "member_invited": invitation_link,
+    "case_opened": case_link,
 }
 
 
@@ -178,13 +186,18 @@ class Renderer:
                 + ", ".join(sorted(clash))
             )
         ctx = {**d.context, **own}
-        if secret is not None:  # shown, not linked (cases opened before keys existed have none)
-            ctx[secret] = self._open(d.sealed_token) if d.sealed_token else ""
         link = LINKS.get(d.template)
+        if secret is None and link is None:
+            return ctx
+        if not d.sealed_token and secret is None:
+            raise RenderError(f"{d.template} needs a sealed token and the event had none")
+        # A shown secret is optional (cases opened before keys existed have none): without
+        # it, neither the secret nor its link, and the template says what to do instead.
+        token = self._open(d.sealed_token) if d.sealed_token else ""
+        if secret is not None:
+            ctx[secret] = token
         if link is not None:
-            if not d.sealed_token:
-                raise RenderError(f"{d.template} needs a sealed token and the event had none")
-            ctx["link"] = link(self._base, self._open(d.sealed_token), ctx)
+            ctx["link"] = link(self._base, token, ctx) if token else ""
         return ctx
 
     def templates(self, name: str) -> tuple[Template, Template]:
