@@ -1,11 +1,13 @@
 """The service desk in a real browser: a person without an account opens a case ("Crear caso"),
-follows it with the key from the opening email, and an agent of the desk finds it in the queue,
-answers and resolves it; the requester reads the answer on the case page and by email."""
+follows it with the key from the opening email (typed, or brought by the email's link), and an
+agent of the desk finds it in the queue, answers and resolves it; the requester reads the answer
+on the case page and by email."""
 
 from __future__ import annotations
 
 import re
 import uuid
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from playwright.async_api import Browser, Page, expect
@@ -169,3 +171,51 @@ async def test_a_person_opens_a_case_follows_it_with_the_emailed_key_and_the_des
 
     # The key was typed once, kept in the encrypted cookie, and never put in a URL.
     assert requested and not [u for u in requested if key in u]
+
+
+async def test_a_person_follows_a_case_from_the_emails_link_typing_only_their_email(
+    page: Page, browser: Browser, portal_url: str, e2e_mailbox: Mailbox
+) -> None:
+    """The link of the opening email, opened in another browser (another device, no session):
+    the key moves into the session and out of the address bar; the person types their email."""
+    tag = uuid.uuid4().hex[:8]
+    email = f"luis.{tag}@proveedores.example.co"
+    number = await open_case(page, email, tag)
+    [opened] = await e2e_mailbox.wait_for(email, subject=number, timeout=60)
+    [link] = [u for u in opened["Text"].splitlines() if "/casos/seguimiento/enlace?" in u]
+    assert link.startswith(f"{portal_url}/")  # the URL on its own line, to the portal
+    key = parse_qs(urlparse(link).query)["clave"][0]
+    assert parse_qs(urlparse(link).query)["caso"] == [number]
+
+    other_context = await browser.new_context(
+        locale="es-CO", timezone_id="America/Bogota", base_url=portal_url
+    )
+    other = await other_context.new_page()
+    harness.watch(other, "test_cases_the_emails_link")
+    requested: list[str] = []
+    other.on("request", lambda r: requested.append(r.url))
+    try:
+        await other.goto(link)
+        await expect(other.get_by_role("heading", level=1)).to_have_text("Seguimiento de caso")
+        assert other.url == f"{portal_url}/casos/seguimiento"  # the key left the address bar
+        await expect(other.get_by_label("Número de caso")).to_have_value(number)
+        await expect(other.get_by_role("main")).to_contain_text("llegó con el enlace del correo")
+        assert key not in await other.content()
+        await assert_accessible(other)
+
+        await other.get_by_label("Correo electrónico").fill(f"otra.{tag}@proveedores.example.co")
+        await other.get_by_role("button", name="Ver el caso").click()
+        await expect(other.get_by_role("alert")).to_contain_text("No encontramos un caso")
+        await assert_accessible(other)
+
+        await other.get_by_label("Correo electrónico").fill(email)  # the linked key stayed
+        await other.get_by_role("button", name="Ver el caso").click()
+        await expect(other.get_by_role("heading", level=1)).to_have_text(f"Caso {number}")
+        await expect(other.get_by_role("main")).to_contain_text("Aún no hay mensajes")
+        assert key not in other.url and key not in await other.content()
+        await assert_accessible(other)
+    finally:
+        await harness.finish(other)
+        await other_context.close()
+    # Only the email's own link carried the key; no page of the portal sent it on.
+    assert [u for u in requested if key in u] == [link]

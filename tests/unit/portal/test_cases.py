@@ -1,6 +1,7 @@
 """The service desk's pages, with no service behind them: the "Crear caso" form checked in
 Spanish before support is called, the queue's filters, the desk's refusals said in Spanish, and
-the case keys kept in the session (never in a URL)."""
+the case keys kept in the session (never in a URL), and the opening email's link: its key moved
+into the session, support called only once the person types their email (a fake support)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import re
 
 import httpx
 import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from portal.adapters.backend import ApiError
 from portal.app import create_app
@@ -166,3 +169,149 @@ def test_the_desk_sends_a_stranger_to_log_in(client):
     form = client.post("/mesa/casos/CCE-2026-000001/resolver", follow_redirects=False)
     assert form.status_code == 303  # back to the case's page after login, not to the POST's path
     assert form.headers["location"] == "/ingresar?siguiente=%2Fmesa%2Fcasos%2FCCE-2026-000001"
+
+
+# -- the opening email's link ------------------------------------------------------------------
+NUMBER = "CCE-2026-000123"
+CASE_KEY = "Zq3-x_Y8kLmN0pQrStUvWx12"  # as support makes them: 24 URL-safe characters
+EMAIL = "ana@alcaldia.gov.co"
+LINK = f"/casos/seguimiento/enlace?caso={NUMBER.lower()}&clave={CASE_KEY}"
+
+
+def support_like(calls: list[dict[str, str | None]]) -> FastAPI:
+    """Support's requester read as far as the follow page goes: the case for its email and
+    key, 404 otherwise, 429 for the address that has tried too often. Every call is kept."""
+    app = FastAPI()
+
+    @app.get("/cases/{number}")
+    async def read_case(number: str, request: Request) -> JSONResponse:
+        email, key = request.query_params.get("email"), request.headers.get("x-case-key")
+        calls.append({"number": number, "email": email, "key": key})
+        if email == "prisa@alcaldia.gov.co":
+            return JSONResponse({"detail": "too many"}, 429, headers={"Retry-After": "30"})
+        if (number, email, key) == (NUMBER, EMAIL, CASE_KEY):
+            return JSONResponse({"case_number": number})
+        return JSONResponse({"detail": "case not found"}, 404)
+
+    return app
+
+
+@pytest.fixture
+def calls() -> list[dict[str, str | None]]:
+    return []
+
+
+@pytest.fixture
+def linked(calls: list[dict[str, str | None]]) -> TestClient:
+    """The portal with support faked behind it, and a browser that followed the email's link."""
+    settings = Settings(portal_session_key=KEY, portal_secure_cookies=False)
+    app = create_app(settings)
+    app.state.web.backend._clients["support"]._transport = httpx.ASGITransport(support_like(calls))
+    client = TestClient(app, base_url="http://portal.example.co")
+    followed = client.get(LINK, follow_redirects=False)
+    assert followed.status_code == 303
+    return client
+
+
+def kept(client: TestClient) -> Session:
+    """What the browser's encrypted cookie holds."""
+    session = SessionCodec(KEY, 3600).load(client.cookies.get(COOKIE))
+    assert session is not None
+    return session
+
+
+def follow_form(client: TestClient, **fields: str) -> httpx.Response:
+    page = client.get("/casos/seguimiento")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    form = {"number": NUMBER, "email": EMAIL, **fields, "csrf_token": token}
+    return client.post("/casos/seguimiento", data=form, follow_redirects=False)
+
+
+def test_the_emails_link_keeps_the_key_in_the_session_and_sends_the_browser_to_the_bare_page(
+    calls,
+):
+    client = TestClient(
+        create_app(Settings(portal_session_key=KEY, portal_secure_cookies=False)),
+        base_url="http://portal.example.co",
+    )
+    answer = client.get(LINK, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/casos/seguimiento"
+    session = kept(client)
+    assert session.linked_case is not None
+    assert (session.linked_case.number, session.linked_case.key) == (NUMBER, CASE_KEY)
+    assert session.case_keys == {}  # not followed: the email is not checked yet
+    assert CASE_KEY not in client.cookies[COOKIE]  # encrypted
+
+
+def test_the_follow_page_after_the_link_asks_only_for_the_email_and_never_shows_the_key(linked):
+    page = linked.get("/casos/seguimiento")
+    assert page.status_code == 200
+    assert CASE_KEY not in page.text
+    assert f'id="f-number" name="number" type="text" value="{NUMBER}"' in page.text
+    assert "llegó con el enlace del correo" in page.text
+    assert '<input id="f-key" name="key" type="text" value="" required' not in page.text
+
+
+def test_following_the_link_does_not_call_support(linked, calls):
+    assert linked.get("/casos/seguimiento").status_code == 200
+    assert linked.get(LINK).status_code == 200  # again, redirected to the page
+    assert calls == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        f"caso={NUMBER}",
+        f"clave={CASE_KEY}",
+        f"caso=CCE-2026-12&clave={CASE_KEY}",
+        f"caso={NUMBER}/../x&clave={CASE_KEY}",
+        f"caso={NUMBER}&clave=corta",
+        f"caso={NUMBER}&clave=con%20espacio%20en%20medio",
+        f"caso={NUMBER}&clave={'k' * 101}",
+    ],
+)
+def test_a_broken_link_is_refused_in_spanish_and_keeps_nothing(linked, calls, query):
+    answer = linked.get(f"/casos/seguimiento/enlace?{query}", follow_redirects=False)
+    assert answer.status_code == 400
+    assert "El enlace está incompleto o dañado" in answer.text and 'role="alert"' in answer.text
+    assert kept(linked).linked_case is None  # the earlier link's case is dropped too
+    assert CASE_KEY not in answer.text and calls == []
+
+
+def test_the_email_alone_follows_the_linked_case_with_the_key_the_link_brought(linked, calls):
+    answer = follow_form(linked)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/casos/seguimiento/{NUMBER}"
+    assert calls == [{"number": NUMBER, "email": EMAIL, "key": CASE_KEY}]
+    session = kept(linked)
+    assert session.case_keys[NUMBER].key == CASE_KEY and session.case_keys[NUMBER].email == EMAIL
+    assert session.linked_case is None
+
+
+def test_a_wrong_email_is_refused_as_any_wrong_data_and_the_linked_key_stays_for_a_retry(
+    linked, calls
+):
+    refused = follow_form(linked, email="otra@alcaldia.gov.co")
+    assert refused.status_code == 404 and "No encontramos un caso" in refused.text
+    assert CASE_KEY not in refused.text
+    session = kept(linked)
+    assert session.case_keys == {} and session.linked_case is not None
+    again = follow_form(linked)
+    assert again.status_code == 303 and again.headers["location"].endswith(NUMBER)
+    assert [c["key"] for c in calls] == [CASE_KEY, CASE_KEY]
+
+
+def test_supports_throttle_is_shown_and_the_linked_key_kept(linked):
+    slowed = follow_form(linked, email="prisa@alcaldia.gov.co")
+    assert slowed.status_code == 429 and "Demasiados intentos" in slowed.text
+    assert "30 segundos" in slowed.text and kept(linked).linked_case is not None
+
+
+def test_a_typed_key_wins_over_the_linked_one_and_another_number_needs_its_own(linked, calls):
+    typed = follow_form(linked, key="clave-escrita-1234")
+    assert typed.status_code == 404
+    assert calls[-1]["key"] == "clave-escrita-1234"
+    other = follow_form(linked, number="CCE-2026-000999")  # the link's key is not this case's
+    assert other.status_code == 400 and calls[-1]["key"] == "clave-escrita-1234"
+    assert "Escriba la clave de acceso" in other.text

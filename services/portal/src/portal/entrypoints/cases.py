@@ -3,8 +3,10 @@ queue and case page.
 
 A requester proves a case is theirs with its access key (emailed when the case opened) and
 their email; the portal keeps the key in the encrypted session once typed and never puts it in
-a URL. Requester calls go without the person's token: support answers a token as an agent's
-(or refuses a token without the role). Agents (``support_agent``) work with their own token.
+a URL of its own (the opening email's link carries it once, to ``/casos/seguimiento/enlace``,
+which moves it into the session and sends the browser on to the bare follow page). Requester
+calls go without the person's token: support answers a token as an agent's (or refuses a token
+without the role). Agents (``support_agent``) work with their own token.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from portal.entrypoints.web import (
     web,
 )
 from portal.service_layer.messages import field_errors
-from portal.service_layer.session import OpenedCase
+from portal.service_layer.session import LinkedCase, OpenedCase
 
 router = APIRouter()
 
@@ -110,8 +112,13 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DOCUMENT = re.compile(r"^[0-9A-Za-z.\-]+$")
 PHONE = re.compile(r"^[0-9+ ()\-]*$")
 CASE_NUMBER = re.compile(r"^CCE-\d{4}-\d{6,9}$")
+#: An access key as a link may carry it: printable ASCII without spaces (support's are 24
+#: URL-safe characters). The form takes up to ``KEY_MAX`` characters of anything.
+LINKED_KEY = re.compile(r"^[!-~]{8,100}$")
+KEY_MAX = 100
 TEXT_MAX = 10_000
 QUEUE_PAGE = 25
+BAD_LINK = "El enlace está incompleto o dañado. Cópielo completo desde el correo «Caso … creado en la Mesa de Servicio de SECOP», o escriba abajo el número de caso, su correo y la clave de acceso."  # noqa: E501
 NOT_FOLLOWED = "No encontramos un caso con ese número, correo y clave de acceso. Revíselos en el correo que recibió al crear el caso."  # noqa: E501
 
 
@@ -357,18 +364,44 @@ async def _accounts(request: Request) -> dict[str, dict[str, Any]]:
 # -- following a case as its requester --------------------------------------------------------
 @router.get("/casos/seguimiento", response_class=HTMLResponse)
 async def follow_page(request: Request) -> HTMLResponse:
-    opened = session(request).opened_case
+    s = session(request)
+    opened, linked = s.opened_case, s.linked_case
     values = {"number": opened.number, "email": opened.email} if opened else {}
+    if linked is not None and values.get("number") != linked.number:
+        values = {"number": linked.number}
     return _follow(request, values, {})
+
+
+@router.get("/casos/seguimiento/enlace", response_class=HTMLResponse)
+async def follow_link(
+    request: Request, caso: str | None = None, clave: str | None = None
+) -> Response:
+    """The opening email's link. Its key goes into the session and out of the address bar
+    (a redirect to the bare follow page), unchecked: support is called only when the person
+    types their email, so a link preview or a scanner fetching it learns nothing and spends
+    none of the requester's attempts."""
+    s = session(request)
+    number = case_number(caso or "")
+    key = (clave or "").strip()
+    if number is None or not LINKED_KEY.match(key):
+        s.linked_case = None  # a broken link replaces an earlier one: nothing is kept
+        return _follow(request, {"number": number} if number else {}, {"_": BAD_LINK}, 400)
+    s.linked_case = LinkedCase(number=number, key=key)
+    return redirect("/casos/seguimiento", None, request)
 
 
 @router.post("/casos/seguimiento", response_class=HTMLResponse)
 async def follow(request: Request) -> Response:
-    """The key typed once is kept in the session (never in a URL) for the case's pages."""
+    """The key typed once is kept in the session (never in a URL) for the case's pages. An
+    empty key is the one the email's link brought, for that link's case; a typed one wins."""
     form = await checked_form(request)
+    s = session(request)
     values = {n: str(form.get(n) or "").strip() for n in ("number", "email")}
     key = str(form.get("key") or "").strip()
     number = case_number(values["number"])
+    linked = s.linked_case
+    if not key and linked is not None and number == linked.number:
+        key = linked.key
     errors: dict[str, str] = {}
     if number is None:
         errors["number"] = (
@@ -376,7 +409,7 @@ async def follow(request: Request) -> Response:
         )
     if not EMAIL.match(values["email"]):
         errors["email"] = "Escriba el correo con el que creó el caso."
-    if not key or len(key) > 100:
+    if not key or len(key) > KEY_MAX:
         errors["key"] = "Escriba la clave de acceso que recibió en el correo del caso."
     if errors or number is None:
         return _follow(request, values, errors, 400)
@@ -388,7 +421,9 @@ async def follow(request: Request) -> Response:
         if error.status == 429:
             return _follow(request, values, {"_": _wait(error)}, 429)
         raise
-    session(request).remember_case(number, values["email"], key)
+    s.remember_case(number, values["email"], key)
+    if linked is not None and linked.number == number:
+        s.linked_case = None
     return redirect(f"/casos/seguimiento/{number}", None, request)
 
 
@@ -481,7 +516,7 @@ async def _requester_call(
 def _follow(
     request: Request, values: Mapping[str, str], errors: Mapping[str, str], status_code: int = 200
 ) -> HTMLResponse:
-    followed = list(session(request).case_keys)
+    s = session(request)
     return render(
         request,
         "cases/follow.html",
@@ -489,7 +524,8 @@ def _follow(
         values=values,
         errors=errors,
         labels=LABELS,
-        followed=followed,
+        followed=list(s.case_keys),
+        linked=s.linked_case.number if s.linked_case else None,  # the number only, never the key
     )
 
 

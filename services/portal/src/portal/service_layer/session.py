@@ -5,7 +5,8 @@ registration issued at login (never shown to the page's scripts: the cookie is H
 CSRF token every form carries back, registration's device cookie (so a known browser stays
 known through the portal), a one-time notice for the page after a redirect, and the access
 keys of the few support cases the person follows from this browser (typed once from the
-case's email, so they never travel in a URL). Fernet (AES-128-CBC with HMAC-SHA256) makes it
+case's email, so they never travel in a URL, or brought by the email's link and kept here
+until the person's email confirms them). Fernet (AES-128-CBC with HMAC-SHA256) makes it
 unreadable and unforgeable without ``PORTAL_SESSION_KEY``; any instance with the key reads it,
 so the portal scales without a store.
 """
@@ -49,6 +50,15 @@ class CaseKey(BaseModel):
     key: str
 
 
+class LinkedCase(BaseModel):
+    """The case the opening email's link brought, its key not yet checked: support sees it only
+    once the person types their email (a link preview or scanner fetching the link spends
+    nothing and learns nothing)."""
+
+    number: str
+    key: str
+
+
 class OpenedCase(BaseModel):
     """The case this browser opened last, for the page that confirms it (Post/Redirect/Get)."""
 
@@ -65,6 +75,8 @@ class Session(BaseModel):
     #: case number -> its key, typed once by the requester (at most ``CASE_KEYS_KEPT``).
     case_keys: dict[str, CaseKey] = Field(default_factory=dict)
     opened_case: OpenedCase | None = None
+    #: The case the email's link brought, until the email typed here confirms it.
+    linked_case: LinkedCase | None = None
 
     @property
     def signed_in(self) -> bool:
