@@ -45,7 +45,19 @@ async def test_a_buyer_entity_is_registered_and_activated_by_the_service_desk(
     account_id, form = await register_entity(admin)
     await admin.emails("Recibimos el registro")
 
+    # The agent reads the entity's documents only once they work its activation case.
+    rut = f"/accounts/{account_id}/documents/rut"
+    assert (await agent.call("membership", "GET", rut)).status_code == 403
+    case = await eventually(lambda: _case_for(agent, account_id))
+    taken = await agent.call("support", "POST", f"/cases/{case['case_number']}/assign")
+    assert taken.status_code == 200, taken.text
+
+    async def reads(expected: int) -> bool:
+        return (await agent.call("membership", "GET", rut)).status_code == expected
+
+    await eventually(lambda: reads(200))
     await approve(agent, account_id)
+    await eventually(lambda: reads(403))  # the approval resolved the case
     [activated] = await e2e_mailbox.wait_for(
         form["notification_email"], subject="está activa", timeout=60
     )

@@ -38,6 +38,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "UserSignedOut",
         "UserSessionsRevoked",
         "CaseOpened",
+        "CaseAssigned",
         "CaseMessageAdded",
         "CaseResolved",
         "CaseReopened",

@@ -79,6 +79,11 @@ class CaseAssignedPayload(Payload):
     assignee_id: UUID
     assigned_by: UUID
     assigned_at: datetime
+    account_id: UUID | None = Field(
+        default=None,
+        description="The account the case is about, if any: its assignee may read the "
+        "account's registration documents while the case is open.",
+    )
 
 
 class CaseAssigned(Event):

@@ -30,7 +30,12 @@ async def publish(infra, svc, event: Event) -> None:
 
 
 def case_opened(
-    number: str, account_id: str, email: str, at: datetime, by: uuid.UUID | None
+    number: str,
+    account_id: str,
+    email: str,
+    at: datetime,
+    by: uuid.UUID | None,
+    origin: str = "web",
 ) -> CaseOpened:
     return CaseOpened(
         producer="support",
@@ -44,6 +49,7 @@ def case_opened(
             "description": "palabras privadas del caso",
             "account_id": account_id,
             "opened_by_user": by,
+            "origin": origin,
             "opened_at": at,
             "first_response_due": at + timedelta(days=1),
         },

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from secop_contracts.support import CaseAssigned, CaseResolved
 
 from tests.integration.membership.conftest import (
     PDF,
@@ -15,6 +18,7 @@ from tests.integration.membership.conftest import (
     upload,
 )
 from tests.integration.membership.test_accounts import decide, status_of
+from tests.integration.membership.test_desk import case_opened, publish, requester
 from tests.support.tokens import bearer
 from tests.support.waiting import eventually
 
@@ -120,12 +124,31 @@ async def test_documents_are_read_by_members_buyers_and_reviewing_agents_and_out
     # An entity's documents stay within it, whoever asks (an active supplier's member here).
     entity_doc = f"/accounts/{entity}/documents/rut"
     assert (await svc.client.get(entity_doc, headers=beto.headers)).status_code == 403
-    # A desk agent reviews an entity while it waits for activation.
-    agent = bearer(dev_keys, username="agente", roles=("support_agent",))
+    # A desk agent reads an entity's documents only while working its open activation case,
+    # as support's events tell membership; the role alone, or another agent, reads nothing.
+    olga_id = uuid.uuid4()
+    agent = bearer(dev_keys, user_id=olga_id, username="agente", roles=("support_agent",))
+    other_agent = bearer(dev_keys, username="otro.agente", roles=("support_agent",))
     waiting = await ready_account(svc, ana, "entity")
-    review = await svc.client.get(f"/accounts/{waiting}/documents/rut", headers=agent)
-    assert review.status_code == 200
-    assert (await svc.client.get(entity_doc, headers=agent)).status_code == 403  # active now
+    review = f"/accounts/{waiting}/documents/rut"
+    assert (await svc.client.get(review, headers=agent)).status_code == 403  # no case yet
+    number, at = "CCE-2026-990001", datetime.now(UTC)
+    await publish(infra, svc, case_opened(number, waiting, "", at, None, "entity_submitted"))
+    assert (await svc.client.get(review, headers=agent)).status_code == 403  # not assigned
+    await publish(infra, svc, case_assigned(number, waiting, olga_id, at + timedelta(seconds=1)))
+
+    async def read_by_agent() -> bool:
+        return (await svc.client.get(review, headers=agent)).status_code == 200
+
+    await eventually(read_by_agent)
+    assert (await svc.client.get(review, headers=other_agent)).status_code == 403
+    assert (await svc.client.get(entity_doc, headers=agent)).status_code == 403  # not its case
+    await publish(infra, svc, case_resolved(number, waiting, at + timedelta(seconds=2)))
+
+    async def closed_to_agent() -> bool:
+        return (await svc.client.get(review, headers=agent)).status_code == 403
+
+    await eventually(closed_to_agent)
 
     # The supplier's administrator sees who read what from outside; nobody else does.
     reads = await svc.client.get(f"/accounts/{person}/document-reads", headers=beto.headers)
@@ -137,7 +160,10 @@ async def test_documents_are_read_by_members_buyers_and_reviewing_agents_and_out
         await svc.client.get(f"/accounts/{person}/document-reads", headers=dora.headers)
     ).status_code == 403
     agent_reads = await svc.client.get(f"/accounts/{waiting}/document-reads", headers=ana.headers)
-    assert [r["reader_as"] for r in agent_reads.json()["items"]] == ["agent"]
+    # (each read until the resolution arrived is listed: all of them the working agent's)
+    assert {(r["reader_as"], r["reader_id"]) for r in agent_reads.json()["items"]} == {
+        ("agent", str(olga_id))
+    }
 
 
 async def test_the_public_search_shows_active_accounts_and_to_a_user_their_own(
@@ -253,3 +279,26 @@ async def test_bodies_are_read_only_after_authorisation_and_oversize_is_always_4
     assert patched.status_code == 413
     nothing = await svc.client.put(path, content=b"", headers={**multipart, **ana.headers})
     assert nothing.status_code in (400, 422)
+
+
+def case_assigned(number: str, account_id: str, agent: uuid.UUID, at: datetime) -> CaseAssigned:
+    payload = {
+        "case_number": number,
+        "assignee_id": agent,
+        "assigned_by": agent,
+        "assigned_at": at,
+        "account_id": account_id,
+    }
+    return CaseAssigned(producer="support", payload=payload)
+
+
+def case_resolved(number: str, account_id: str, at: datetime) -> CaseResolved:
+    payload = {
+        "case_number": number,
+        "resolution": "Activada",
+        "requester": requester("mesa@example.co"),
+        "resolved_by": uuid.uuid4(),
+        "resolved_at": at,
+        "account_id": account_id,
+    }
+    return CaseResolved(producer="support", payload=payload)

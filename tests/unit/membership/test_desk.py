@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from membership.service_layer import desk, lifecycle, memberships
+from membership.service_layer import accounts, desk, documents, lifecycle, memberships
 from secop_contracts.membership import (
     AccessDecided,
     AccessRequested,
@@ -15,17 +15,19 @@ from secop_contracts.membership import (
     AccountCaseUpdated,
 )
 from secop_contracts.support import (
+    AccountActivationDecided,
+    CaseAssigned,
     CaseMessageAdded,
     CaseOpened,
     CaseReopened,
     CaseResolved,
     Requester,
 )
-from secop_runtime.errors import Conflict, Invalid, Refused
+from secop_runtime.errors import Conflict, Invalid, NotFound, Refused
 from secop_runtime.events import new_event
 
 from tests.unit.membership.conftest import supplier_form
-from tests.unit.membership.test_account_use_cases import ready
+from tests.unit.membership.test_account_use_cases import ready, upload
 from tests.unit.membership.test_roster_use_cases import joinable_entity
 
 pytestmark = pytest.mark.unit
@@ -284,3 +286,111 @@ async def test_maintenance_forgets_resolved_and_strangers_cases_after_their_rete
     assert len(ctx.cases.documents) == 3
     await ctx.maintain(T0 + keep + timedelta(hours=3))
     assert sorted(ctx.cases.documents) == ["CCE-2026-000002"]  # open and the account's: kept
+
+
+def assigned(account_id, agent, at, number="CCE-2026-000001"):
+    payload = {
+        "case_number": number,
+        "assignee_id": agent.user_id,
+        "assigned_by": agent.user_id,
+        "assigned_at": at,
+        "account_id": account_id,
+    }
+    return new_event(CaseAssigned, "support", payload)
+
+
+async def readable(ctx, reader, account_id, doc_type) -> bool:
+    try:
+        await documents.open_document(ctx, reader, account_id, doc_type)
+    except Refused:
+        return False
+    return True
+
+
+async def test_only_the_agent_working_an_open_case_of_the_account_reads_its_documents(ctx, person):
+    """Any support agent read every document of every entity under review, whatever case
+    they worked: the role alone now opens nothing."""
+    ana = person("Ana Admin")
+    olga, pablo = person("Olga Agente", "support_agent"), person("Pablo Agente", "support_agent")
+    mallory = person("Mallory Extraña")
+    entity = await joinable_entity(ctx, ana)  # waiting for activation
+    assert not await readable(ctx, olga, entity, "rut")  # the role alone, no case
+
+    # A stranger's case naming the account, taken by the agent: not the account's case.
+    number = "CCE-2026-000009"
+    await desk.follow_case(ctx, opened(entity, "m@x.co", by=mallory.user_id, number=number))
+    await desk.follow_case(ctx, assigned(entity, olga, T0 + timedelta(minutes=5), number))
+    assert not await readable(ctx, olga, entity, "rut")
+
+    # The entity's activation case: its assignment may arrive before its opening.
+    await desk.follow_case(ctx, assigned(entity, olga, T0 + timedelta(minutes=5)))
+    assert not await readable(ctx, olga, entity, "rut")  # not known to be the account's yet
+    await desk.follow_case(ctx, opened(entity, "", origin="entity_submitted"))
+    assert await readable(ctx, olga, entity, "rut")
+    assert not await readable(ctx, pablo, entity, "rut")  # another agent
+    # the library is no part of a case
+    assert await documents.may_read(ctx, olga, await ctx.accounts.get(entity), "library") is None
+
+    # A handover: the newest assignment wins, whatever order they arrive in.
+    await desk.follow_case(ctx, assigned(entity, pablo, T0 + timedelta(minutes=30)))
+    await desk.follow_case(ctx, assigned(entity, olga, T0 + timedelta(minutes=10)))
+    assert await readable(ctx, pablo, entity, "rut")
+    assert not await readable(ctx, olga, entity, "rut")
+
+    # Resolved: nobody outside the account reads any more; reopened: the assignee again.
+    await desk.follow_case(ctx, resolved(entity, T0 + timedelta(hours=2)))
+    assert not await readable(ctx, pablo, entity, "rut")
+    await desk.follow_case(ctx, reopened(entity, T0 + timedelta(hours=3)))
+    assert await readable(ctx, pablo, entity, "rut")
+    with pytest.raises(NotFound):  # read, but a document the entity does not hold
+        await documents.open_document(ctx, pablo, entity, "delegation_act")
+
+    reads = await ctx.document_reads.page(entity, 1, 50)
+    assert {r["reader_id"] for r in reads[0]} == {str(pablo.user_id), str(olga.user_id)}
+    assert {r["reader_as"] for r in reads[0]} == {"agent"}
+
+
+async def test_the_agent_working_a_natural_persons_case_reads_their_id(ctx, person):
+    beto, olga = person("Beto Persona"), person("Olga Agente", "support_agent")
+    form = supplier_form("1020304050", organisation_type="natural_person")
+    account = (await accounts.create_account(ctx, beto, form)).id
+    await upload(ctx, beto, account, "identity_document")
+    assert not await readable(ctx, olga, account, "identity_document")
+    await desk.follow_case(ctx, opened(account, "b@x.co", by=beto.user_id))
+    await desk.follow_case(ctx, assigned(account, olga, T0 + timedelta(minutes=1)))
+    assert await readable(ctx, olga, account, "identity_document")
+
+
+def activation_decided(account_id, decision, at, number="CCE-2026-000001"):
+    payload = {
+        "case_number": number,
+        "account_id": account_id,
+        "decision": decision,
+        "message": "ok",
+        "agent_id": uuid.uuid4(),
+        "decided_at": at,
+    }
+    return new_event(AccountActivationDecided, "support", payload)
+
+
+async def test_a_decision_that_closes_the_case_takes_it_off_the_desk_and_from_its_agent(
+    ctx, person
+):
+    """Support resolves a case by approving or rejecting without a ``CaseResolved``: the
+    activation case stayed open on the entity's desk, and readable to its agent, for good."""
+    ana, olga = person("Ana Admin"), person("Olga Agente", "support_agent")
+    entity = await joinable_entity(ctx, ana)
+    await desk.choose_notices(ctx, ana, entity, ["access_requests", "case_updates"])
+    await desk.follow_case(ctx, opened(entity, "", origin="entity_submitted"))
+    await desk.follow_case(ctx, assigned(entity, olga, T0 + timedelta(minutes=1)))
+    changes = activation_decided(entity, "request_changes", T0 + timedelta(hours=1))
+    await desk.close_decided(ctx, changes)
+    assert len((await desk.desk(ctx, ana, entity))["open_cases"]) == 1
+    assert await readable(ctx, olga, entity, "rut")
+
+    approval = activation_decided(entity, "approve", T0 + timedelta(hours=2))
+    await desk.close_decided(ctx, approval)
+    await desk.close_decided(ctx, approval)  # a redelivery changes nothing
+    assert (await desk.desk(ctx, ana, entity))["open_cases"] == []
+    assert not await readable(ctx, olga, entity, "rut")
+    assert [e.payload.change for e in case_events(ctx)] == ["opened"]  # the decision is told

@@ -10,6 +10,9 @@ Support's events come on one topic per type, so a case's resolution may arrive b
 opening: each event applies only if it is newer than the case's last status change
 (``status_at``), and a case heard of before its opening waits, unqualified and silent, until
 ``CaseOpened`` says whether it is the account's.
+
+``CaseAssigned`` names the agent working the case: while it is open and the account's, that
+agent may read the account's registration documents (``service_layer.documents.may_read``).
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ class AccountCase(Aggregate):
     updated_at: datetime
     answered_at: datetime | None = None
     last_change: Change = "opened"
+    #: The desk agent working the case (``CaseAssigned``), and when they took it.
+    assignee_id: str | None = None
+    assigned_at: datetime | None = None
 
     @classmethod
     def heard_of(cls, case_number: str, account_id: str, at: datetime) -> AccountCase:
@@ -72,10 +78,16 @@ class AccountCase(Aggregate):
         return [self._told("opened", opened_at, account, recipients)]
 
     def follow(
-        self, change: Change, at: datetime, account: tuple[str, str], recipients: list[PersonRef]
+        self,
+        change: Change,
+        at: datetime,
+        account: tuple[str, str],
+        recipients: list[PersonRef],
+        *,
+        quiet: bool = False,
     ) -> list[Event]:
         """The desk's answer (once per answer), or a resolution or a reopening applied if
-        newer than the last status change."""
+        newer than the last status change; ``quiet``: recorded, told to nobody."""
         if change == "answered":
             if self.answered_at is not None and at <= self.answered_at:
                 return []  # this answer again, or an older one
@@ -86,9 +98,19 @@ class AccountCase(Aggregate):
             self.status, self.status_at = STATUS_AFTER[change], at
         self.last_change = change
         self.updated_at = max(self.updated_at, at)
-        if not self.qualified:
+        if not self.qualified or quiet:
             return []
         return [self._told(change, at, account, recipients)]
+
+    def assign(self, assignee_id: str, at: datetime) -> None:
+        """The newest assignment wins (a handover replaces the previous agent); nobody is told."""
+        if self.assigned_at is None or at > self.assigned_at:
+            self.assignee_id, self.assigned_at = assignee_id, at
+
+    def worked_by(self, agent_id: str) -> bool:
+        """The account's own case, still open, in the hands of ``agent_id``: what lets a desk
+        agent read the account's registration documents (``domain.documents``)."""
+        return self.qualified is True and self.status == "open" and self.assignee_id == agent_id
 
     def _told(
         self, change: Change, at: datetime, account: tuple[str, str], recipients: list[PersonRef]

@@ -125,12 +125,11 @@ class StoredDocument(BaseModel):
     uploaded_by: str | None = None
 
 
-#: Documents that stay within their own account whatever the reader: a natural person's ID.
+#: Documents that stay within their own account whatever the reader (but the desk agent
+#: working the account's case): a natural person's ID.
 PERSONAL_DOCUMENTS = frozenset({"identity_document"})
 #: Platform role of the service desk's agents.
 SUPPORT_AGENT = "support_agent"
-#: Entity statuses in which the desk reviews the documents.
-REVIEWED = frozenset({"pending_activation", "changes_requested"})
 #: Reads of the account's library (``domain.library``) name ``library:<document id>``.
 LIBRARY = "library"
 
@@ -145,17 +144,19 @@ def in_library(doc_type: str) -> bool:
 
 
 def outside_reader(
-    kind: str, status: str, doc_type: str, *, buyer: bool, agent: bool
+    kind: str, status: str, doc_type: str, *, buyer: bool, working_agent: bool
 ) -> str | None:
     """Why someone outside an account of ``kind`` in ``status`` may read this document (None:
     they may not).
 
     ``buyer``: the reader is a member of an active buyer entity, whom the supplier directory
     serves: an active supplier's documents, except a natural person's ID, and its library.
-    ``agent``: a service desk agent validating an entity that waits for activation (or for
-    changes): its registration documents only, not its library (no part of the review)."""
+    ``working_agent``: the reader is the desk agent assigned to an open case of the account's
+    own (``domain.cases.AccountCase.worked_by``): its registration documents, whatever they
+    are (an entity's under review, a natural person's ID), not its library (no part of a case).
+    Any other agent reads nothing: the role alone opens no account."""
+    if working_agent and not in_library(doc_type):
+        return "agent"
     if buyer and kind == "supplier" and status == "active":
         return None if doc_type in PERSONAL_DOCUMENTS else "buyer"
-    if agent and kind == "entity" and status in REVIEWED and not in_library(doc_type):
-        return "agent"
     return None

@@ -12,6 +12,7 @@ from typing import Any
 from secop_contracts.registration import UserConfirmed, UserProfileUpdated, UserRegistered
 from secop_contracts.support import (
     AccountActivationDecided,
+    CaseAssigned,
     CaseMessageAdded,
     CaseOpened,
     CaseReopened,
@@ -63,9 +64,11 @@ def register(runtime: ServiceRuntime, context: Late[Context]) -> None:
 
     async def on_activation_decided(event: AccountActivationDecided) -> None:
         await lifecycle.apply_activation_decision(context(), event)
+        await desk.close_decided(context(), event)
 
     async def on_mixed_profile_decided(event: MixedProfileDecided) -> None:
         await lifecycle.apply_mixed_profile(context(), event)
+        await desk.close_decided(context(), event)
 
     async def on_case_event(event: desk.CaseEvent) -> None:
         await desk.follow_case(context(), event)
@@ -89,9 +92,10 @@ def register(runtime: ServiceRuntime, context: Late[Context]) -> None:
         [MixedProfileDecided], on_mixed_profile_decided, "Enable an entity's mixed profile."
     )
     runtime.subscribe(
-        [CaseOpened, CaseMessageAdded, CaseResolved, CaseReopened],
+        [CaseOpened, CaseAssigned, CaseMessageAdded, CaseResolved, CaseReopened],
         on_case_event,
-        "Follow support cases about an account for its desk, and tell the members who chose "
-        "case updates (AccountCaseUpdated).",
+        "Follow support cases about an account for its desk, tell the members who chose "
+        "case updates (AccountCaseUpdated), and know which agent works each case (they may "
+        "read the account's documents).",
     )
     track_revocations(runtime)

@@ -9,7 +9,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from secop_contracts import Event
-from secop_contracts.support import CaseMessageAdded, CaseOpened, CaseReopened, CaseResolved
+from secop_contracts.support import (
+    AccountActivationDecided,
+    CaseAssigned,
+    CaseMessageAdded,
+    CaseOpened,
+    CaseReopened,
+    CaseResolved,
+    MixedProfileDecided,
+)
 from secop_runtime.aggregates import Duplicate
 from secop_runtime.auth import Principal
 from secop_runtime.errors import NotFound, Refused
@@ -107,7 +115,7 @@ async def desk(ctx: Context, principal: Principal, account_id: str) -> dict[str,
 
 
 # -- support's cases, as the account's members follow them ------------------------------------
-CaseEvent = CaseOpened | CaseMessageAdded | CaseResolved | CaseReopened
+CaseEvent = CaseOpened | CaseAssigned | CaseMessageAdded | CaseResolved | CaseReopened
 
 
 def _is_the_accounts(account: Account, event: CaseOpened) -> bool:
@@ -122,7 +130,8 @@ def _is_the_accounts(account: Account, event: CaseOpened) -> bool:
 
 async def follow_case(ctx: Context, event: CaseEvent) -> None:
     """Record what a case event says about an account's case; tell the members who follow
-    case updates (``AccountCaseUpdated``) when the case is the account's."""
+    case updates (``AccountCaseUpdated``) when the case is the account's. An assignment is
+    recorded only (who may read the account's documents), never told."""
     p = event.payload
     if p.account_id is None:
         return
@@ -148,6 +157,14 @@ async def follow_case(ctx: Context, event: CaseEvent) -> None:
                 await audience(ctx, account, "case_updates") if qualified else [],
             )
 
+    elif isinstance(event, CaseAssigned):
+        assigned = event.payload
+        at = assigned.assigned_at
+
+        async def decide(case: AccountCase) -> list[Event]:
+            case.assign(str(assigned.assignee_id), assigned.assigned_at)
+            return []
+
     else:
         change: Change
         if isinstance(event, CaseMessageAdded):
@@ -164,6 +181,24 @@ async def follow_case(ctx: Context, event: CaseEvent) -> None:
             return case.follow(change, at, label, recipients)
 
     await _apply(ctx, p.case_number, account_id, at, decide)
+
+
+async def close_decided(
+    ctx: Context, event: AccountActivationDecided | MixedProfileDecided
+) -> None:
+    """An approval or a rejection resolves its case in support without a ``CaseResolved``: the
+    case is resolved here too (off the desk, and its agent reads no more), told to nobody, for
+    the decision itself is (``AccountActivated``, ``AccountRejected``, ``MixedProfileChanged``).
+    Changes requested leave it open."""
+    p = event.payload
+    if p.decision == "request_changes" or await ctx.accounts.get(str(p.account_id)) is None:
+        return
+
+    async def decide(case: AccountCase) -> list[Event]:
+        case.follow("resolved", p.decided_at, ("", ""), [], quiet=True)
+        return []
+
+    await _apply(ctx, p.case_number, str(p.account_id), p.decided_at, decide)
 
 
 async def _apply(

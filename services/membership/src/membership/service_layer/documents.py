@@ -156,12 +156,17 @@ async def may_read(
     user_id = str(principal.user_id)
     if account.accepted(user_id):
         return "member"
-    agent = principal.has_role(docs.SUPPORT_AGENT)
+    working = False
+    if principal.has_role(docs.SUPPORT_AGENT):
+        cases = await ctx.cases.find(account_id=account.id, status="open", assignee_id=user_id)
+        working = any(c.worked_by(user_id) for c in cases)
     buyer = False
     if account.kind == "supplier" and account.status == ACTIVE:
         mine = await ctx.queries.of_member(user_id)
         buyer = any(a.kind == "entity" and a.status == ACTIVE and a.accepted(user_id) for a in mine)
-    return docs.outside_reader(account.kind, account.status, doc_type, buyer=buyer, agent=agent)
+    return docs.outside_reader(
+        account.kind, account.status, doc_type, buyer=buyer, working_agent=working
+    )
 
 
 async def open_document(
@@ -174,7 +179,8 @@ async def open_document(
     if reader is None:
         raise Refused(
             "only the account's members may read its documents; members of active buyer "
-            "entities may read an active supplier's (never a natural person's ID)"
+            "entities may read an active supplier's (never a natural person's ID), and the "
+            "desk agent assigned to an open case of the account its registration documents"
         )
     document = account.documents.get(doc_type)
     if document is None:

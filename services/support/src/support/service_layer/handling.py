@@ -113,6 +113,7 @@ async def assign(ctx: Context, number: str, assignee_id: UUID, actor: Actor) -> 
             assignee_id=assignee_id,
             assigned_by=UUID(str(actor.id)),
             assigned_at=entry.at,
+            account_id=case.account_id,
         )
         return [ctx.event(CaseAssigned, payload)]
 
