@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,7 +21,7 @@ from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 from secop_devinfra.infra import Endpoints
-from secop_runtime import outbox
+from secop_runtime import mongo, outbox
 from secop_runtime.aggregates import AggregateStore, Stale
 from secop_runtime.leases import Leases
 from secop_runtime.mongo import is_duplicate
@@ -310,3 +310,46 @@ async def test_an_aggregate_with_unpublished_events_is_not_removed(db: AsyncData
     assert await OutboxRelay(db, ["removals"], publish, owner="test").drain() == 1
     await store.remove(loaded)
     assert await store.get("r") is None
+
+
+# -- retention by TTL index, where the server has them ---------------------------------------
+async def _has_ttl_indexes(db: AsyncDatabase) -> bool:
+    """Ask the server itself; FerretDB 1.x must refuse with the codes the fallback expects."""
+    try:
+        await db["ttl_probe"].create_index("at", expireAfterSeconds=60, name="probe")
+    except OperationFailure as exc:
+        assert exc.code in mongo.NO_EXPIRY_CODES, exc.details
+        return False
+    return True
+
+
+def _expiry_of(indexes: list[dict[str, Any]], name: str) -> Any:
+    return next((i.get("expireAfterSeconds") for i in indexes if i["name"] == name), None)
+
+
+async def test_retention_indexes_follow_their_setting_where_the_server_has_ttl(db: AsyncDatabase):
+    """MongoDB deletes what the maintenance pass would, by the same rule: the TTL index is
+    built with the retention, retuned when the retention changes, and a plain index an
+    earlier version built on the field becomes the TTL one. A server without TTL indexes
+    (FerretDB 1.x) gets none, and starting on it fails nothing."""
+    reads, hits = db["document_reads"], db["ip_hits"]
+    await reads.insert_one({"_id": "r", "read_at": datetime.now(UTC)})
+    await hits.create_index([("until", 1)], name="until")  # as before TTL indexes
+    year = mongo.expiry_index("read_at", timedelta(days=365))
+    await mongo.ensure_indexes(reads, year)
+    await mongo.ensure_indexes(hits, mongo.expiry_index("until", timedelta(), name="until"))
+    if not await _has_ttl_indexes(db):
+        assert _expiry_of(await (await reads.list_indexes()).to_list(), "read_at_expiry") is None
+        await mongo.ensure_expiry(reads, year)  # the server's refusal is not an error
+        assert await reads.count_documents({}) == 1  # nothing expired, nothing lost
+        return
+    assert _expiry_of(await (await reads.list_indexes()).to_list(), "read_at_expiry") == 365 * 86400
+    assert _expiry_of(await (await hits.list_indexes()).to_list(), "until") == 0
+    await mongo.ensure_indexes(reads, mongo.expiry_index("read_at", timedelta(days=30)))
+    assert _expiry_of(await (await reads.list_indexes()).to_list(), "read_at_expiry") == 30 * 86400
+    assert await reads.count_documents({}) == 1
+    # A retention longer than a TTL index holds (68 years) is left to the maintenance pass:
+    # the index built for the shorter one goes, or it would delete too early.
+    await mongo.ensure_indexes(reads, mongo.expiry_index("read_at", timedelta(days=30_000)))
+    names = {i["name"] for i in await (await reads.list_indexes()).to_list()}
+    assert "read_at_expiry" not in names and await reads.count_documents({}) == 1

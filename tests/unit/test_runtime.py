@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from pymongo.errors import AutoReconnect, DuplicateKeyError, OperationFailure
 from secop_runtime.context import accept_correlation_id
 from secop_runtime.logs import configure_logging
-from secop_runtime.mongo import is_transient_db_error
+from secop_runtime.mongo import expiry_index, is_transient_db_error
 
 pytestmark = pytest.mark.unit
 
@@ -258,3 +259,13 @@ async def test_a_polling_worker_drains_when_woken_and_outlives_a_failing_step() 
         assert done == [1, 2, 3, 4]
     finally:
         await worker.stop()
+
+
+def test_a_ttl_index_expires_after_the_retention_in_whole_seconds_within_the_servers_bounds():
+    kept = expiry_index("read_at", timedelta(days=365)).document
+    assert kept["key"] == {"read_at": 1} and kept["name"] == "read_at_expiry"
+    assert kept["expireAfterSeconds"] == 365 * 86400
+    due = expiry_index("until", timedelta(), name="until").document
+    assert due["name"] == "until" and due["expireAfterSeconds"] == 0
+    with pytest.raises(ValueError, match="0 seconds or more"):
+        expiry_index("at", timedelta(seconds=-1))

@@ -22,11 +22,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pymongo.asynchronous.database import AsyncDatabase
 from secop_contracts.registration import UserSessionsRevoked, UserSignedOut
 
+from secop_runtime.mongo import ensure_indexes, expiry_index
+
 if TYPE_CHECKING:
     from secop_runtime.service import ServiceRuntime
 
 REVOKED_SESSIONS = "revoked_sessions"
 REVOKED_USERS = "revoked_users"
+#: The longest an access token lives (registration's ACCESS_TOKEN_TTL_S is at most this).
+LONGEST_TOKEN_S = 3600
 ALGORITHMS = ["EdDSA"]
 
 
@@ -114,7 +118,13 @@ class Revocations:
             {"_id": session_id}, {"$set": {"expires_at": expires_at}}, upsert=True
         )
 
-    async def prune(self, now: datetime, longest_token_s: int = 3600) -> None:
+    async def ensure_indexes(self, longest_token_s: int = LONGEST_TOKEN_S) -> None:
+        """Where the database has TTL indexes, it deletes what ``prune`` does, as it falls due."""
+        await ensure_indexes(self._db[REVOKED_SESSIONS], expiry_index("expires_at", timedelta()))
+        kept = timedelta(seconds=2 * longest_token_s)
+        await ensure_indexes(self._db[REVOKED_USERS], expiry_index("before", kept))
+
+    async def prune(self, now: datetime, longest_token_s: int = LONGEST_TOKEN_S) -> None:
         """What can no longer refuse anything: sessions whose tokens have expired, and users
         revoked longer ago than any token lives (tokens live at most an hour)."""
         await self._db[REVOKED_SESSIONS].delete_many({"expires_at": {"$lt": now}})

@@ -49,7 +49,7 @@ from secop_runtime import metrics, tracing
 from secop_runtime.context import working_on
 from secop_runtime.errors import Contended
 from secop_runtime.kafka import TRANSIENT_KAFKA_ERRORS, dead_letter_topic
-from secop_runtime.mongo import is_transient_db_error
+from secop_runtime.mongo import ensure_indexes, expiry_index, is_transient_db_error
 from secop_runtime.redaction import describe_error
 from secop_runtime.settings import ServiceSettings
 
@@ -92,8 +92,12 @@ class Inbox:
                 }
             )
 
+    async def ensure_indexes(self, older_than_days: int) -> None:
+        """Where the database has TTL indexes, it forgets old marks as ``prune`` does."""
+        await ensure_indexes(self._col, expiry_index("at", timedelta(days=older_than_days)))
+
     async def prune(self, older_than_days: int) -> int:
-        """The dev database has no TTL indexes: old marks are deleted in code."""
+        """Old marks deleted in code: the development database has no TTL indexes."""
         cutoff = datetime.now(UTC) - timedelta(days=older_than_days)
         result = await self._col.delete_many({"at": {"$lt": cutoff}})
         return result.deleted_count

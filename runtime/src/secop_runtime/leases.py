@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import OperationFailure
 
-from secop_runtime.mongo import is_duplicate
+from secop_runtime.mongo import ensure_indexes, expiry_index, is_duplicate
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,10 @@ class Leases:
     async def release(self, lease: Lease) -> None:
         """Let the next taker in now (only if the lease is still ours)."""
         await self._col.delete_one({"_id": lease.key, "holder": lease.holder})
+
+    async def ensure_indexes(self, older_than: timedelta) -> None:
+        """Where the database has TTL indexes, it forgets run-out leases as ``prune`` does."""
+        await ensure_indexes(self._col, expiry_index("until", older_than))
 
     async def prune(self, older_than: timedelta) -> int:
         """Forget leases that ran out long ago (a crashed holder's)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import time
 import weakref
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel, monitoring
@@ -134,6 +136,83 @@ def lookup_index(keys: str | list[tuple[str, Any]], name: str) -> IndexModel:
     return IndexModel(key_list, name=name, **{_LOOKUP: True})
 
 
+#: The index option that makes MongoDB delete documents by themselves, and its largest value.
+_EXPIRY = "expireAfterSeconds"
+EXPIRY_MAX_S = 2**31 - 1
+#: Server codes for "an index with these keys or this name exists with other options"
+#: (IndexOptionsConflict, IndexKeySpecsConflict), and for "no TTL indexes here" (FerretDB's
+#: NotImplemented, CommandNotSupported).
+_INDEX_CONFLICTS = frozenset({85, 86})
+NO_EXPIRY_CODES = frozenset({115, 238})
+
+
+def expiry_index(field: str, after: timedelta, name: str | None = None) -> IndexModel:
+    """A TTL index: a server that has them (MongoDB) deletes a document ``after`` its
+    ``field`` (a date) by itself. Each one mirrors a maintenance step that deletes the same
+    documents by the same rule on every server (FerretDB has none): the database does the
+    hourly pass's work as it falls due, never more. ``after`` comes from the same setting
+    the pass reads, so changing that setting rebuilds the index at the next start. A
+    retention longer than a TTL index can hold (about 68 years) is the pass's alone."""
+    seconds = int(after.total_seconds())
+    if seconds < 0:
+        raise ValueError(f"a TTL index expires after 0 seconds or more, not {seconds}")
+    return IndexModel([(field, ASCENDING)], name=name or f"{field}_expiry", **{_EXPIRY: seconds})
+
+
+async def ensure_expiry(collection: AsyncCollection, index: IndexModel) -> None:
+    """Create the TTL index, or replace the one in its way: the same name or key with other
+    options (another retention, or a plain index an earlier version built). Replaced by a
+    drop and a create, not ``collMod``, which MongoDB's ``readWrite`` role (all a service's
+    user has) does not grant; between the two the maintenance pass still deletes."""
+    spec = index.document
+    if spec[_EXPIRY] > EXPIRY_MAX_S:
+        # One built for a shorter retention would now delete too early: it goes.
+        await _drop_in_the_way(collection, spec, by_key=False)
+        log.info(
+            "retention longer than a TTL index holds: the maintenance pass alone keeps it",
+            extra={"collection": collection.name, "index": spec["name"]},
+        )
+        return
+    try:
+        await collection.create_indexes([index])
+        return
+    except OperationFailure as exc:
+        if exc.code in NO_EXPIRY_CODES:
+            log.info(
+                "no TTL indexes on this database: the maintenance pass alone keeps retention",
+                extra={"collection": collection.name, "index": spec["name"]},
+            )
+            return
+        if exc.code not in _INDEX_CONFLICTS:
+            raise
+    await _drop_in_the_way(collection, spec, by_key=True)
+    await collection.create_indexes([index])
+    log.info(
+        "TTL index rebuilt",
+        extra={"collection": collection.name, "index": spec["name"], "seconds": spec[_EXPIRY]},
+    )
+
+
+async def _drop_in_the_way(
+    collection: AsyncCollection, spec: Mapping[str, Any], *, by_key: bool
+) -> None:
+    """Drop the non-unique index named as ``spec`` (and, ``by_key``, any on its key); a
+    unique one is never dropped for a TTL index: that would lose a rule, so it is an error."""
+    async for existing in await collection.list_indexes():
+        if existing["name"] == "_id_":
+            continue
+        if existing["name"] != spec["name"] and not (
+            by_key and dict(existing["key"]) == dict(spec["key"])
+        ):
+            continue
+        if existing.get("unique"):
+            raise RuntimeError(
+                f"{collection.name}: the unique index {existing['name']} is where the TTL index "
+                f"{spec['name']} goes; drop it by hand if it is no longer wanted"
+            )
+        await collection.drop_index(existing["name"])
+
+
 def _plain(index: IndexModel) -> IndexModel:
     spec = dict(index.document)
     keys = list(spec.pop("key").items())
@@ -152,10 +231,16 @@ async def ensure_indexes(collection: AsyncCollection, *indexes: IndexModel) -> N
     lets a look-up by its first field read only the matching documents (the patch cannot
     match an array's elements, hence only string fields); other non-unique indexes would
     serve nothing and slow every write, so they are not built, and any an earlier version
-    built is dropped.
+    built is dropped. TTL indexes (:func:`expiry_index`) are non-unique too: FerretDB 1.x
+    has none (it answers NotImplemented), so there the maintenance pass alone deletes.
     """
     if not await only_unique_indexes_serve(collection):
-        await collection.create_indexes([_plain(index) for index in indexes])
+        plain = [_plain(index) for index in indexes]
+        if others := [i for i in plain if _EXPIRY not in i.document]:
+            await collection.create_indexes(others)
+        for index in plain:
+            if _EXPIRY in index.document:
+                await ensure_expiry(collection, index)
         return
     existing = {doc["name"] async for doc in await collection.list_indexes()}
     for index in indexes:

@@ -41,6 +41,8 @@ from secop_runtime.outbox import OutboxRelay, ensure_outbox_indexes, store_stand
 from secop_runtime.outbox_hints import OutboxHints
 from secop_runtime.settings import ServiceSettings, secret
 
+#: How long a relay lease that ran out is kept (a live one lasts seconds).
+LEASES_KEPT = timedelta(days=1)
 log = logging.getLogger(__name__)
 E = TypeVar("E", bound=Event)
 C = TypeVar("C")
@@ -201,6 +203,7 @@ class ServiceRuntime:
         self._db = self._client[s.database_name]
         await _retrying("database", lambda: self.db.command("ping"))
         await ensure_outbox_indexes(self.db, self.outbox_collections)
+        await self._ensure_expiry_indexes()
         for hook in self._setup_hooks:
             await hook(self)
         topics = {s.topic(e.TOPIC) for e in self.publishes}
@@ -266,6 +269,15 @@ class ServiceRuntime:
                 correlation_id=item.get("correlation_id") or item["event_id"],
             )
 
+    async def _ensure_expiry_indexes(self) -> None:
+        """TTL indexes for what the maintenance pass below deletes, by the same rules, where
+        the database has them (MongoDB); FerretDB has none, and the pass does it all."""
+        await Inbox(self.db, self.settings.consumer_group).ensure_indexes(
+            self.settings.processed_events_retention_days
+        )
+        await Revocations(self.db).ensure_indexes()
+        await Leases(self.db[OUTBOX_LEASES], self.settings.instance_id).ensure_indexes(LEASES_KEPT)
+
     async def _maintain(self) -> None:
         """Housekeeping the database cannot do itself (no TTL indexes on FerretDB)."""
         while True:
@@ -284,7 +296,7 @@ class ServiceRuntime:
 
         async def prune_relay_leases(rt: ServiceRuntime) -> None:
             """Leases of relays that died holding them (a live one lasts seconds)."""
-            await Leases(rt.db[OUTBOX_LEASES], rt.settings.instance_id).prune(timedelta(days=1))
+            await Leases(rt.db[OUTBOX_LEASES], rt.settings.instance_id).prune(LEASES_KEPT)
 
         for step in (prune_inbox, prune_revocations, prune_relay_leases, *self._maintenance_hooks):
             try:

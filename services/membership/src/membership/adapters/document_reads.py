@@ -4,11 +4,11 @@ what, when. Its administrators list them; nobody else does."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from secop_runtime.mongo import ensure_indexes, lookup_index
+from secop_runtime.mongo import ensure_indexes, expiry_index, lookup_index
 
 DOCUMENT_READS = "document_reads"
 
@@ -18,10 +18,13 @@ class DocumentReads:
         self.col = db[DOCUMENT_READS]
 
     @staticmethod
-    async def ensure_indexes(db: AsyncDatabase) -> None:
+    async def ensure_indexes(db: AsyncDatabase, kept: timedelta) -> None:
+        """The administrators' listing, and where the database has TTL indexes, the
+        retention ``prune`` keeps (``DOCUMENT_READS_RETENTION_DAYS``)."""
         await ensure_indexes(
             db[DOCUMENT_READS],
             lookup_index([("account_id", 1), ("read_at", -1)], "by_account"),
+            expiry_index("read_at", kept),
         )
 
     async def record(

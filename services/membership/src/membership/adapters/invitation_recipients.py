@@ -16,10 +16,10 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 
-from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
-from secop_runtime.mongo import ensure_indexes, is_duplicate
+from secop_runtime.mongo import ensure_indexes, expiry_index, is_duplicate
 
 INVITATION_RECIPIENTS = "invitation_recipients"
 
@@ -42,8 +42,10 @@ class InvitationRecipients:
 
     @staticmethod
     async def ensure_indexes(db: AsyncDatabase) -> None:
+        """Where the database has TTL indexes, a day's count goes as the day ends (as
+        ``prune`` does)."""
         await ensure_indexes(
-            db[INVITATION_RECIPIENTS], IndexModel([("until", ASCENDING)], name="until")
+            db[INVITATION_RECIPIENTS], expiry_index("until", timedelta(), name="until")
         )
 
     async def take(self, email_key: str, at: datetime, limit: int) -> bool:

@@ -55,7 +55,9 @@ class Context:
         accounts = account_store(db)
         await create_indexes(accounts)
         await UserDirectory.ensure_indexes(db)
-        await DocumentReads.ensure_indexes(db)
+        await DocumentReads.ensure_indexes(
+            db, timedelta(days=settings.document_reads_retention_days)
+        )
         await InvitationRecipients.ensure_indexes(db)
         await fold_legacy_accounts(db, accounts)
         cases = case_store(db)

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure
-from secop_runtime.mongo import ensure_indexes, is_duplicate
+from secop_runtime.mongo import ensure_indexes, expiry_index, is_duplicate
 
 from registration.domain import throttling
 
@@ -173,7 +173,8 @@ class IpLimiter:
         self._col = db[IP_HITS]
 
     async def create_indexes(self) -> None:
-        await ensure_indexes(self._col, IndexModel([("until", ASCENDING)], name="until"))
+        """Where the database has TTL indexes, a window's count goes as the window ends."""
+        await ensure_indexes(self._col, expiry_index("until", timedelta(), name="until"))
 
     async def hit(self, scope: str, ip: str, window: int, window_s: int) -> int:
         """Count one request; returns the window's count so far."""
@@ -251,11 +252,15 @@ class EmailSends:
 class UsedTokens:
     """Token hashes already spent: a unique insert makes a link single-use under races."""
 
-    def __init__(self, db: AsyncDatabase) -> None:
+    def __init__(self, db: AsyncDatabase, kept: timedelta | None = None) -> None:
         self._col = db[USED_TOKENS]
+        self._kept = kept
 
     async def create_indexes(self) -> None:
-        """Looked up by ``_id`` only."""
+        """Looked up by ``_id`` only; where the database has TTL indexes, a spent link goes
+        once ``kept`` (what ``prune`` is given) has passed."""
+        if self._kept is not None:
+            await ensure_indexes(self._col, expiry_index("at", self._kept))
 
     async def spend(self, token_hash: str, user_id: str, now: datetime) -> bool:
         try:

@@ -34,6 +34,12 @@ from registration.service_layer.envelopes import envelop
 SESSION_RETENTION_DAYS = 7
 
 
+def spent_links_kept(settings: Settings) -> timedelta:
+    """A spent link is remembered while any link could still be valid, plus a day."""
+    longest = max(settings.confirmation_ttl_s, settings.reset_ttl_s, settings.email_revert_ttl_s)
+    return timedelta(seconds=longest, days=1)
+
+
 @dataclass(frozen=True)
 class Client:
     """Who is asking, as far as HTTP tells (for throttling and the access history)."""
@@ -82,7 +88,7 @@ class Context:
             "history": AccessHistory(db),
             "guards": LoginGuards(db),
             "sends": EmailSends(db),
-            "used_tokens": UsedTokens(db),
+            "used_tokens": UsedTokens(db, spent_links_kept(settings)),
             "requests": RequestQueue(db),
             "ip_hits": IpLimiter(db),
         }
@@ -139,8 +145,7 @@ class Context:
         await self.users.expire_pending(now)
         await self.guards.forget_stale(now)
         await self.sessions.prune(now - timedelta(days=SESSION_RETENTION_DAYS))
-        longest_link = max(s.confirmation_ttl_s, s.reset_ttl_s, s.email_revert_ttl_s)
-        await self.used_tokens.prune(now - timedelta(seconds=longest_link, days=1))
+        await self.used_tokens.prune(now - spent_links_kept(s))
         await self.history.prune(now - timedelta(days=s.access_history_retention_days))
         # The longest a send is remembered: a day of ID document changes.
         await self.sends.prune(now - timedelta(days=1))

@@ -4,7 +4,8 @@ Each attempt inserts a hit and then counts the hits in the window, its own inclu
 first, count second: two concurrent attempts each see the other, so the limit can be
 undershot under a race but never exceeded (no atomic counter needed; FerretDB has none). A
 refused attempt removes its hit, so a client that keeps retrying is not locked out for longer
-than ``Retry-After`` says. There are no TTL indexes on FerretDB: old hits are deleted in code.
+than ``Retry-After`` says. Old hits go by a TTL index where the database has them, and are
+deleted in code on every database (FerretDB has none).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from pymongo.asynchronous.database import AsyncDatabase
-from secop_runtime.mongo import ensure_indexes, lookup_index
+from secop_runtime.mongo import ensure_indexes, expiry_index, lookup_index
 
 HITS = "rate_limit_hits"
 
@@ -37,8 +38,14 @@ class RateLimiter:
         such as a guessed case number's, would otherwise stay)."""
         await self._hits.delete_many({"at": {"$lt": before}})
 
-    async def ensure_indexes(self) -> None:
-        await ensure_indexes(self._hits, lookup_index([("key", 1), ("at", 1)], "key_1_at_1"))
+    async def ensure_indexes(self, kept: timedelta) -> None:
+        """Counting by key; where the database has TTL indexes, hits older than every
+        window (``kept``) go by themselves, as ``prune`` deletes them elsewhere."""
+        await ensure_indexes(
+            self._hits,
+            lookup_index([("key", 1), ("at", 1)], "key_1_at_1"),
+            expiry_index("at", kept),
+        )
 
     async def hit(self, key: str, limit: int, window_s: int, now: datetime) -> str | int:
         """Count an attempt: the hit's id if allowed, else the seconds until one is allowed."""

@@ -28,6 +28,13 @@ E = TypeVar("E", bound=Event)
 CASE_NOT_FOUND = "case not found"
 
 
+def hits_kept(settings: Settings) -> timedelta:
+    """How long a rate-limit hit counts: the longest window."""
+    return timedelta(
+        seconds=max(settings.rate_limit_ip_window_s, settings.rate_limit_email_window_s, 60)
+    )
+
+
 @dataclass
 class Context:
     settings: Settings
@@ -39,15 +46,13 @@ class Context:
     async def build(cls, runtime: ServiceRuntime, settings: Settings) -> Context:
         cases, limiter = CaseStore(runtime.db), RateLimiter(runtime.db)
         await cases.create_indexes()
-        await limiter.ensure_indexes()
+        await limiter.ensure_indexes(hits_kept(settings))
         await adopt_legacy_cases(runtime.db)
         return cls(settings, cases, limiter)
 
     async def maintain(self, now: datetime) -> None:
         """Hits older than every window count for nothing: delete them (no TTL on FerretDB)."""
-        s = self.settings
-        longest = max(s.rate_limit_ip_window_s, s.rate_limit_email_window_s, 60)
-        await self.limiter.prune(now - timedelta(seconds=longest))
+        await self.limiter.prune(now - hits_kept(self.settings))
 
     def now(self) -> datetime:
         # Millisecond precision: what MongoDB stores, so a stored case reads back unchanged.
