@@ -266,7 +266,20 @@ async def test_a_person_registers_an_entity_that_the_desk_activates_and_accepts_
         await open_from_queue(desk, number)
         await expect(desk.get_by_role("heading", level=1)).to_have_text(f"Caso {number}")
         await expect(desk.get_by_role("main")).to_contain_text("rut.pdf")  # the documents
+        # Only the agent working the case downloads them: not before taking it.
+        await expect(desk.get_by_role("link", name="Descargar rut.pdf")).to_have_count(0)
+        document = f"/mesa/casos/{number}/documentos/rut"
+        refused = await desk.request.get(document)
+        assert refused.status == 403 and "Solo el agente asignado" in await refused.text()
         await assert_accessible(desk)
+        await submit(desk, "Asignarme el caso")
+        await expect(desk.get_by_role("link", name="Descargar rut.pdf")).to_be_visible()
+
+        async def downloaded() -> bool:  # membership hears of the assignment a moment later
+            answer = await desk.request.get(document)
+            return answer.status == 200 and (await answer.body()).startswith(b"%PDF")
+
+        await eventually(downloaded, 60, what="the assigned agent's download")
         await submit(desk, "Aprobar la activación")
         await expect(desk.locator(".notice")).to_contain_text("Aprobado")
 

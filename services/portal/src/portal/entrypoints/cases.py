@@ -34,6 +34,11 @@ from portal.entrypoints.web import (
 from portal.service_layer.messages import field_errors
 from portal.service_layer.session import LinkedCase, OpenedCase
 
+#: Why an agent may not download a case's document (membership's 403).
+NOT_WORKING = (
+    "Solo el agente asignado a un caso abierto descarga los documentos de su Entidad. Si acaba "
+    "de asignarse el caso, espere unos segundos y vuelva a intentarlo."
+)
 router = APIRouter()
 
 #: Support's default subject catalogue (its ``CASE_SUBJECTS``); support refuses any other.
@@ -709,8 +714,9 @@ async def _act(
 
 @router.get("/mesa/casos/{number}/documentos/{doc_type}")
 async def case_document(request: Request, number: str, doc_type: str) -> Response:
-    """A document of the entity the case is about, as membership lets desk agents read it
-    while the entity waits for activation (membership records the read)."""
+    """A document of the entity the case is about, as membership lets the agent assigned to
+    the open case read it (membership records the read). Membership hears of an assignment
+    from support's events, a moment after the agent took the case."""
     if (refused := _not_agent(request)) is not None:
         return refused
     if case_number(number) != number or not re.fullmatch(r"[a-z_]{1,40}", doc_type):
@@ -721,7 +727,16 @@ async def case_document(request: Request, number: str, doc_type: str) -> Respons
     if not account or doc_type not in {d.get("doc_type") for d in case.get("documents", [])}:
         missing = "El caso no tiene ese documento."
         return render(request, "error.html", 404, title="No encontrado", message=missing)
-    return await pass_download(request, "membership", f"/accounts/{account}/documents/{doc_type}")
+    try:
+        return await pass_download(
+            request, "membership", f"/accounts/{account}/documents/{doc_type}"
+        )
+    except ApiError as error:
+        if error.status != 403:
+            raise
+        return render(
+            request, "error.html", 403, title="Documento no disponible", message=NOT_WORKING
+        )
 
 
 def _uuid(value: Any) -> str | None:
