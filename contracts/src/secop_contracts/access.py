@@ -39,6 +39,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "UserSessionsRevoked",
         "CaseOpened",
         "CaseAssigned",
+        "EntitySubmissionLinked",
         "CaseMessageAdded",
         "CaseResolved",
         "CaseReopened",

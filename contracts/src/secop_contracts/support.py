@@ -93,6 +93,23 @@ class CaseAssigned(Event):
     payload: CaseAssignedPayload
 
 
+class EntitySubmissionLinkedPayload(Payload):
+    case_number: str
+    account_id: UUID
+    request_type: str
+    opened_at: datetime
+    linked_at: datetime
+
+
+class EntitySubmissionLinked(Event):
+    """An entity's submission joined the activation case its administrator had opened
+    earlier (on the web): the case is now that account's own, as if the submission had opened
+    it. Membership learns from it who may work the account's documents."""
+
+    KEY_FIELD: ClassVar[str] = "case_number"
+    payload: EntitySubmissionLinkedPayload
+
+
 class CaseResolvedPayload(Payload):
     case_number: str
     resolution: str = personal_data()
@@ -181,6 +198,7 @@ EVENTS: tuple[type[Event], ...] = (
     CaseOpened,
     CaseMessageAdded,
     CaseAssigned,
+    EntitySubmissionLinked,
     CaseResolved,
     CaseReopened,
     AccountActivationDecided,

@@ -144,6 +144,7 @@ EXPIRY_MAX_S = 2**31 - 1
 #: NotImplemented, CommandNotSupported).
 _INDEX_CONFLICTS = frozenset({85, 86})
 NO_EXPIRY_CODES = frozenset({115, 238})
+_INDEX_NOT_FOUND = 27
 
 
 def expiry_index(field: str, after: timedelta, name: str | None = None) -> IndexModel:
@@ -210,7 +211,11 @@ async def _drop_in_the_way(
                 f"{collection.name}: the unique index {existing['name']} is where the TTL index "
                 f"{spec['name']} goes; drop it by hand if it is no longer wanted"
             )
-        await collection.drop_index(existing["name"])
+        try:
+            await collection.drop_index(existing["name"])
+        except OperationFailure as exc:
+            if exc.code != _INDEX_NOT_FOUND:  # another instance starting dropped it first
+                raise
 
 
 def _plain(index: IndexModel) -> IndexModel:
@@ -231,8 +236,9 @@ async def ensure_indexes(collection: AsyncCollection, *indexes: IndexModel) -> N
     lets a look-up by its first field read only the matching documents (the patch cannot
     match an array's elements, hence only string fields); other non-unique indexes would
     serve nothing and slow every write, so they are not built, and any an earlier version
-    built is dropped. TTL indexes (:func:`expiry_index`) are non-unique too: FerretDB 1.x
-    has none (it answers NotImplemented), so there the maintenance pass alone deletes.
+    built is dropped. TTL indexes (:func:`expiry_index`) are non-unique too, so they are
+    not asked for here either (FerretDB 1.x has none: it answers NotImplemented, which
+    :func:`ensure_expiry` takes as "none here"); the maintenance pass alone deletes.
     """
     if not await only_unique_indexes_serve(collection):
         plain = [_plain(index) for index in indexes]

@@ -169,6 +169,14 @@ async def test_a_submission_links_to_the_case_its_administrator_already_opened(
 
     case = await eventually(linked)
     assert case["account_id"] == str(account_id) and len(case["documents"]) == 2
+    # Membership hears the case is the entity's own now (its desk; its agent's documents).
+    [told] = await read_topic(
+        support.settings.kafka_bootstrap_servers,
+        support.settings.topic("EntitySubmissionLinked"),
+        at_least=1,
+    )
+    assert told.key.decode() == own
+    assert json_values([told])[0]["payload"]["account_id"] == str(account_id)
     queue = (await client.get("/cases", params={"subject": ACTIVATION}, headers=agent)).json()
     assert sorted(i["case_number"] for i in queue["items"]) == sorted([theirs, own])
     # The stranger's case with the same NIT stays unlinked: no decision can be sent through it.

@@ -21,6 +21,7 @@ from secop_contracts.support import (
     CaseOpened,
     CaseReopened,
     CaseResolved,
+    EntitySubmissionLinked,
     Requester,
 )
 from secop_runtime.errors import Conflict, Invalid, NotFound, Refused
@@ -394,3 +395,39 @@ async def test_a_decision_that_closes_the_case_takes_it_off_the_desk_and_from_it
     assert (await desk.desk(ctx, ana, entity))["open_cases"] == []
     assert not await readable(ctx, olga, entity, "rut")
     assert [e.payload.change for e in case_events(ctx)] == ["opened"]  # the decision is told
+
+
+def submission_linked(account_id, at, number="CCE-2026-000001"):
+    payload = {
+        "case_number": number,
+        "account_id": account_id,
+        "request_type": "Activación de cuenta",
+        "opened_at": T0,
+        "linked_at": at,
+    }
+    return new_event(EntitySubmissionLinked, "support", payload)
+
+
+@pytest.mark.parametrize("opened_naming", ["no account", "the account, signed out"])
+async def test_a_web_case_the_submission_joined_is_the_accounts_and_its_agent_reads(
+    ctx, person, opened_naming
+):
+    """An administrator opens the activation case on the web first; the entity's submission
+    joins it. Membership had only a case naming no account (or one a stranger could have
+    opened), so the agent working it could not read the documents it reviews."""
+    ana, olga = person("Ana Admin"), person("Olga Agente", "support_agent")
+    entity = await joinable_entity(ctx, ana)
+    await desk.choose_notices(ctx, ana, entity, ["access_requests", "case_updates"])
+    named = None if opened_naming == "no account" else entity
+    await desk.follow_case(ctx, opened(named, email_of(ctx, ana)))
+    await desk.follow_case(ctx, assigned(entity, olga, T0 + timedelta(minutes=1)))
+    assert not await readable(ctx, olga, entity, "rut")
+    linked = submission_linked(entity, T0 + timedelta(minutes=2))
+    await desk.follow_case(ctx, linked)
+    await desk.follow_case(ctx, linked)  # a redelivery
+    assert await readable(ctx, olga, entity, "rut")
+    [shown] = (await desk.desk(ctx, ana, entity))["open_cases"]
+    assert shown["case_number"] == "CCE-2026-000001" and shown["request_type"]
+    assert case_events(ctx) == []  # the submission is told, not the link
+    await desk.follow_case(ctx, opened(named, email_of(ctx, ana)))  # the opening, late
+    assert await readable(ctx, olga, entity, "rut") and case_events(ctx) == []

@@ -8,7 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from secop_contracts.common import PersonRef
 from secop_contracts.membership import DocumentRef, EntitySubmitted, EntitySubmittedPayload
-from secop_contracts.support import AccountActivationDecided, CaseOpened, MixedProfileDecided
+from secop_contracts.support import (
+    AccountActivationDecided,
+    CaseOpened,
+    EntitySubmissionLinked,
+    MixedProfileDecided,
+)
 from secop_runtime.errors import Conflict, Invalid
 from support.config import ACTIVATION_SUBJECT, MIXED_PROFILE_SUBJECT
 from support.domain.cases import Actor
@@ -68,10 +73,16 @@ async def test_a_submission_joins_the_open_case_its_administrator_opened(desk: D
     account_id = uuid.uuid4()
     mine, _ = await desk.open(ADMIN, subject=ACTIVATION_SUBJECT, nit="900123456")
     strangers, _ = await desk.open("eve@example.co", subject=ACTIVATION_SUBJECT, nit="900123456")
-    assert await on_entity_submitted(desk.ctx, submitted(account_id)) == mine
+    submission = submitted(account_id)
+    assert await on_entity_submitted(desk.ctx, submission) == mine
+    assert await on_entity_submitted(desk.ctx, submission) == mine  # a redelivery
     linked = await desk.cases.get(mine)
     assert linked is not None and linked.account_id == str(account_id)
     assert [e.action for e in linked.history] == ["entity_submission_linked"]
+    # Membership hears the case is the account's own now (once), for its desk and agent.
+    [told] = desk.events(EntitySubmissionLinked)
+    assert told.payload.case_number == mine and told.payload.account_id == account_id
+    assert told.payload.opened_at == linked.opened_at
     untouched = await desk.cases.get(strangers)
     assert untouched is not None and untouched.account_id is None
 

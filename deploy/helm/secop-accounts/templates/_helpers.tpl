@@ -60,7 +60,7 @@ membership:
   kafka: true
   mongodb: true
   public: true
-  consumes: [AccountActivationDecided, CaseAssigned, CaseMessageAdded, CaseOpened, CaseReopened, CaseResolved, MixedProfileDecided, UserConfirmed, UserProfileUpdated, UserRegistered, UserSessionsRevoked, UserSignedOut]
+  consumes: [AccountActivationDecided, CaseAssigned, CaseMessageAdded, CaseOpened, CaseReopened, CaseResolved, EntitySubmissionLinked, MixedProfileDecided, UserConfirmed, UserProfileUpdated, UserRegistered, UserSessionsRevoked, UserSignedOut]
 support:
   port: 8003
   kafka: true

@@ -13,6 +13,8 @@ opening: each event applies only if it is newer than the case's last status chan
 
 ``CaseAssigned`` names the agent working the case: while it is open and the account's, that
 agent may read the account's registration documents (``service_layer.documents.may_read``).
+``EntitySubmissionLinked`` makes a case the account's when support joins the entity's
+submission to an activation case opened earlier on the web.
 """
 
 from __future__ import annotations
@@ -101,6 +103,17 @@ class AccountCase(Aggregate):
         if not self.qualified or quiet:
             return []
         return [self._told(change, at, account, recipients)]
+
+    def link_submission(
+        self, account_id: str, request_type: str, opened_at: datetime, at: datetime
+    ) -> None:
+        """``EntitySubmissionLinked``: the entity's submission joined this case (opened on the
+        web, perhaps naming no account or by someone not signed in), so it is the account's
+        own from now on, as a case the submission opened. Nobody is told: the submission is."""
+        self.account_id, self.qualified, self.origin = account_id, True, "entity_submitted"
+        self.request_type = self.request_type or request_type
+        self.opened_at = self.opened_at or opened_at
+        self.updated_at = max(self.updated_at, at)
 
     def assign(self, assignee_id: str, at: datetime) -> None:
         """The newest assignment wins (a handover replaces the previous agent); nobody is told."""

@@ -17,6 +17,7 @@ from secop_contracts.support import (
     CaseOpened,
     CaseReopened,
     CaseResolved,
+    EntitySubmissionLinked,
     MixedProfileDecided,
 )
 from secop_runtime.auth import track_revocations
@@ -92,7 +93,14 @@ def register(runtime: ServiceRuntime, context: Late[Context]) -> None:
         [MixedProfileDecided], on_mixed_profile_decided, "Enable an entity's mixed profile."
     )
     runtime.subscribe(
-        [CaseOpened, CaseAssigned, CaseMessageAdded, CaseResolved, CaseReopened],
+        [
+            CaseOpened,
+            CaseAssigned,
+            EntitySubmissionLinked,
+            CaseMessageAdded,
+            CaseResolved,
+            CaseReopened,
+        ],
         on_case_event,
         "Follow support cases about an account for its desk, tell the members who chose "
         "case updates (AccountCaseUpdated), and know which agent works each case (they may "

@@ -16,6 +16,7 @@ from secop_contracts.support import (
     CaseOpened,
     CaseReopened,
     CaseResolved,
+    EntitySubmissionLinked,
     MixedProfileDecided,
 )
 from secop_runtime.aggregates import Duplicate
@@ -115,7 +116,14 @@ async def desk(ctx: Context, principal: Principal, account_id: str) -> dict[str,
 
 
 # -- support's cases, as the account's members follow them ------------------------------------
-CaseEvent = CaseOpened | CaseAssigned | CaseMessageAdded | CaseResolved | CaseReopened
+CaseEvent = (
+    CaseOpened
+    | CaseAssigned
+    | EntitySubmissionLinked
+    | CaseMessageAdded
+    | CaseResolved
+    | CaseReopened
+)
 
 
 def _is_the_accounts(account: Account, event: CaseOpened) -> bool:
@@ -163,6 +171,14 @@ async def follow_case(ctx: Context, event: CaseEvent) -> None:
 
         async def decide(case: AccountCase) -> list[Event]:
             case.assign(str(assigned.assignee_id), assigned.assigned_at)
+            return []
+
+    elif isinstance(event, EntitySubmissionLinked):
+        link = event.payload
+        at = link.linked_at
+
+        async def decide(case: AccountCase) -> list[Event]:
+            case.link_submission(account_id, link.request_type, link.opened_at, link.linked_at)
             return []
 
     else:

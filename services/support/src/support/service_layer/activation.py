@@ -2,8 +2,9 @@
 
 If the administrator already opened an activation case for the same account (or NIT) and it is
 still open, the submission links to it (only a case opened from the submitter's or an account
-administrator's email: a stranger who typed the NIT must not receive the desk's decision);
-otherwise a case is opened on the submitter's behalf.
+administrator's email: a stranger who typed the NIT must not receive the desk's decision) and
+``EntitySubmissionLinked`` tells membership the case is now the account's own; otherwise a case
+is opened on the submitter's behalf.
 Redelivery opens nothing new: a linked event id is remembered on the case, and an opened case's
 ``source_key`` (unique) is the event id.
 """
@@ -12,7 +13,11 @@ from __future__ import annotations
 
 from secop_contracts import Event
 from secop_contracts.membership import EntitySubmitted, EntitySubmittedPayload
-from secop_contracts.support import Requester
+from secop_contracts.support import (
+    EntitySubmissionLinked,
+    EntitySubmissionLinkedPayload,
+    Requester,
+)
 
 from support.domain import decisions
 from support.domain.cases import Case
@@ -36,8 +41,19 @@ async def on_entity_submitted(ctx: Context, event: EntitySubmitted) -> str:
         def link(case: Case) -> list[Event]:
             now = ctx.now()
             due = ctx.due(subject, now)
-            decisions.link_submission(case, event_id, account_id, p.nit, documents, now, due)
-            return []
+            entry = decisions.link_submission(
+                case, event_id, account_id, p.nit, documents, now, due
+            )
+            if entry is None:  # linked already (a redelivery)
+                return []
+            payload = EntitySubmissionLinkedPayload(
+                case_number=case.number,
+                account_id=p.account_id,
+                request_type=case.request_type,
+                opened_at=case.opened_at,
+                linked_at=entry.at,
+            )
+            return [ctx.event(EntitySubmissionLinked, payload)]
 
         await ctx.cases.change(existing.number, link, missing=CASE_NOT_FOUND)
         return existing.number
